@@ -1,0 +1,35 @@
+// What most commands need: the config, Docker, and iptables per family.
+import { ConfigFileError, DEFAULT_CONFIG_PATH, loadConfig } from '../adapters/config-file.js';
+import { dockerSource, type DockerSource } from '../adapters/docker.js';
+import { execaRunner } from '../adapters/exec.js';
+import { Iptables, type CommandRunner } from '../adapters/iptables.js';
+import type { Config } from '../core/config.js';
+
+export interface CliContext {
+  readonly config: Config;
+  readonly docker: DockerSource;
+  readonly run: CommandRunner;
+  readonly iptables: readonly Iptables[];
+}
+
+export async function cliContext(configPath: string | undefined): Promise<CliContext> {
+  let config: Config;
+  try {
+    config = await loadConfig(configPath ?? DEFAULT_CONFIG_PATH, configPath !== undefined);
+  } catch (err) {
+    fail(err instanceof ConfigFileError ? err.message : String(err));
+  }
+  const run = execaRunner();
+  const iptables: Iptables[] = [new Iptables(run, 4)];
+  if (config.ipv6 !== 'off') {
+    const v6 = new Iptables(run, 6);
+    if (await v6.available()) iptables.push(v6);
+  }
+  return { config, docker: dockerSource(), run, iptables };
+}
+
+/** Prints the message and exits 1 (an error, as opposed to 2: "differs"/"invalid"). */
+export function fail(message: string): never {
+  process.stderr.write(`moat: ${message}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,62 @@
+// moatd: the daemon, in the foreground. Exits 2 on a bad config before it
+// touches anything; on SIGTERM/SIGINT it exits 0 and leaves the rules.
+import { performance } from 'node:perf_hooks';
+import { Command } from 'commander';
+import { ConfigFileError, DEFAULT_CONFIG_PATH, loadConfig } from '../adapters/config-file.js';
+import { dockerSource } from '../adapters/docker.js';
+import { execaRunner } from '../adapters/exec.js';
+import { Daemon, StartupError } from '../runtime/daemon.js';
+import { createLogger } from '../runtime/logger.js';
+
+const program = new Command('moatd')
+  .description('Keeps this Docker host firewalled: follows Docker events and commits moat\'s iptables chains.')
+  .option('-c, --config <file>', `config file (YAML; default ${DEFAULT_CONFIG_PATH}, optional)`)
+  .addHelpText('after', `
+Example:
+  moatd --config /etc/moat/config.yaml
+
+Logs are JSON lines on stdout (pipe through pino-pretty to read them).
+DOCKER_HOST is honoured. Needs root (CAP_NET_ADMIN) and the Docker socket.`)
+  .action(async (opts: { config?: string }) => {
+    const path = opts.config ?? DEFAULT_CONFIG_PATH;
+    let config;
+    try {
+      config = await loadConfig(path, opts.config !== undefined);
+    } catch (err) {
+      process.stderr.write(`moatd: ${err instanceof ConfigFileError ? err.message : String(err)}\nmoatd: nothing was changed.\n`);
+      process.exit(2);
+    }
+    const log = createLogger(config.log.level);
+    const daemon = new Daemon({ config, docker: dockerSource(), run: execaRunner(), log, now: () => performance.now() });
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ event: 'stopping', signal }, 'stopping; rules stay in place');
+      await daemon.stop();
+      log.flush();
+      process.exit(0);
+    };
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+    process.on('SIGINT', () => void stop('SIGINT'));
+    process.on('SIGHUP', () => {
+      loadConfig(path, opts.config !== undefined).then(
+        (next) => {
+          log.info({ event: 'config_reloaded', path }, 'config reloaded');
+          daemon.reload(next);
+        },
+        (err: unknown) => log.error({ event: 'config_rejected', path, err: err instanceof Error ? err.message : String(err) }, 'new config rejected; the running config stays'),
+      );
+    });
+    try {
+      await daemon.start();
+    } catch (err) {
+      if (err instanceof StartupError) {
+        log.fatal({ event: 'startup_failed', err: err.message }, err.message);
+        process.exit(2);
+      }
+      throw err;
+    }
+  });
+
+await program.parseAsync();

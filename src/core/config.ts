@@ -1,0 +1,52 @@
+// The config contract (SPEC §5): every key optional, unknown keys rejected
+// with their path, values validated before moatd touches anything.
+import { z } from 'zod';
+import { parseCidr } from './addr.js';
+
+export const DEFAULT_PROTECTED = [
+  '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', 'fc00::/7', 'fe80::/10',
+] as const;
+
+const cidr = z.string().refine((s) => parseCidr(s) !== null, { error: (iss) => `not an IPv4/IPv6 address or CIDR: ${JSON.stringify(iss.input)}` });
+
+export const ConfigSchema = z.strictObject({
+  labelPrefix: z.string().regex(/^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$/, 'lower-case letters, digits, ".", "_" or "-"').default('moat'),
+  protectedNetworks: z.array(cidr).max(4096).default([...DEFAULT_PROTECTED]),
+  defaultEgress: z.enum(['world', 'none']).default('world'),
+  published: z.enum(['open', 'labelled']).default('open'),
+  publishMode: z.enum(['proxy', 'dnat']).default('proxy'),
+  hostToContainers: z.enum(['allow', 'deny']).default('allow'),
+  denyAction: z.enum(['reject', 'drop']).default('reject'),
+  logDenied: z.boolean().default(false),
+  ipv6: z.enum(['auto', 'on', 'off']).default('auto'),
+  reconcile: z.strictObject({ resyncIntervalS: z.number().int().min(1).max(86_400).default(60) }).prefault({}),
+  policyDir: z.string().min(1).default('/etc/moat/policy.d'),
+  log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
+  control: z.strictObject({ socket: z.string().min(1).default('/run/moat/moat.sock') }).prefault({}),
+  metrics: z.strictObject({
+    listen: z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[0-9.]+|localhost):\d{1,5}$/, 'HOST:PORT').nullable().default(null),
+  }).prefault({}),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+
+export interface ConfigError {
+  readonly path: string;
+  readonly message: string;
+}
+
+/** Validates a parsed YAML document; never throws. */
+export function parseConfig(doc: unknown): { config: Config; errors: readonly [] } | { config: null; errors: readonly ConfigError[] } {
+  const result = ConfigSchema.safeParse(doc ?? {});
+  if (result.success) return { config: result.data, errors: [] };
+  const errors = result.error.issues.flatMap((issue): ConfigError[] => {
+    const base = issue.path.map(String).join('.');
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({ path: base ? `${base}.${key}` : key, message: 'unknown key' }));
+    }
+    return [{ path: base || '(root)', message: issue.message }];
+  });
+  return { config: null, errors };
+}
+
+export const DEFAULT_CONFIG: Config = ConfigSchema.parse({});

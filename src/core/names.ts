@@ -1,0 +1,23 @@
+// moat's chain names. iptables limits names to 28 characters; network ids
+// are hex, so a 12-character prefix keeps every name short and unique enough
+// (the same length Docker uses for br-<id>).
+export const CHAIN_PREFIX = 'MOAT-';
+
+export const BUILTIN_JUMPS = {
+  filter: { FORWARD: 'MOAT-FORWARD', INPUT: 'MOAT-INPUT', OUTPUT: 'MOAT-OUTPUT' },
+  nat: { POSTROUTING: 'MOAT-POSTROUTING' },
+} as const;
+
+export type TableName = keyof typeof BUILTIN_JUMPS;
+
+export const DENY_CHAIN = 'MOAT-DENY';
+
+const short = (networkId: string) => networkId.slice(0, 12);
+/** Traffic that containers on the network send through the host (FORWARD, -i bridge). */
+export const outChain = (networkId: string) => `MOAT-OUT-${short(networkId)}`;
+/** Traffic arriving at the network's bridge from outside Docker (FORWARD, -o bridge). */
+export const inChain = (networkId: string) => `MOAT-IN-${short(networkId)}`;
+/** Traffic from the network's containers to the host itself (INPUT, -i bridge). */
+export const hostChain = (networkId: string) => `MOAT-HOST-${short(networkId)}`;
+
+export const isMoatChain = (name: string) => name.startsWith(CHAIN_PREFIX);

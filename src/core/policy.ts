@@ -1,0 +1,109 @@
+// Snapshot + config -> the decisions the ruleset enforces, each with the
+// reason (default, Docker option or label) that produced it.
+import type { Config } from './config.js';
+import type { Container, Network, Problem, Snapshot } from './model.js';
+
+export interface Decision<T> {
+  readonly value: T;
+  /** Which default, option or label decided it; shown by status/explain. */
+  readonly reason: string;
+}
+
+export interface NetworkPolicy {
+  readonly network: Network;
+  /** The network's bridge is on this host and moat writes its chains. */
+  readonly managed: boolean;
+  readonly icc: Decision<boolean>;
+  /** The network's default egress for its containers. */
+  readonly egress: Decision<'world' | 'none'>;
+  readonly nat: Decision<boolean>;
+}
+
+export interface ContainerPolicy {
+  readonly container: Container;
+  /** May open connections to `world` (its networks' default, minus its own `none`). */
+  readonly world: Decision<boolean>;
+}
+
+export interface Policy {
+  readonly networks: readonly NetworkPolicy[];
+  readonly containers: readonly ContainerPolicy[];
+  readonly problems: readonly Problem[];
+}
+
+const UNFIREWALLED_DRIVERS = new Set(['macvlan', 'ipvlan', 'overlay']);
+
+function boolLabel(net: Network, key: string, problems: Problem[]): boolean | null {
+  const value = net.labels[key];
+  if (value === undefined) return null;
+  if (value === 'true' || value === 'false') return value === 'true';
+  problems.push({ kind: 'label_invalid', subject: `network ${net.name}`, key, value: value.slice(0, 200), reason: 'expected true or false' });
+  return null;
+}
+
+function networkPolicy(net: Network, config: Config, problems: Problem[]): NetworkPolicy {
+  const p = config.labelPrefix;
+  const managed = net.bridge !== null;
+  if (UNFIREWALLED_DRIVERS.has(net.driver)) {
+    problems.push({ kind: 'not_firewalled', subject: `network ${net.name}`, reason: `${net.driver} traffic bypasses the host's netfilter: moat cannot firewall it` });
+  }
+
+  const iccLabel = boolLabel(net, `${p}.icc`, problems);
+  const icc: Decision<boolean> = !net.icc
+    ? { value: false, reason: 'option com.docker.network.bridge.enable_icc=false' }
+    : iccLabel === false
+      ? { value: false, reason: `network label ${p}.icc=false` }
+      : { value: true, reason: 'default: same network allowed' };
+
+  const natLabel = boolLabel(net, `${p}.nat`, problems);
+  const nat: Decision<boolean> = !net.nat
+    ? { value: false, reason: 'option com.docker.network.bridge.enable_ip_masquerade=false' }
+    : natLabel === false
+      ? { value: false, reason: `network label ${p}.nat=false` }
+      : { value: true, reason: 'default: masquerade' };
+
+  let egress: Decision<'world' | 'none'> = { value: config.defaultEgress, reason: `config defaultEgress: ${config.defaultEgress}` };
+  const egressLabel = net.labels[`${p}.egress`];
+  if (egressLabel === 'world' || egressLabel === 'none') {
+    egress = { value: egressLabel, reason: `network label ${p}.egress=${egressLabel}` };
+  } else if (egressLabel !== undefined) {
+    problems.push({ kind: 'label_invalid', subject: `network ${net.name}`, key: `${p}.egress`, value: egressLabel.slice(0, 200), reason: 'expected world or none' });
+  }
+  if (net.internal) {
+    if (egress.value === 'world' && egressLabel === 'world') {
+      problems.push({ kind: 'label_ignored', subject: `network ${net.name}`, key: `${p}.egress`, value: 'world', reason: 'internal networks never reach world, lan or the host' });
+    }
+    egress = { value: 'none', reason: 'internal network' };
+  }
+  return { network: net, managed, icc, egress, nat };
+}
+
+function containerPolicy(c: Container, nets: ReadonlyMap<string, NetworkPolicy>, config: Config, problems: Problem[]): ContainerPolicy {
+  const p = config.labelPrefix;
+  if (c.networkMode === 'host') {
+    problems.push({ kind: 'not_isolatable', subject: `container ${c.name}`, reason: 'host network mode: a host firewall cannot isolate it' });
+  }
+  if (c.networkMode.startsWith('container:')) {
+    const own = Object.keys(c.labels).filter((k) => k.startsWith(`${p}.`));
+    for (const key of own) {
+      problems.push({ kind: 'label_ignored', subject: `container ${c.name}`, key, reason: `shares the network namespace of ${c.networkMode.slice(10, 22)}: that container's policy applies` });
+    }
+  }
+  const egressLabel = c.labels[`${p}.egress`];
+  const optedOut = egressLabel !== undefined && egressLabel.trim() === 'none';
+  const anyWorldNet = c.endpoints.some((e) => nets.get(e.networkId)?.egress.value === 'world');
+  const world: Decision<boolean> = optedOut
+    ? { value: false, reason: `container label ${p}.egress=none` }
+    : anyWorldNet
+      ? { value: true, reason: 'network egress world' }
+      : { value: false, reason: 'no network with world egress' };
+  return { container: c, world };
+}
+
+export function buildPolicy(snapshot: Snapshot, config: Config): Policy {
+  const problems: Problem[] = [];
+  const networks = snapshot.networks.map((n) => networkPolicy(n, config, problems));
+  const byId = new Map(networks.map((n) => [n.network.id, n]));
+  const containers = snapshot.containers.map((c) => containerPolicy(c, byId, config, problems));
+  return { networks, containers, problems };
+}

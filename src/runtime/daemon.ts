@@ -1,0 +1,109 @@
+// Wires the daemon: config -> families -> watcher -> scheduler -> reconciler,
+// plus the periodic resync and the retry after a failed commit.
+import type { Logger } from 'pino';
+import type { DockerSource } from '../adapters/docker.js';
+import { Iptables, type CommandRunner } from '../adapters/iptables.js';
+import type { Config } from '../core/config.js';
+import { Reconciler } from './reconciler.js';
+import { Scheduler } from './scheduler.js';
+import { Watcher } from './watcher.js';
+
+export interface DaemonDeps {
+  readonly config: Config;
+  readonly docker: DockerSource;
+  readonly run: CommandRunner;
+  readonly log: Logger;
+  readonly now: () => number;
+}
+
+export class StartupError extends Error {
+  override name = 'StartupError';
+}
+
+export class Daemon {
+  private config: Config;
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private retryTimer: NodeJS.Timeout | null = null;
+  private failures = 0;
+  private resync: NodeJS.Timeout | null = null;
+  private watcher: Watcher | null = null;
+  private scheduler: Scheduler | null = null;
+  reconciler: Reconciler | null = null;
+
+  constructor(private readonly deps: DaemonDeps) {
+    this.config = deps.config;
+  }
+
+  /** Decides which families moat manages; refuses to start when it cannot enforce what it must. */
+  private async families(): Promise<Iptables[]> {
+    const v4 = new Iptables(this.deps.run, 4);
+    if (!(await v4.available())) throw new StartupError('iptables-save does not work here: moat cannot enforce anything (is iptables installed, and are we root with CAP_NET_ADMIN?)');
+    if (this.config.ipv6 === 'off') return [v4];
+    const v6 = new Iptables(this.deps.run, 6);
+    if (await v6.available()) return [v4, v6];
+    if (this.config.ipv6 === 'on') throw new StartupError('ipv6: on, but ip6tables-save does not work here');
+    this.deps.log.warn({ event: 'ipv6_unavailable' }, 'ip6tables is not usable: IPv6 is not firewalled by moat');
+    return [v4];
+  }
+
+  async start(): Promise<void> {
+    const { log, now, docker } = this.deps;
+    const iptables = await this.families();
+    const reconciler = new Reconciler({ docker, iptables, config: () => this.config, log, now });
+    this.reconciler = reconciler;
+    const scheduler = new Scheduler(
+      async (triggers) => {
+        const outcome = await reconciler.run(triggers);
+        if (outcome.ok) this.failures = 0;
+        else this.scheduleRetry();
+      },
+      (err) => log.error({ event: 'reconcile_crashed', err: String(err) }, 'reconcile threw; will retry'),
+    );
+    this.scheduler = scheduler;
+    scheduler.start();
+    this.watcher = new Watcher({ docker, log, trigger: (reason) => void scheduler.request(reason), sleep: (ms) => this.sleep(ms) });
+    this.resync = setInterval(() => void scheduler.request('resync'), this.config.reconcile.resyncIntervalS * 1000);
+    await this.watcher.start();
+    log.info({ event: 'started', families: iptables.map((i) => i.family) }, 'moatd running');
+  }
+
+  private scheduleRetry(): void {
+    if (this.retryTimer) return;
+    this.failures++;
+    const delay = Math.min(30_000, 500 * 2 ** Math.min(this.failures - 1, 6));
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.scheduler?.request('retry');
+    }, delay);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        resolve();
+      }, ms);
+      this.timers.add(t);
+    });
+  }
+
+  /** Replaces the config (SIGHUP) and reconciles with it. */
+  reload(config: Config): void {
+    this.config = config;
+    if (this.resync) {
+      clearInterval(this.resync);
+      this.resync = setInterval(() => void this.scheduler?.request('resync'), config.reconcile.resyncIntervalS * 1000);
+    }
+    void this.scheduler?.request('config');
+  }
+
+  /** Stops following Docker and waits for a running reconcile; the rules stay in place. */
+  async stop(): Promise<void> {
+    this.watcher?.stop();
+    if (this.resync) clearInterval(this.resync);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    for (const t of this.timers) clearTimeout(t);
+    this.scheduler?.stop();
+    await this.scheduler?.idle();
+  }
+}

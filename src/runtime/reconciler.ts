@@ -1,0 +1,140 @@
+// Invariants:
+// - every run starts from a full Docker listing: events only say "look again";
+// - nothing is written unless the listing succeeded (no snapshot, no change);
+// - the desired text is diffed against what is live, so an unchanged host
+//   costs no commit and any drift in moat's chains is repaired;
+// - a failed commit leaves the previous rules in force (restore is atomic per
+//   table), is logged once, and makes the next attempt a full rewrite.
+import { createHash } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { DockerSource } from '../adapters/docker.js';
+import { type Iptables, RestoreError } from '../adapters/iptables.js';
+import type { Config } from '../core/config.js';
+import { fromDocker } from '../core/from-docker.js';
+import { parseSave, type LiveState } from '../core/live.js';
+import type { Family, Problem, Snapshot } from '../core/model.js';
+import type { TableName } from '../core/names.js';
+import { planRestore } from '../core/plan.js';
+import { buildPolicy, type Policy } from '../core/policy.js';
+import { countRules, renderRuleset, renderText, TABLES, type RenderedRuleset } from '../core/render.js';
+import { buildRuleset } from '../core/ruleset.js';
+
+export interface ReconcilerDeps {
+  readonly docker: DockerSource;
+  /** One per managed family, decided at start. */
+  readonly iptables: readonly Iptables[];
+  readonly config: () => Config;
+  readonly log: Logger;
+  /** Monotonic milliseconds. */
+  readonly now: () => number;
+}
+
+export interface ReconcileOutcome {
+  readonly ok: boolean;
+  readonly committed: boolean;
+  readonly triggers: readonly string[];
+  readonly durationMs: number;
+  readonly rules: Partial<Record<`v${Family}`, Record<TableName, number>>>;
+  readonly error?: string;
+}
+
+/** Everything one reconcile computed, for status and `moat plan`. */
+export interface Desired {
+  readonly snapshot: Snapshot;
+  readonly policy: Policy;
+  readonly problems: readonly Problem[];
+  readonly rendered: readonly RenderedRuleset[];
+}
+
+export function computeDesired(lists: Parameters<typeof fromDocker>[0], config: Config, families: readonly Family[]): Desired {
+  const { result: snapshot, problems: dataProblems } = fromDocker(lists);
+  const policy = buildPolicy(snapshot, config);
+  const rendered = families.map((f) => renderRuleset(buildRuleset(policy, config, f)));
+  return { snapshot, policy, problems: [...dataProblems, ...policy.problems], rendered };
+}
+
+const problemKey = (p: Problem) => JSON.stringify(p);
+
+export class Reconciler {
+  private forceFull = false;
+  private failedKey: string | null = null;
+  /** Hash of the desired text last committed (or found live) per family: a later diff with the same hash is drift. */
+  private readonly settled = new Map<Family, string>();
+  private reported = new Set<string>();
+  last: ReconcileOutcome | null = null;
+  lastDesired: Desired | null = null;
+
+  constructor(private readonly deps: ReconcilerDeps) {}
+
+  async run(triggers: readonly string[]): Promise<ReconcileOutcome> {
+    const { log, now } = this.deps;
+    const started = now();
+    const families = this.deps.iptables.map((i) => i.family);
+    const finish = (o: Omit<ReconcileOutcome, 'durationMs' | 'triggers'>): ReconcileOutcome => {
+      this.last = { ...o, triggers, durationMs: Math.round((now() - started) * 100) / 100 };
+      return this.last;
+    };
+
+    let desired: Desired;
+    try {
+      desired = computeDesired(await this.deps.docker.lists(), this.deps.config(), families);
+    } catch (err) {
+      log.warn({ event: 'snapshot_failed', trigger: triggers.join(','), err: String(err) }, 'cannot list Docker: rules left as they are');
+      return finish({ ok: false, committed: false, rules: {}, error: String(err) });
+    }
+    this.lastDesired = desired;
+    this.reportProblems(desired.problems);
+
+    const rules: ReconcileOutcome['rules'] = {};
+    let committed = false;
+    for (const [i, ipt] of this.deps.iptables.entries()) {
+      const rendered = desired.rendered[i]!;
+      rules[`v${ipt.family}`] = countRules(rendered);
+      const hash = createHash('sha256').update(renderText(rendered)).digest('hex');
+      try {
+        const live: LiveState = {};
+        for (const table of TABLES) Object.assign(live, parseSave(await ipt.save(table)));
+        const plan = planRestore(rendered, live, this.forceFull);
+        if (plan.text !== null) {
+          await ipt.restore(plan.text);
+          committed = true;
+          if (this.settled.get(ipt.family) === hash && !this.forceFull) {
+            log.warn({ event: 'drift_repaired', family: ipt.family, tables: plan.tables.map((t) => ({ table: t.table, chains: t.rewritten, deleted: t.deleted, jumps: t.jumpsFixed })) }, 'moat chains had drifted; repaired');
+          }
+        }
+        this.settled.set(ipt.family, hash);
+      } catch (err) {
+        this.forceFull = true;
+        this.logFailure(err, ipt.family);
+        const o = finish({ ok: false, committed, rules, error: String(err) });
+        log.info({ event: 'reconcile', trigger: triggers.join(','), durationMs: o.durationMs, rules, committed, ok: false }, 'reconcile failed');
+        return o;
+      }
+    }
+    if (this.failedKey !== null) log.info({ event: 'apply_recovered' }, 'commit succeeded again');
+    this.failedKey = null;
+    this.forceFull = false;
+    const o = finish({ ok: true, committed, rules });
+    log.info({ event: 'reconcile', trigger: triggers.join(','), durationMs: o.durationMs, rules, committed, ok: true }, committed ? 'ruleset committed' : 'ruleset unchanged');
+    return o;
+  }
+
+  private logFailure(err: unknown, family: Family): void {
+    const key = err instanceof RestoreError ? `${family}:${err.stderr}:${err.line}` : `${family}:${String(err)}`;
+    if (key === this.failedKey) return; // logged once; retries stay quiet until it changes or recovers
+    this.failedKey = key;
+    if (err instanceof RestoreError) {
+      this.deps.log.error({ event: 'apply_failed', family, err: err.message, stderr: err.stderr, line: err.line, context: err.context() }, 'commit failed: previous rules stay in force');
+    } else {
+      this.deps.log.error({ event: 'apply_failed', family, err: String(err) }, 'commit failed: previous rules stay in force');
+    }
+  }
+
+  private reportProblems(problems: readonly Problem[]): void {
+    const now = new Set(problems.map(problemKey));
+    for (const p of problems) {
+      if (!this.reported.has(problemKey(p))) this.deps.log.warn({ ...p, event: p.kind }, `${p.subject}: ${p.reason}`);
+    }
+    this.reported = now;
+  }
+}

@@ -1,0 +1,68 @@
+// Keeps the Docker events stream open. A drop (stream end, error, engine
+// restart) is logged once, retried with capped exponential backoff, and a
+// reconnect always triggers a full resync: events missed meanwhile are lost.
+import type { Logger } from 'pino';
+import { type DockerEvent, type DockerSource, relevant } from '../adapters/docker.js';
+
+export interface WatcherDeps {
+  readonly docker: DockerSource;
+  readonly log: Logger;
+  readonly trigger: (reason: string) => void;
+  readonly sleep: (ms: number) => Promise<void>;
+  readonly minBackoffMs?: number;
+  readonly maxBackoffMs?: number;
+}
+
+export class Watcher {
+  private closeStream: (() => void) | null = null;
+  private stopped = false;
+  connected = false;
+  private wake: (() => void) | null = null;
+
+  constructor(private readonly deps: WatcherDeps) {}
+
+  /** Connects (retrying forever); resolves once the first stream is open. */
+  async start(): Promise<void> {
+    await this.connect('start');
+  }
+
+  private async connect(reason: string): Promise<void> {
+    const min = this.deps.minBackoffMs ?? 100;
+    const max = this.deps.maxBackoffMs ?? 5_000;
+    let delay = min;
+    let attempt = 0;
+    while (!this.stopped) {
+      try {
+        await this.deps.docker.ping();
+        this.closeStream = await this.deps.docker.events((e) => this.onEvent(e), (err) => void this.onEnd(err));
+        this.connected = true;
+        this.deps.log.info({ event: 'docker_connected', attempt }, 'following Docker events');
+        this.deps.trigger(reason);
+        return;
+      } catch (err) {
+        attempt++;
+        if (attempt === 1) this.deps.log.warn({ event: 'docker_unreachable', err: String(err) }, 'cannot reach Docker; retrying');
+        await Promise.race([this.deps.sleep(delay), new Promise<void>((r) => (this.wake = r))]);
+        delay = Math.min(max, delay * 2);
+      }
+    }
+  }
+
+  private onEvent(e: DockerEvent): void {
+    if (relevant(e)) this.deps.trigger(`${e.type}.${e.action}`);
+  }
+
+  private async onEnd(err: Error | null): Promise<void> {
+    this.closeStream = null;
+    if (this.stopped) return;
+    this.connected = false;
+    this.deps.log.warn({ event: 'docker_disconnected', err: err ? String(err) : null }, 'Docker events stream dropped; rules stay as they are');
+    await this.connect('reconnect');
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.closeStream?.();
+    this.wake?.();
+  }
+}
