@@ -11,6 +11,11 @@ export const BUILTIN_JUMPS = {
 export type TableName = keyof typeof BUILTIN_JUMPS;
 
 export const DENY_CHAIN = 'MOAT-DENY';
+/**
+ * Accepts a packet whose destination is `world`; returns for anything else
+ * (Docker peers, bridges, `lan`) so the caller's later rules still decide.
+ */
+export const TO_WORLD_CHAIN = 'MOAT-TO-WORLD';
 
 const short = (networkId: string) => networkId.slice(0, 12);
 /** Traffic that containers on the network send through the host (FORWARD, -i bridge). */

@@ -2,8 +2,8 @@
 // carries a comment naming the default, option or label it enforces.
 import { parseCidr } from './addr.js';
 import type { Config } from './config.js';
-import type { Family, Network } from './model.js';
-import { BUILTIN_JUMPS, DENY_CHAIN, hostChain, inChain, outChain, type TableName } from './names.js';
+import type { Container, Family, Network } from './model.js';
+import { BUILTIN_JUMPS, DENY_CHAIN, TO_WORLD_CHAIN, hostChain, inChain, outChain, type TableName } from './names.js';
 import type { Policy } from './policy.js';
 import type { Rule } from './rule.js';
 
@@ -27,6 +27,8 @@ export interface Ruleset {
 const UNKNOWN_BRIDGES = ['br-+', 'docker0'];
 /** Neighbour solicitation and advertisement: IPv6 cannot resolve a neighbour without them. */
 const NDP_TYPES = [135, 136];
+
+const coveredByPattern = (bridge: string) => UNKNOWN_BRIDGES.some((p) => (p.endsWith('+') ? bridge.startsWith(p.slice(0, -1)) : bridge === p));
 
 const ESTABLISHED: Rule = { ctstate: 'RELATED,ESTABLISHED', comment: 'moat:established', jump: 'ACCEPT' };
 
@@ -56,6 +58,19 @@ export function buildRuleset(policy: Policy, config: Config, family: Family): Ru
   const ndp = (extra: Partial<Rule>): Rule[] =>
     family === 6 ? NDP_TYPES.map((t) => ({ ...extra, proto: 'icmp', icmp6Type: t, comment: 'moat:ndp', jump: 'ACCEPT' })) : [];
 
+  // Per network, the addresses of containers that may reach `world` from it.
+  const worldSources = new Map<string, { container: Container; ip: string }[]>();
+  for (const cp of policy.containers) {
+    if (!cp.world.value) continue;
+    for (const ep of cp.container.endpoints) {
+      const ip = family === 4 ? ep.ipv4 : ep.ipv6;
+      if (!ip) continue;
+      const list = worldSources.get(ep.networkId) ?? [];
+      list.push({ container: cp.container, ip });
+      worldSources.set(ep.networkId, list);
+    }
+  }
+
   const forward: Rule[] = [];
   const input: Rule[] = [];
   const output: Rule[] = [];
@@ -69,18 +84,9 @@ export function buildRuleset(policy: Policy, config: Config, family: Family): Ru
 
     const out: Rule[] = [ESTABLISHED, ...ndp({ out: br })];
     out.push(np.icc.value ? { out: br, comment: 'moat:icc', jump: 'ACCEPT' } : { out: br, comment: 'moat:icc-off', jump: DENY_CHAIN });
-    for (const s of dockerSubnets) out.push({ dst: s, comment: 'moat:other-network', jump: DENY_CHAIN });
-    for (const pattern of UNKNOWN_BRIDGES) out.push({ out: pattern, comment: 'moat:other-network', jump: DENY_CHAIN });
-    if (!net.internal) {
-      for (const r of protectedRanges) out.push({ dst: r, comment: 'moat:lan', jump: DENY_CHAIN });
-      if (np.egress.value === 'world') {
-        for (const cp of policy.containers) {
-          if (!cp.world.value) continue;
-          for (const ep of cp.container.endpoints) {
-            const ip = family === 4 ? ep.ipv4 : ep.ipv6;
-            if (ep.networkId === net.id && ip) out.push({ src: hostAddr(ip, family), comment: `moat:world:${cp.container.id.slice(0, 12)}`, jump: 'ACCEPT' });
-          }
-        }
+    if (!net.internal && np.egress.value === 'world') {
+      for (const { container, ip } of worldSources.get(net.id) ?? []) {
+        out.push({ src: hostAddr(ip, family), comment: `moat:world:${container.id.slice(0, 12)}`, jump: TO_WORLD_CHAIN });
       }
     }
     out.push({ comment: net.internal ? 'moat:internal' : 'moat:default-deny', jump: DENY_CHAIN });
@@ -95,10 +101,23 @@ export function buildRuleset(policy: Policy, config: Config, family: Family): Ru
       output.push({ out: br, comment: 'moat:host-to-containers', jump: DENY_CHAIN });
     }
   }
-  for (const pattern of UNKNOWN_BRIDGES) forward.push({ in: pattern, comment: 'moat:unknown-bridge', jump: DENY_CHAIN });
+  const managedBridges = new Set(managed.map((n) => n.network.bridge!));
+  const unknownBridges = UNKNOWN_BRIDGES.filter((b) => !managedBridges.has(b));
+  for (const pattern of unknownBridges) forward.push({ in: pattern, comment: 'moat:unknown-bridge', jump: DENY_CHAIN });
   for (const np of managed) forward.push({ out: np.network.bridge!, comment: `moat:net:${np.network.id.slice(0, 12)}`, jump: inChain(np.network.id) });
-  for (const pattern of UNKNOWN_BRIDGES) forward.push({ out: pattern, comment: 'moat:unknown-bridge', jump: 'DROP' });
-  for (const pattern of UNKNOWN_BRIDGES) input.push({ in: pattern, comment: 'moat:unknown-bridge', jump: DENY_CHAIN });
+  for (const pattern of unknownBridges) forward.push({ out: pattern, comment: 'moat:unknown-bridge', jump: 'DROP' });
+  for (const pattern of unknownBridges) input.push({ in: pattern, comment: 'moat:unknown-bridge', jump: DENY_CHAIN });
+
+  // Shared by every network's egress: a Docker peer is never `lan` or `world`,
+  // and a bridge moat does not know yet is treated as a peer. RETURN (not
+  // deny) keeps it composable: the caller's later rules still decide.
+  const toWorld: Rule[] = [
+    ...dockerSubnets.map((s): Rule => ({ dst: s, comment: 'moat:not-world:docker', jump: 'RETURN' })),
+    ...UNKNOWN_BRIDGES.map((b): Rule => ({ out: b, comment: 'moat:not-world:docker', jump: 'RETURN' })),
+    ...[...managedBridges].filter((b) => !coveredByPattern(b)).sort().map((b): Rule => ({ out: b, comment: 'moat:not-world:docker', jump: 'RETURN' })),
+    ...protectedRanges.map((r): Rule => ({ dst: r, comment: 'moat:not-world:lan', jump: 'RETURN' })),
+    { comment: 'moat:world', jump: 'ACCEPT' },
+  ];
 
   if (config.publishMode === 'proxy') {
     const wildcard = family === 4 ? '0.0.0.0' : '::';
@@ -138,6 +157,7 @@ export function buildRuleset(policy: Policy, config: Config, family: Family): Ru
           { name: BUILTIN_JUMPS.filter.INPUT, rules: input },
           { name: BUILTIN_JUMPS.filter.OUTPUT, rules: output },
           denyChain(config, family),
+          { name: TO_WORLD_CHAIN, rules: toWorld },
           ...perNetwork,
         ],
         jumps: BUILTIN_JUMPS.filter,

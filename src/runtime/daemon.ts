@@ -14,6 +14,8 @@ export interface DaemonDeps {
   readonly run: CommandRunner;
   readonly log: Logger;
   readonly now: () => number;
+  /** Called once, after the first reconcile that left the live rules equal to the desired ones. */
+  readonly onReady?: () => void;
 }
 
 export class StartupError extends Error {
@@ -25,6 +27,7 @@ export class Daemon {
   private readonly timers = new Set<NodeJS.Timeout>();
   private retryTimer: NodeJS.Timeout | null = null;
   private failures = 0;
+  private ready = false;
   private resync: NodeJS.Timeout | null = null;
   private watcher: Watcher | null = null;
   private scheduler: Scheduler | null = null;
@@ -54,8 +57,12 @@ export class Daemon {
     const scheduler = new Scheduler(
       async (triggers) => {
         const outcome = await reconciler.run(triggers);
-        if (outcome.ok) this.failures = 0;
-        else this.scheduleRetry();
+        if (!outcome.ok) return this.scheduleRetry();
+        this.failures = 0;
+        if (!this.ready) {
+          this.ready = true;
+          this.deps.onReady?.();
+        }
       },
       (err) => log.error({ event: 'reconcile_crashed', err: String(err) }, 'reconcile threw; will retry'),
     );

@@ -1,0 +1,154 @@
+// Proves the bed itself, without moat: every hole SPEC §3 closes is open on
+// an engine running with "iptables": false, probes can tell open from
+// closed, and teardown leaves nothing behind.
+import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBed, type Bed } from './testbed/bed.js';
+import { cgroupDirs } from './testbed/cgroups.js';
+import { readRuleset } from './testbed/iptables.js';
+import { mountsUnder } from './testbed/mounts.js';
+import { pidsInNetns, pidsWithCmdline } from './testbed/processes.js';
+import { containerSource, netnsSource, probe, type ProbeResult, type ProbeSource } from './testbed/probe.js';
+import { execaRun } from './testbed/run.js';
+import type { ServerContainer } from './testbed/server-container.js';
+
+const HOST_PORT = 9000; // busybox httpd in the host namespace
+const PUBLISHED = 18080; // b1's 8080, published on all host addresses
+
+interface Case {
+  readonly name: string;
+  readonly from: ProbeSource;
+  readonly to: string;
+  readonly port: number;
+  readonly state: 'open' | 'closed';
+  /** open: the client address the server must have seen. */
+  readonly seen?: string;
+  /** closed: why (default 'refused'). */
+  readonly reason?: ProbeResult['reason'];
+}
+
+const verdict = (name: string, state: string, detail: string | null | undefined) => `${name}: ${state}${detail ? ` ${detail}` : ''}`;
+
+/** Runs every case in parallel; one assertion shows all verdicts side by side. */
+async function check(cases: readonly Case[]): Promise<void> {
+  const results = await Promise.all(cases.map((c) => probe(c.from, c.to, c.port)));
+  const got = results.map((r, i) => verdict(cases[i]?.name ?? '', r.state, r.state === 'open' ? (cases[i]?.seen ? r.body : null) : r.reason));
+  const want = cases.map((c) => verdict(c.name, c.state, c.state === 'open' ? c.seen : (c.reason ?? 'refused')));
+  expect(got, JSON.stringify(results, null, 1)).toEqual(want);
+}
+
+const rootSnapshot = async () => ({
+  ipForward: await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8'),
+  ip6Forward: await readFile('/proc/sys/net/ipv6/conf/all/forwarding', 'utf8'),
+  // Counters and timestamps aside, the machine's own ruleset must not move.
+  v4: (await execaRun('iptables-save', [])).stdout.split('\n').filter((l) => !l.startsWith('#')).map((l) => l.replace(/\[\d+:\d+\]/, '')),
+});
+
+describe('test bed (no moat)', () => {
+  let before: Awaited<ReturnType<typeof rootSnapshot>>;
+  let bed: Bed;
+  let a1: ServerContainer;
+  let a2: ServerContainer;
+  let b1: ServerContainer;
+
+  beforeAll(async () => {
+    before = await rootSnapshot();
+    bed = await createBed({ hostHttpPorts: [HOST_PORT] });
+    // 20.10: an IPv6 user network needs only --ipv6 and a subnet on the network, no daemon flag.
+    await bed.createNetwork({ name: 'bed-a', subnets: ['172.30.1.0/24', 'fd00:cafe::/64'] });
+    await bed.createNetwork({ name: 'bed-b', subnets: ['172.30.2.0/24', 'fd00:beef::/64'] });
+    [a1, a2, b1] = await Promise.all([
+      bed.startServer({ name: 'a1', networks: ['bed-a'] }),
+      bed.startServer({ name: 'a2', networks: ['bed-a'] }),
+      bed.startServer({ name: 'b1', networks: ['bed-b'], publish: [{ containerPort: 8080, hostPort: PUBLISHED }] }),
+    ]);
+  });
+
+  afterAll(async () => {
+    await bed?.dispose(); // no-op when the teardown test already ran
+  });
+
+  it('runs a private engine with "iptables": false in its own namespace', async () => {
+    const info = await bed.engine.docker.info();
+    expect(info.ServerVersion).toMatch(/^20\.10\./);
+    const v4 = await readRuleset(bed.topology.host, 4);
+    expect(v4.rules('filter')).toEqual([]);
+    expect(v4.rules('nat')).toEqual([]);
+    expect((await readRuleset(bed.topology.host, 6)).rules('filter')).toEqual([]);
+    expect((await bed.topology.host.run('sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout).toBe('1');
+    expect(a1.ipv6('bed-a')).toMatch(/^fd00:cafe::/);
+  });
+
+  it('has every IPv4 hole moat closes open, and probes can tell closed', async () => {
+    const a = containerSource(bed.engine.docker, a1.id, 'a1');
+    const { lan, world, host } = bed.topology;
+    const fromLan = netnsSource(lan.netns, 'lan');
+    const fromWorld = netnsSource(world.netns, 'world');
+    const a1ip = a1.ipv4('bed-a');
+    await check([
+      { name: 'a1 -> a2 same network', from: a, to: a2.ipv4('bed-a'), port: 80, state: 'open', seen: a1ip },
+      { name: 'a1 -> b1 other network', from: a, to: b1.ipv4('bed-b'), port: 80, state: 'open', seen: a1ip },
+      { name: 'a1 -> host gateway', from: a, to: '172.30.1.1', port: HOST_PORT, state: 'open', seen: a1ip },
+      { name: 'a1 -> host lan uplink', from: a, to: lan.hostIpv4, port: HOST_PORT, state: 'open', seen: a1ip },
+      { name: 'a1 -> host world uplink', from: a, to: world.hostIpv4, port: HOST_PORT, state: 'open', seen: a1ip },
+      // No masquerade without Docker's iptables: peers see the container's own address.
+      { name: 'a1 -> lan peer', from: a, to: lan.ipv4, port: 80, state: 'open', seen: a1ip },
+      { name: 'a1 -> world', from: a, to: world.ipv4, port: 80, state: 'open', seen: a1ip },
+      { name: 'lan -> a1 unpublished', from: fromLan, to: a1ip, port: 80, state: 'open', seen: lan.ipv4 },
+      { name: 'world -> a1 unpublished', from: fromWorld, to: a1ip, port: 80, state: 'open', seen: world.ipv4 },
+      { name: 'world -> b1 unpublished port', from: fromWorld, to: b1.ipv4('bed-b'), port: 80, state: 'open', seen: world.ipv4 },
+      // docker-proxy answers on the host and connects from the bridge gateway.
+      { name: 'world -> published', from: fromWorld, to: world.hostIpv4, port: PUBLISHED, state: 'open', seen: '172.30.2.1' },
+      { name: 'lan -> published', from: fromLan, to: lan.hostIpv4, port: PUBLISHED, state: 'open', seen: '172.30.2.1' },
+      { name: 'host -> a1', from: netnsSource(host, 'host'), to: a1ip, port: 80, state: 'open', seen: '172.30.1.1' },
+      { name: 'world -> unpublished host port', from: fromWorld, to: world.hostIpv4, port: PUBLISHED + 1, state: 'closed' },
+      { name: 'a1 -> world closed port', from: a, to: world.ipv4, port: 81, state: 'closed' },
+    ]);
+  });
+
+  it('has the same holes over IPv6 on --ipv6 networks', async () => {
+    const a = containerSource(bed.engine.docker, a1.id, 'a1');
+    const { lan, world } = bed.topology;
+    const fromLan = netnsSource(lan.netns, 'lan');
+    const fromWorld = netnsSource(world.netns, 'world');
+    const a1ip = a1.ipv6('bed-a');
+    await check([
+      { name: 'a1 -> a2 same network', from: a, to: a2.ipv6('bed-a'), port: 80, state: 'open', seen: a1ip },
+      { name: 'a1 -> b1 other network', from: a, to: b1.ipv6('bed-b'), port: 80, state: 'open', seen: a1ip },
+      { name: 'a1 -> host gateway', from: a, to: 'fd00:cafe::1', port: HOST_PORT, state: 'open', seen: a1ip },
+      { name: 'a1 -> host lan uplink', from: a, to: lan.hostIpv6, port: HOST_PORT, state: 'open', seen: a1ip },
+      { name: 'a1 -> host world uplink', from: a, to: world.hostIpv6, port: HOST_PORT, state: 'open', seen: a1ip },
+      { name: 'a1 -> lan peer', from: a, to: lan.ipv6, port: 80, state: 'open', seen: a1ip },
+      { name: 'a1 -> world', from: a, to: world.ipv6, port: 80, state: 'open', seen: a1ip },
+      { name: 'lan -> a1 unpublished', from: fromLan, to: a1ip, port: 80, state: 'open', seen: lan.ipv6 },
+      { name: 'world -> a1 unpublished', from: fromWorld, to: a1ip, port: 80, state: 'open', seen: world.ipv6 },
+      // docker-proxy also listens on [::]; on an IPv6 network it relays to the
+      // container's IPv6 address, from the bridge's IPv6 gateway.
+      { name: 'world -> published', from: fromWorld, to: world.hostIpv6, port: PUBLISHED, state: 'open', seen: 'fd00:beef::1' },
+      { name: 'a1 -> world closed port', from: a, to: world.ipv6, port: 81, state: 'closed' },
+    ]);
+  });
+
+  it('tears down without leaving a namespace, mount, cgroup, process or file', async () => {
+    const { prefix, dir } = bed;
+    const namespaces = bed.topology.namespaces.map((ns) => ({ name: ns.name, inode: ns.inode }));
+    expect(namespaces).toHaveLength(3);
+
+    const report = await bed.dispose();
+
+    expect(report).toEqual({ forced: [], unmounted: [], cgroupsLeft: [] });
+    const netnsList = (await execaRun('ip', ['netns', 'list'])).stdout;
+    for (const ns of namespaces) {
+      expect(netnsList).not.toContain(ns.name);
+      expect(await pidsInNetns(ns.inode)).toEqual([]);
+    }
+    expect(await mountsUnder(dir)).toEqual([]);
+    expect(await mountsUnder(`/run/netns/${prefix}`)).toEqual([]);
+    expect((await readFile('/proc/self/mountinfo', 'utf8')).includes(prefix)).toBe(false);
+    expect(await pidsWithCmdline(prefix)).toEqual([]);
+    expect(await cgroupDirs(prefix)).toEqual([]);
+    expect(existsSync(dir)).toBe(false);
+    expect(await rootSnapshot()).toEqual(before);
+  });
+});

@@ -1,0 +1,121 @@
+// The whole bed in one disposable: topology, private engine, probe image,
+// and whatever a test starts on it, torn down in reverse order even when the
+// test failed. Use as `await using bed = await createBed()`, or keep it in a
+// beforeAll/afterAll pair and call dispose().
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { createDockerNetwork, type DockerNetwork, type NetworkSpec } from './docker-network.js';
+import { startEngine, type Engine, type EngineOptions } from './engine.js';
+import { startMoatd, type Moatd, type MoatdOptions } from './moatd.js';
+import { buildProbeImage } from './probe-image.js';
+import { execaRun, type Run } from './run.js';
+import { startServerContainer, type ServerContainer, type ServerSpec } from './server-container.js';
+import { execaSpawn, type Spawn } from './spawn.js';
+import { createTopology, type Topology } from './topology.js';
+
+export interface BedOptions {
+  readonly engine?: Omit<EngineOptions, 'netns' | 'dir' | 'name' | 'run' | 'spawn'>;
+  readonly peerHttpPorts?: readonly number[];
+  readonly hostHttpPorts?: readonly number[];
+  readonly run?: Run;
+  readonly spawn?: Spawn;
+}
+
+export interface TeardownReport {
+  /** Processes that needed SIGKILL or outlived their parent, leftover mounts and cgroups: all should be empty. */
+  readonly forced: readonly string[];
+  readonly unmounted: readonly string[];
+  readonly cgroupsLeft: readonly string[];
+}
+
+export interface Bed extends AsyncDisposable {
+  /** moat-<6 hex>: in every namespace, containerd namespace and cgroup name of this run. */
+  readonly prefix: string;
+  /** /tmp/PREFIX: every file of this run. */
+  readonly dir: string;
+  readonly topology: Topology;
+  readonly engine: Engine;
+  readonly image: string;
+  createNetwork(spec: NetworkSpec): Promise<DockerNetwork>;
+  startServer(spec?: ServerSpec): Promise<ServerContainer>;
+  startMoatd(options: Omit<MoatdOptions, 'netns' | 'dockerHost' | 'spawn'>): Moatd;
+  /** Writes a file under the bed's directory (configs, policies); returns its path. */
+  writeFile(name: string, content: string): Promise<string>;
+  dispose(): Promise<TeardownReport>;
+}
+
+export async function createBed(options: BedOptions = {}): Promise<Bed> {
+  const run = options.run ?? execaRun;
+  const spawn = options.spawn ?? execaSpawn;
+  const prefix = `moat-${randomBytes(3).toString('hex')}`;
+  const dir = `/tmp/${prefix}`;
+  const cleanups: Array<() => Promise<void>> = [];
+  const forced: string[] = [];
+  let unmounted: readonly string[] = [];
+  let cgroupsLeft: readonly string[] = [];
+
+  let disposing: Promise<TeardownReport> | null = null;
+  const dispose = () =>
+    (disposing ??= (async () => {
+      const errors: unknown[] = [];
+      for (const cleanup of cleanups.reverse()) await cleanup().catch((err: unknown) => errors.push(err));
+      await rm(dir, { recursive: true, force: true });
+      if (errors.length > 0) throw new AggregateError(errors, `teardown of ${prefix} failed`);
+      return { forced, unmounted, cgroupsLeft };
+    })());
+
+  try {
+    await mkdir(dir, { recursive: true });
+    const topology = await createTopology({ prefix, dir, peerHttpPorts: options.peerHttpPorts, hostHttpPorts: options.hostHttpPorts, run, spawn });
+    cleanups.push(async () => void forced.push(...(await topology.dispose())));
+    const engine = await startEngine({ ...options.engine, netns: topology.host, dir: join(dir, 'e'), name: prefix, run, spawn });
+    cleanups.push(async () => {
+      const report = await engine.stop();
+      forced.push(...report.forced);
+      unmounted = report.unmounted;
+      cgroupsLeft = report.cgroupsLeft;
+    });
+    const image = await buildProbeImage(engine.docker, { tmpDir: dir, run });
+    const bed: Bed = {
+      prefix,
+      dir,
+      topology,
+      engine,
+      image,
+      async createNetwork(spec) {
+        const network = await createDockerNetwork(engine.docker, spec);
+        cleanups.push(() => network.remove());
+        return network;
+      },
+      async startServer(spec) {
+        const server = await startServerContainer(engine, spec);
+        cleanups.push(() => server.stop());
+        return server;
+      },
+      startMoatd(moatdOptions) {
+        const moatd = startMoatd({ ...moatdOptions, netns: topology.host, dockerHost: engine.dockerHost, spawn });
+        cleanups.push(async () => {
+          if (!moatd.running()) return;
+          const exit = await moatd.stop();
+          if (exit.signal === 'SIGKILL') forced.push(`moatd ${moatd.pid} needed SIGKILL`);
+        });
+        return moatd;
+      },
+      async writeFile(name, content) {
+        const path = join(dir, name);
+        await mkdir(dirname(path), { recursive: true });
+        await writeFile(path, content);
+        return path;
+      },
+      dispose,
+      async [Symbol.asyncDispose]() {
+        await dispose();
+      },
+    };
+    return bed;
+  } catch (err) {
+    await dispose().catch(() => undefined);
+    throw err;
+  }
+}

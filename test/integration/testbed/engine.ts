@@ -1,0 +1,176 @@
+// A private Docker engine inside a network namespace: its own data-root,
+// exec-root, pidfile, socket, containerd namespace and cgroup parent, so it
+// shares nothing with any other engine on the machine and its bridges,
+// docker-proxy listeners and (optional) iptables rules live only in `netns`.
+import Docker from 'dockerode';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { removeCgroupDirs } from './cgroups.js';
+import { unmountUnder } from './mounts.js';
+import type { Netns } from './netns.js';
+import { isAlive, pidsWithCmdline, signal, terminate, waitForExit } from './processes.js';
+import { execaRun, type Run } from './run.js';
+import { execaSpawn, type Spawn, type Spawned } from './spawn.js';
+
+export interface EngineOptions {
+  readonly netns: Netns;
+  /** Created here and removed on stop. Keep it short: the socket path must fit in 108 bytes. */
+  readonly dir: string;
+  /** Unique per engine: containerd namespace and cgroup parent. */
+  readonly name: string;
+  /** Docker's own firewall (default false, the setup moat exists for). */
+  readonly iptables?: boolean;
+  /** Docker's ip6tables rules; 20.10 only accepts this with --experimental, which is then added. */
+  readonly ip6tables?: boolean;
+  /** IPv6 on the default bridge; 20.10 refuses --ipv6 without --fixed-cidr-v6. User networks need neither. */
+  readonly defaultBridgeIpv6?: string;
+  /** false gives `--bridge none` (no docker0). */
+  readonly defaultBridge?: boolean;
+  readonly userlandProxy?: boolean;
+  readonly extraArgs?: readonly string[];
+  readonly startTimeoutMs?: number;
+  readonly run?: Run;
+  readonly spawn?: Spawn;
+}
+
+export interface StopReport {
+  /** Anything that needed SIGKILL or was still running after dockerd exited. */
+  readonly forced: readonly string[];
+  readonly unmounted: readonly string[];
+  readonly cgroupsLeft: readonly string[];
+}
+
+export interface Engine extends AsyncDisposable {
+  readonly docker: Docker;
+  readonly socketPath: string;
+  /** `unix://…`, for DOCKER_HOST. */
+  readonly dockerHost: string;
+  readonly dir: string;
+  readonly name: string;
+  readonly netns: Netns;
+  /** PID of the running dockerd. */
+  pid(): number;
+  log(): Promise<string>;
+  /** Stops dockerd (containers stop with it) and starts it again on the same socket. */
+  restart(): Promise<void>;
+  stop(): Promise<StopReport>;
+}
+
+export async function startEngine(options: EngineOptions): Promise<Engine> {
+  const { netns, dir, name } = options;
+  const run = options.run ?? execaRun;
+  const spawn = options.spawn ?? execaSpawn;
+  const socketPath = join(dir, 'docker.sock');
+  const logPath = join(dir, 'dockerd.log');
+  if (Buffer.byteLength(socketPath) > 100) throw new Error(`socket path too long for a unix socket: ${socketPath}`);
+  const args = [
+    'dockerd',
+    // An empty config file: /etc/docker/daemon.json must not leak in (and would clash with flags).
+    `--config-file=${join(dir, 'daemon.json')}`,
+    `--data-root=${join(dir, 'data')}`,
+    `--exec-root=${join(dir, 'exec')}`,
+    `--pidfile=${join(dir, 'docker.pid')}`,
+    `--host=unix://${socketPath}`,
+    `--containerd-namespace=${name}`,
+    `--containerd-plugins-namespace=${name}-plugins`,
+    `--cgroup-parent=${name}`,
+    `--iptables=${options.iptables ?? false}`,
+    `--ip6tables=${options.ip6tables ?? false}`,
+    `--userland-proxy=${options.userlandProxy ?? true}`,
+    ...(options.ip6tables ? ['--experimental'] : []),
+    ...(options.defaultBridgeIpv6 ? ['--ipv6', `--fixed-cidr-v6=${options.defaultBridgeIpv6}`] : []),
+    ...(options.defaultBridge === false ? ['--bridge=none'] : []),
+    ...(options.extraArgs ?? []),
+  ];
+  const env = { PATH: `${process.env.PATH ?? ''}:/usr/local/sbin:/usr/sbin:/sbin:/usr/bin:/bin` };
+  const docker = new Docker({ socketPath });
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'daemon.json'), '{}\n');
+
+  let daemon: Spawned | null = null;
+  let containerdPid: number | null = null;
+  const log = () => readFile(logPath, 'utf8').catch(() => '');
+
+  async function launch(): Promise<void> {
+    const [file, argv] = netns.enter(args);
+    const proc = spawn(file, argv, { env, stdout: logPath, stderr: logPath });
+    daemon = proc;
+    const deadline = Date.now() + (options.startTimeoutMs ?? 20_000);
+    let exited = false;
+    void proc.exited.then(() => (exited = true));
+    for (;;) {
+      if (await docker.ping().then(() => true, () => false)) break;
+      if (exited || Date.now() > deadline) {
+        throw new Error(`dockerd in ${netns.name} ${exited ? 'exited' : 'did not answer'}; log tail:\n${(await log()).slice(-3000)}`);
+      }
+      await sleep(50);
+    }
+    // dockerd starts its managed containerd as a direct child.
+    const children = await readFile(`/proc/${proc.pid}/task/${proc.pid}/children`, 'utf8').catch(() => '');
+    containerdPid = children.trim().split(/\s+/).filter(Boolean).map(Number)[0] ?? null;
+  }
+
+  async function halt(forced: string[]): Promise<void> {
+    const proc = daemon;
+    daemon = null;
+    if (proc && (await isAlive(proc.pid)) && (await terminate(proc.pid, 20_000))) forced.push(`dockerd ${proc.pid} needed SIGKILL`);
+    if (containerdPid !== null && !(await waitForExit(containerdPid, 10_000))) {
+      signal(containerdPid, 'SIGKILL');
+      forced.push(`containerd ${containerdPid} outlived dockerd`);
+    }
+    containerdPid = null;
+    // Shims double-fork away from containerd; they name our exec-root in their argv.
+    for (const pid of await pidsWithCmdline(`${dir}/`)) {
+      signal(pid, 'SIGKILL');
+      forced.push(`pid ${pid} (shim?) outlived dockerd`);
+    }
+  }
+
+  let stopped: Promise<StopReport> | null = null;
+  const engine: Engine = {
+    docker,
+    socketPath,
+    dockerHost: `unix://${socketPath}`,
+    dir,
+    name,
+    netns,
+    pid() {
+      if (!daemon) throw new Error('engine is not running');
+      return daemon.pid;
+    },
+    log,
+    async restart() {
+      const forced: string[] = [];
+      await halt(forced);
+      if (forced.length > 0) throw new Error(`engine restart was not clean: ${forced.join('; ')}`);
+      await launch();
+    },
+    stop() {
+      stopped ??= (async () => {
+        const forced: string[] = [];
+        if (daemon && (await docker.ping().then(() => true, () => false))) {
+          // Removing containers first keeps dockerd's own shutdown short and leaves no shims.
+          const all = await docker.listContainers({ all: true }).catch(() => []);
+          await Promise.all(all.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined)));
+        }
+        await halt(forced);
+        const unmounted = await unmountUnder(dir, run);
+        const cgroupsLeft = await removeCgroupDirs(name);
+        await rm(dir, { recursive: true, force: true });
+        return { forced, unmounted, cgroupsLeft };
+      })();
+      return stopped;
+    },
+    async [Symbol.asyncDispose]() {
+      await engine.stop();
+    },
+  };
+  try {
+    await launch();
+  } catch (err) {
+    await engine.stop();
+    throw err;
+  }
+  return engine;
+}
