@@ -11,7 +11,7 @@ describe('addresses', () => {
   });
 
   it('refuses shorthands, junk and out-of-range prefixes', () => {
-    for (const bad of ['10.1', '0x0a.0.0.1', '10.0.0.1 ', '10.0.0.0/33', 'fd00::/129', '10.0.0.0/-1', '::ffff:10.0.0.1', '', 'a'.repeat(100), '10.0.0.0/8/8']) {
+    for (const bad of ['10.1', '0x0a.0.0.1', '10.0.0.1 ', '10.0.0.0/33', 'fd00::/129', '10.0.0.0/-1', '::ffff:10.0.0.1', '', 'a'.repeat(100), '10.0.0.0/8/8', '010.0.0.1', '10.0.0.01/8', 'fe80::1%eth0']) {
       expect(parseCidr(bad), bad).toBeNull();
     }
   });

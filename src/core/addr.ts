@@ -22,9 +22,9 @@ function canonical(addr: ipaddr.IPv4 | ipaddr.IPv6): string {
 
 /** Parses a bare address (no brackets); null when invalid. */
 export function parseAddress(text: string): { family: Family; text: string } | null {
-  if (text.length > 64 || !ipaddr.isValid(text)) return null;
-  // Reject IPv4 shorthands ipaddr.js accepts (e.g. "10.1", octal, hex): only dotted quads.
-  if (!text.includes(':') && !/^\d{1,3}(\.\d{1,3}){3}$/.test(text)) return null;
+  if (text.length > 64 || text.includes('%') || !ipaddr.isValid(text)) return null;
+  // Reject IPv4 shorthands ipaddr.js accepts ("10.1", hex, and leading zeros it reads as octal): dotted quads only.
+  if (!text.includes(':') && !/^(0|[1-9]\d{0,2})(\.(0|[1-9]\d{0,2})){3}$/.test(text)) return null;
   const addr = ipaddr.parse(text);
   if (addr.kind() === 'ipv6' && (addr as ipaddr.IPv6).isIPv4MappedAddress()) return null;
   return { family: familyOf(addr), text: canonical(addr) };

@@ -25,12 +25,17 @@
 //      and is an error. So a compose service literally named tcp/udp/sctp/icmp
 //      can't be written as PROJECT/SERVICE; `app:80/web` is an unknown protocol.
 // - IPv4: dotted quad only; an octet with a leading zero is refused (some
-//   parsers read it as octal). A peer made only of digits and dots is always
-//   an address attempt, never a container name (`10.0.0.5`, `8080` fail closed).
+//   parsers read it as octal). A peer of digits and dots is an address
+//   attempt, never a container name (`10.0.0.5`; a bare `8080` is refused as
+//   a forgotten peer); digits alone before `/SERVICE` are a project (`123/web`).
 //   A CIDR is normalised to its network address (10.0.0.1/24 -> 10.0.0.0/24).
 // - IPv6 only in brackets, prefix inside: `[2001:db8::/64]:443`.
-// - `none` counts only when it is the value's single entry, in moat.egress.
-//   Anywhere else it is reported and skipped (it removes nothing).
+// - `none` belongs alone in moat.egress. Beside other entries it is reported
+//   but still honoured (fail closed: world egress removed, the other entries
+//   apply). In moat.ingress it is reported and skipped.
+// - Lengths: an entry at most 1,024 characters; container, project and service
+//   names at most 255, network names at most 128. Ports 1-65535, LO <= HI;
+//   `:80-80` and `:80` (and `:80/tcp`) are the same entry and are deduped.
 //
 // Bounds: a value over 64 KiB (UTF-8) or with more than 1,000 entries is
 // rejected whole: no entries, `none` false, one problem. Truncating could keep
@@ -125,10 +130,13 @@ export function parseLabelValue(value: string, kind: 'egress' | 'ingress'): Pars
 
   const entries = new Map<string, Entry>();
   const problems = new Map<string, LabelProblem>();
+  // `none` beside other entries is reported, but still honoured: the writer
+  // meant to close world egress, and failing closed is the safe reading.
+  const none = kind === 'egress' && tokens.includes('none');
   for (const text of tokens) {
     const r: Parsed | Failure =
       text === 'none'
-        ? { reason: kind === 'egress' ? "'none' must be the only entry of moat.egress" : "'none' is only valid in moat.egress" }
+        ? { reason: kind === 'egress' ? "'none' should be the only entry of moat.egress (honoured: world egress removed, the other entries still apply)" : "'none' is only valid in moat.egress" }
         : parseEntry(text);
     if ('reason' in r) {
       const p = { entry: clip(text, MAX_PROBLEM_ENTRY_CHARS), reason: r.reason };
@@ -138,7 +146,7 @@ export function parseLabelValue(value: string, kind: 'egress' | 'ingress'): Pars
     const key = formatEntry(r);
     if (!entries.has(key)) entries.set(key, { text, ...r });
   }
-  return { none: false, entries: [...entries.values()], problems: [...problems.values()] };
+  return { none, entries: [...entries.values()], problems: [...problems.values()] };
 }
 
 function reject(value: string, reason: string): ParsedLabel {
@@ -210,7 +218,8 @@ function parsePeer(text: string): Peer | Failure {
   if (text.startsWith('[')) return parseBracketed(text);
   if (text.startsWith('net:')) return parseNetwork(text.slice(4));
   const [base = '', ...segs] = text.split('/');
-  if (/^[0-9.]+$/.test(base)) return parseIpv4(base, segs);
+  // `123/web` is still project 123, service web; `123` alone or `1.2.3/8` is an address attempt.
+  if (/^[0-9.]+$/.test(base) && (base.includes('.') || segs.length === 0)) return parseIpv4(base, segs);
   if (segs.length === 0) {
     if (base === 'world' || base === 'lan' || base === 'host') return { kind: base };
     if (base === 'none') return fail("'none' takes no port or protocol, and must be the only entry of moat.egress");

@@ -5,7 +5,7 @@ export const CHAIN_PREFIX = 'MOAT-';
 
 export const BUILTIN_JUMPS = {
   filter: { FORWARD: 'MOAT-FORWARD', INPUT: 'MOAT-INPUT', OUTPUT: 'MOAT-OUTPUT' },
-  nat: { POSTROUTING: 'MOAT-POSTROUTING' },
+  nat: { POSTROUTING: 'MOAT-POSTROUTING', PREROUTING: 'MOAT-PREROUTING', OUTPUT: 'MOAT-OUTPUT' },
 } as const;
 
 export type TableName = keyof typeof BUILTIN_JUMPS;
@@ -16,6 +16,16 @@ export const DENY_CHAIN = 'MOAT-DENY';
  * (Docker peers, bridges, `lan`) so the caller's later rules still decide.
  */
 export const TO_WORLD_CHAIN = 'MOAT-TO-WORLD';
+/** Accepts a destination in `lan` (protectedNetworks) that is not Docker; returns otherwise. */
+export const TO_LAN_CHAIN = 'MOAT-TO-LAN';
+/** Accepts any destination outside Docker (for CIDR grants); returns for Docker peers. */
+export const TO_EXTERNAL_CHAIN = 'MOAT-TO-EXTERNAL';
+/** Accepts a source in `world` (not lan, not Docker); returns otherwise. */
+export const FROM_WORLD_CHAIN = 'MOAT-FROM-WORLD';
+/** Accepts a source in `lan` that is not Docker; returns otherwise. */
+export const FROM_LAN_CHAIN = 'MOAT-FROM-LAN';
+/** nat: DNAT of published ports (publishMode: dnat). */
+export const DNAT_CHAIN = 'MOAT-DNAT';
 
 const short = (networkId: string) => networkId.slice(0, 12);
 /** Traffic that containers on the network send through the host (FORWARD, -i bridge). */

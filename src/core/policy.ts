@@ -1,6 +1,7 @@
 // Snapshot + config -> the decisions the ruleset enforces, each with the
 // reason (default, Docker option or label) that produced it.
 import type { Config } from './config.js';
+import { type Flow, type GrantOrigin, labelOrigins, resolveGrants } from './grants.js';
 import type { Container, Network, Problem, Snapshot } from './model.js';
 
 export interface Decision<T> {
@@ -28,6 +29,8 @@ export interface ContainerPolicy {
 export interface Policy {
   readonly networks: readonly NetworkPolicy[];
   readonly containers: readonly ContainerPolicy[];
+  /** Flows granted by labels and policy files, beyond the default matrix. */
+  readonly flows: readonly Flow[];
   readonly problems: readonly Problem[];
 }
 
@@ -78,7 +81,7 @@ function networkPolicy(net: Network, config: Config, problems: Problem[]): Netwo
   return { network: net, managed, icc, egress, nat };
 }
 
-function containerPolicy(c: Container, nets: ReadonlyMap<string, NetworkPolicy>, config: Config, problems: Problem[]): ContainerPolicy {
+function containerPolicy(c: Container, nets: ReadonlyMap<string, NetworkPolicy>, egressNone: ReadonlySet<string>, config: Config, problems: Problem[]): ContainerPolicy {
   const p = config.labelPrefix;
   if (c.networkMode === 'host') {
     problems.push({ kind: 'not_isolatable', subject: `container ${c.name}`, reason: 'host network mode: a host firewall cannot isolate it' });
@@ -89,8 +92,7 @@ function containerPolicy(c: Container, nets: ReadonlyMap<string, NetworkPolicy>,
       problems.push({ kind: 'label_ignored', subject: `container ${c.name}`, key, reason: `shares the network namespace of ${c.networkMode.slice(10, 22)}: that container's policy applies` });
     }
   }
-  const egressLabel = c.labels[`${p}.egress`];
-  const optedOut = egressLabel !== undefined && egressLabel.trim() === 'none';
+  const optedOut = egressNone.has(c.id);
   const anyWorldNet = c.endpoints.some((e) => nets.get(e.networkId)?.egress.value === 'world');
   const world: Decision<boolean> = optedOut
     ? { value: false, reason: `container label ${p}.egress=none` }
@@ -100,10 +102,13 @@ function containerPolicy(c: Container, nets: ReadonlyMap<string, NetworkPolicy>,
   return { container: c, world };
 }
 
-export function buildPolicy(snapshot: Snapshot, config: Config): Policy {
+/** `extraOrigins` are grants from policy files, resolved exactly like labels. */
+export function buildPolicy(snapshot: Snapshot, config: Config, extraOrigins: readonly GrantOrigin[] = []): Policy {
   const problems: Problem[] = [];
   const networks = snapshot.networks.map((n) => networkPolicy(n, config, problems));
   const byId = new Map(networks.map((n) => [n.network.id, n]));
-  const containers = snapshot.containers.map((c) => containerPolicy(c, byId, config, problems));
-  return { networks, containers, problems };
+  const { origins, egressNone } = labelOrigins(snapshot, config, problems);
+  const containers = snapshot.containers.map((c) => containerPolicy(c, byId, egressNone, config, problems));
+  const flows = resolveGrants(snapshot, [...origins, ...extraOrigins], problems);
+  return { networks, containers, flows, problems };
 }

@@ -7,13 +7,16 @@ export type Proto = 'tcp' | 'udp' | 'sctp' | 'icmp';
 export interface Rule {
   readonly src?: string;
   readonly dst?: string;
+  readonly notDst?: string;
   readonly in?: string;
+  readonly notIn?: string;
   readonly out?: string;
   readonly notOut?: string;
   readonly proto?: Proto;
   /** A port or "lo:hi" range; only with tcp, udp or sctp. */
   readonly dport?: string;
   readonly icmp6Type?: number;
+  readonly addrType?: 'LOCAL';
   readonly ctstate?: 'RELATED,ESTABLISHED' | 'NEW' | 'DNAT';
   /** Maps the rule back to the default, option or label that produced it (see explain). */
   readonly comment: string;
@@ -28,7 +31,9 @@ export function renderRule(rule: Rule, family: Family): string {
   const parts: string[] = [];
   if (rule.src) parts.push('-s', rule.src);
   if (rule.dst) parts.push('-d', rule.dst);
+  if (rule.notDst) parts.push('!', '-d', rule.notDst);
   if (rule.in) parts.push('-i', rule.in);
+  if (rule.notIn) parts.push('!', '-i', rule.notIn);
   if (rule.out) parts.push('-o', rule.out);
   if (rule.notOut) parts.push('!', '-o', rule.notOut);
   if (rule.proto === 'icmp') {
@@ -38,6 +43,7 @@ export function renderRule(rule: Rule, family: Family): string {
     parts.push('-p', rule.proto);
     if (rule.dport) parts.push('-m', rule.proto, '--dport', rule.dport);
   }
+  if (rule.addrType) parts.push('-m', 'addrtype', '--dst-type', rule.addrType);
   if (rule.ctstate) parts.push('-m', 'conntrack', '--ctstate', rule.ctstate);
   if (!COMMENT.test(rule.comment)) throw new Error(`refusing to render comment ${JSON.stringify(rule.comment)}`);
   parts.push('-m', 'comment', '--comment', `"${rule.comment}"`);

@@ -1,10 +1,23 @@
 // Policy -> chains and rules for one address family. Pure data: every rule
-// carries a comment naming the default, option or label it enforces.
+// carries a comment naming the default, option, label or policy line that
+// produced it (see explain).
+//
+// filter FORWARD -> MOAT-FORWARD dispatches on the bridge:
+//   -i <bridge> -> MOAT-OUT-<net>  (containers' traffic: grants, ICC, world, else deny)
+//   -o <bridge> -> MOAT-IN-<net>   (traffic from outside Docker: replies, grants, DNAT, else drop)
+//   unknown Docker bridges (br-+, docker0) are denied until a snapshot names them.
+// filter INPUT -> MOAT-INPUT: -i <bridge> -> MOAT-HOST-<net>; published host ports.
+// filter OUTPUT -> MOAT-OUTPUT: host -> containers, when hostToContainers: deny.
+// nat POSTROUTING -> MOAT-POSTROUTING (masquerade); PREROUTING/OUTPUT -> MOAT-DNAT (dnat mode).
 import { parseCidr } from './addr.js';
 import type { Config } from './config.js';
+import { flowRules } from './flow-rules.js';
 import type { Container, Family, Network } from './model.js';
-import { BUILTIN_JUMPS, DENY_CHAIN, TO_WORLD_CHAIN, hostChain, inChain, outChain, type TableName } from './names.js';
-import type { Policy } from './policy.js';
+import {
+  BUILTIN_JUMPS, DENY_CHAIN, DNAT_CHAIN, FROM_LAN_CHAIN, FROM_WORLD_CHAIN, hostChain, inChain, outChain,
+  TO_EXTERNAL_CHAIN, TO_LAN_CHAIN, TO_WORLD_CHAIN, type TableName,
+} from './names.js';
+import type { ContainerPolicy, Policy } from './policy.js';
 import type { Rule } from './rule.js';
 
 export interface Chain {
@@ -32,13 +45,9 @@ const coveredByPattern = (bridge: string) => UNKNOWN_BRIDGES.some((p) => (p.ends
 
 const ESTABLISHED: Rule = { ctstate: 'RELATED,ESTABLISHED', comment: 'moat:established', jump: 'ACCEPT' };
 
-function hostAddr(ip: string, family: Family): string {
-  return `${ip}/${family === 4 ? 32 : 128}`;
-}
-
-function subnetsOf(net: Network, family: Family): readonly string[] {
-  return family === 4 ? net.subnets4 : net.subnets6;
-}
+const hostAddr = (ip: string, family: Family) => `${ip}/${family === 4 ? 32 : 128}`;
+const subnetsOf = (net: Network, family: Family): readonly string[] => (family === 4 ? net.subnets4 : net.subnets6);
+const short = (id: string) => id.slice(0, 12);
 
 function denyChain(config: Config, family: Family): Chain {
   if (config.denyAction === 'drop') return { name: DENY_CHAIN, rules: [{ comment: 'moat:deny', jump: 'DROP' }] };
@@ -51,12 +60,42 @@ function denyChain(config: Config, family: Family): Chain {
   };
 }
 
+/** Drops exact duplicates (e.g. a flow granted by both sides), keeping the first. */
+function unique(rules: readonly Rule[]): Rule[] {
+  const seen = new Set<string>();
+  return rules.filter((r) => {
+    const key = JSON.stringify(r);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** Sources granted inbound to a published port under `published: labelled`, as INPUT/FORWARD rules. */
+function labelledSources(cp: ContainerPolicy, policy: Policy, port: { containerPort: number; proto: string }, family: Family, base: Rule): Rule[] {
+  const out: Rule[] = [];
+  for (const f of policy.flows) {
+    if (f.to.kind !== 'container' || f.to.container.id !== cp.container.id) continue;
+    if (f.proto !== null && f.proto !== port.proto) continue;
+    if (f.ports !== null && (port.containerPort < f.ports.lo || port.containerPort > f.ports.hi)) continue;
+    const comment = `moat:${f.id}`;
+    if (f.from.kind === 'world') out.push({ ...base, comment, jump: FROM_WORLD_CHAIN });
+    else if (f.from.kind === 'lan') out.push({ ...base, comment, jump: FROM_LAN_CHAIN });
+    else if (f.from.kind === 'cidr' && f.from.cidr.includes(':') === (family === 6)) out.push({ ...base, src: f.from.cidr, comment, jump: 'ACCEPT' });
+  }
+  return out;
+}
+
 export function buildRuleset(policy: Policy, config: Config, family: Family): Ruleset {
   const managed = policy.networks.filter((n) => n.managed);
+  const managedById = new Map(managed.map((n) => [n.network.id, n]));
   const dockerSubnets = [...new Set(policy.networks.flatMap((n) => subnetsOf(n.network, family)))].sort();
   const protectedRanges = config.protectedNetworks.map(parseCidr).filter((c) => c?.family === family).map((c) => c!.text);
   const ndp = (extra: Partial<Rule>): Rule[] =>
     family === 6 ? NDP_TYPES.map((t) => ({ ...extra, proto: 'icmp', icmp6Type: t, comment: 'moat:ndp', jump: 'ACCEPT' })) : [];
+  const grants = flowRules(policy.flows, policy.networks, config, family);
+  const dnat = config.publishMode === 'dnat';
+  const labelled = config.published === 'labelled';
 
   // Per network, the addresses of containers that may reach `world` from it.
   const worldSources = new Map<string, { container: Container; ip: string }[]>();
@@ -65,9 +104,39 @@ export function buildRuleset(policy: Policy, config: Config, family: Family): Ru
     for (const ep of cp.container.endpoints) {
       const ip = family === 4 ? ep.ipv4 : ep.ipv6;
       if (!ip) continue;
-      const list = worldSources.get(ep.networkId) ?? [];
-      list.push({ container: cp.container, ip });
-      worldSources.set(ep.networkId, list);
+      worldSources.set(ep.networkId, [...(worldSources.get(ep.networkId) ?? []), { container: cp.container, ip }]);
+    }
+  }
+
+  // Published ports: DNAT rules (nat) and the filter rules that let them in.
+  const dnatRules: Rule[] = [];
+  const publishedIn = new Map<string, Rule[]>();
+  const inputPublished: Rule[] = [];
+  const wildcard = family === 4 ? '0.0.0.0' : '::';
+  for (const cp of policy.containers) {
+    for (const port of cp.container.ports) {
+      if (port.hostIp.includes(':') !== (family === 6)) continue;
+      const id = `moat:published:${short(cp.container.id)}:${port.containerPort}/${port.proto}`;
+      const hostDst = port.hostIp === wildcard ? {} : { dst: hostAddr(port.hostIp, family) };
+      const hostPort = { proto: port.proto, dport: String(port.hostPort) } as const;
+      if (!dnat) {
+        const base: Rule = { ...hostDst, ...hostPort, comment: id, jump: 'ACCEPT' };
+        if (!labelled) inputPublished.push(base);
+        else inputPublished.push(...labelledSources(cp, policy, port, family, base), { ...hostDst, notIn: 'lo', ...hostPort, comment: `${id}:unlisted`, jump: 'DROP' });
+        continue;
+      }
+      for (const ep of cp.container.endpoints) {
+        const ip = family === 4 ? ep.ipv4 : ep.ipv6;
+        const np = managedById.get(ep.networkId);
+        if (!ip || !np) continue;
+        const to = family === 4 ? `${ip}:${port.containerPort}` : `[${ip}]:${port.containerPort}`;
+        // Same-bridge hairpin is left to Docker's userland proxy: a reply would bypass the host.
+        dnatRules.push({ ...hostDst, notIn: np.network.bridge!, ...hostPort, comment: id, jump: 'DNAT', jumpArgs: `--to-destination ${to}` });
+        const base: Rule = { dst: hostAddr(ip, family), proto: port.proto, dport: String(port.containerPort), ctstate: 'DNAT', comment: id, jump: 'ACCEPT' };
+        const rules = labelled ? labelledSources(cp, policy, port, family, base) : [base];
+        publishedIn.set(ep.networkId, [...(publishedIn.get(ep.networkId) ?? []), ...rules]);
+        break; // one DNAT target per published port
+      }
     }
   }
 
@@ -79,62 +148,52 @@ export function buildRuleset(policy: Policy, config: Config, family: Family): Ru
   for (const np of managed) {
     const net = np.network;
     const br = net.bridge!;
-    forward.push({ in: br, comment: `moat:net:${net.id.slice(0, 12)}`, jump: outChain(net.id) });
-    input.push({ in: br, comment: `moat:net:${net.id.slice(0, 12)}`, jump: hostChain(net.id) });
+    forward.push({ in: br, comment: `moat:net:${short(net.id)}`, jump: outChain(net.id) });
+    input.push({ in: br, comment: `moat:net:${short(net.id)}`, jump: hostChain(net.id) });
 
-    const out: Rule[] = [ESTABLISHED, ...ndp({ out: br })];
+    const out: Rule[] = [ESTABLISHED, ...ndp({ out: br }), ...(grants.out.get(net.id) ?? [])];
     out.push(np.icc.value ? { out: br, comment: 'moat:icc', jump: 'ACCEPT' } : { out: br, comment: 'moat:icc-off', jump: DENY_CHAIN });
     if (!net.internal && np.egress.value === 'world') {
       for (const { container, ip } of worldSources.get(net.id) ?? []) {
-        out.push({ src: hostAddr(ip, family), comment: `moat:world:${container.id.slice(0, 12)}`, jump: TO_WORLD_CHAIN });
+        out.push({ src: hostAddr(ip, family), comment: `moat:world:${short(container.id)}`, jump: TO_WORLD_CHAIN });
       }
     }
     out.push({ comment: net.internal ? 'moat:internal' : 'moat:default-deny', jump: DENY_CHAIN });
-    perNetwork.push({ name: outChain(net.id), rules: out });
+    perNetwork.push({ name: outChain(net.id), rules: unique(out) });
 
-    perNetwork.push({ name: inChain(net.id), rules: [ESTABLISHED, { comment: 'moat:inbound', jump: 'DROP' }] });
-    perNetwork.push({ name: hostChain(net.id), rules: [ESTABLISHED, ...ndp({}), { comment: 'moat:host', jump: DENY_CHAIN }] });
+    const inbound = [ESTABLISHED, ...(grants.in.get(net.id) ?? []), ...(publishedIn.get(net.id) ?? []), { comment: 'moat:inbound', jump: 'DROP' }];
+    perNetwork.push({ name: inChain(net.id), rules: unique(inbound) });
+    perNetwork.push({ name: hostChain(net.id), rules: unique([ESTABLISHED, ...ndp({}), ...(grants.host.get(net.id) ?? []), { comment: 'moat:host', jump: DENY_CHAIN }]) });
 
     if (config.hostToContainers === 'deny') {
-      output.push({ out: br, ...ESTABLISHED });
-      output.push(...ndp({ out: br }));
+      output.push({ out: br, ...ESTABLISHED }, ...ndp({ out: br }), ...(grants.output.get(br) ?? []));
       output.push({ out: br, comment: 'moat:host-to-containers', jump: DENY_CHAIN });
     }
   }
   const managedBridges = new Set(managed.map((n) => n.network.bridge!));
   const unknownBridges = UNKNOWN_BRIDGES.filter((b) => !managedBridges.has(b));
   for (const pattern of unknownBridges) forward.push({ in: pattern, comment: 'moat:unknown-bridge', jump: DENY_CHAIN });
-  for (const np of managed) forward.push({ out: np.network.bridge!, comment: `moat:net:${np.network.id.slice(0, 12)}`, jump: inChain(np.network.id) });
+  for (const np of managed) forward.push({ out: np.network.bridge!, comment: `moat:net:${short(np.network.id)}`, jump: inChain(np.network.id) });
   for (const pattern of unknownBridges) forward.push({ out: pattern, comment: 'moat:unknown-bridge', jump: 'DROP' });
   for (const pattern of unknownBridges) input.push({ in: pattern, comment: 'moat:unknown-bridge', jump: DENY_CHAIN });
+  input.push(...inputPublished);
 
-  // Shared by every network's egress: a Docker peer is never `lan` or `world`,
-  // and a bridge moat does not know yet is treated as a peer. RETURN (not
-  // deny) keeps it composable: the caller's later rules still decide.
-  const toWorld: Rule[] = [
-    ...dockerSubnets.map((s): Rule => ({ dst: s, comment: 'moat:not-world:docker', jump: 'RETURN' })),
-    ...UNKNOWN_BRIDGES.map((b): Rule => ({ out: b, comment: 'moat:not-world:docker', jump: 'RETURN' })),
-    ...[...managedBridges].filter((b) => !coveredByPattern(b)).sort().map((b): Rule => ({ out: b, comment: 'moat:not-world:docker', jump: 'RETURN' })),
-    ...protectedRanges.map((r): Rule => ({ dst: r, comment: 'moat:not-world:lan', jump: 'RETURN' })),
-    { comment: 'moat:world', jump: 'ACCEPT' },
+  // Zone chains. RETURN (not deny) keeps them composable: the caller's later
+  // rules still decide. A Docker peer is never `lan` or `world`, and a bridge
+  // moat does not know yet counts as a Docker peer.
+  const dockerDst: Rule[] = [
+    ...dockerSubnets.map((s): Rule => ({ dst: s, comment: 'moat:zone:docker', jump: 'RETURN' })),
+    ...UNKNOWN_BRIDGES.map((b): Rule => ({ out: b, comment: 'moat:zone:docker', jump: 'RETURN' })),
+    ...[...managedBridges].filter((b) => !coveredByPattern(b)).sort().map((b): Rule => ({ out: b, comment: 'moat:zone:docker', jump: 'RETURN' })),
   ];
-
-  if (config.publishMode === 'proxy') {
-    const wildcard = family === 4 ? '0.0.0.0' : '::';
-    for (const cp of policy.containers) {
-      for (const port of cp.container.ports) {
-        const hostFamily = port.hostIp.includes(':') ? 6 : 4;
-        if (hostFamily !== family) continue;
-        input.push({
-          ...(port.hostIp === wildcard ? {} : { dst: hostAddr(port.hostIp, family) }),
-          proto: port.proto,
-          dport: String(port.hostPort),
-          comment: `moat:published:${cp.container.id.slice(0, 12)}:${port.containerPort}/${port.proto}`,
-          jump: 'ACCEPT',
-        });
-      }
-    }
-  }
+  const dockerSrc = dockerSubnets.map((s): Rule => ({ src: s, comment: 'moat:zone:docker', jump: 'RETURN' }));
+  const zones: Chain[] = [
+    { name: TO_WORLD_CHAIN, rules: [...dockerDst, ...protectedRanges.map((r): Rule => ({ dst: r, comment: 'moat:zone:lan', jump: 'RETURN' })), { comment: 'moat:zone:world', jump: 'ACCEPT' }] },
+    { name: TO_LAN_CHAIN, rules: [...dockerDst, ...protectedRanges.map((r): Rule => ({ dst: r, comment: 'moat:zone:lan', jump: 'ACCEPT' }))] },
+    { name: TO_EXTERNAL_CHAIN, rules: [...dockerDst, { comment: 'moat:zone:external', jump: 'ACCEPT' }] },
+    { name: FROM_WORLD_CHAIN, rules: [...dockerSrc, ...protectedRanges.map((r): Rule => ({ src: r, comment: 'moat:zone:lan', jump: 'RETURN' })), { comment: 'moat:zone:world', jump: 'ACCEPT' }] },
+    { name: FROM_LAN_CHAIN, rules: [...dockerSrc, ...protectedRanges.map((r): Rule => ({ src: r, comment: 'moat:zone:lan', jump: 'ACCEPT' }))] },
+  ];
 
   const postrouting: Rule[] = [];
   const masqueraded = managed.filter((n) => n.nat.value && !n.network.internal && subnetsOf(n.network, family).length > 0);
@@ -143,9 +202,22 @@ export function buildRuleset(policy: Policy, config: Config, family: Family): Ru
     for (const s of dockerSubnets) postrouting.push({ dst: s, comment: 'moat:no-nat-between-networks', jump: 'RETURN' });
     for (const np of masqueraded) {
       for (const s of subnetsOf(np.network, family)) {
-        postrouting.push({ src: s, notOut: np.network.bridge!, comment: `moat:nat:${np.network.id.slice(0, 12)}`, jump: 'MASQUERADE' });
+        postrouting.push({ src: s, notOut: np.network.bridge!, comment: `moat:nat:${short(np.network.id)}`, jump: 'MASQUERADE' });
       }
     }
+  }
+  const natChains: Chain[] = [{ name: BUILTIN_JUMPS.nat.POSTROUTING, rules: postrouting }];
+  const natJumps: Record<string, string> = { POSTROUTING: BUILTIN_JUMPS.nat.POSTROUTING };
+  if (dnat) {
+    const toDnat: Rule = { addrType: 'LOCAL', comment: 'moat:published', jump: DNAT_CHAIN };
+    natChains.push(
+      { name: BUILTIN_JUMPS.nat.PREROUTING, rules: [toDnat] },
+      // Host-local clients too, except loopback (Docker's userland proxy serves 127.0.0.1).
+      { name: BUILTIN_JUMPS.nat.OUTPUT, rules: [{ ...toDnat, notDst: family === 4 ? '127.0.0.0/8' : '::1/128' }] },
+      { name: DNAT_CHAIN, rules: unique(dnatRules) },
+    );
+    natJumps.PREROUTING = BUILTIN_JUMPS.nat.PREROUTING;
+    natJumps.OUTPUT = BUILTIN_JUMPS.nat.OUTPUT;
   }
 
   return {
@@ -154,15 +226,15 @@ export function buildRuleset(policy: Policy, config: Config, family: Family): Ru
       filter: {
         chains: [
           { name: BUILTIN_JUMPS.filter.FORWARD, rules: forward },
-          { name: BUILTIN_JUMPS.filter.INPUT, rules: input },
+          { name: BUILTIN_JUMPS.filter.INPUT, rules: unique(input) },
           { name: BUILTIN_JUMPS.filter.OUTPUT, rules: output },
           denyChain(config, family),
-          { name: TO_WORLD_CHAIN, rules: toWorld },
+          ...zones,
           ...perNetwork,
         ],
         jumps: BUILTIN_JUMPS.filter,
       },
-      nat: { chains: [{ name: BUILTIN_JUMPS.nat.POSTROUTING, rules: postrouting }], jumps: BUILTIN_JUMPS.nat },
+      nat: { chains: natChains, jumps: natJumps },
     },
   };
 }

@@ -3,7 +3,7 @@ import { isMoatChain } from '../../src/core/names.js';
 import { type RenderedRuleset, TABLES } from '../../src/core/render.js';
 
 const BUILTIN_TARGETS = new Set(['ACCEPT', 'DROP', 'REJECT', 'RETURN', 'MASQUERADE', 'DNAT', 'SNAT', 'LOG']);
-const SAFE = /^[A-Za-z0-9_.:/=+,"! -]+$/;
+const SAFE = /^[A-Za-z0-9_.:/=+,"![\] -]+$/;
 
 export function checkInvariants(r: RenderedRuleset): string[] {
   const errors: string[] = [];

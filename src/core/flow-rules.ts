@@ -1,0 +1,115 @@
+// Granted flows -> ACCEPT rules, placed in the chain that sees the packet:
+// MOAT-OUT-<net> for traffic leaving a container through its bridge,
+// MOAT-IN-<net> for traffic arriving from outside Docker, MOAT-HOST-<net>
+// for traffic to the host, MOAT-OUTPUT for host -> container (when denied).
+import type { Config } from './config.js';
+import type { Flow, Side } from './grants.js';
+import type { Family } from './model.js';
+import { FROM_LAN_CHAIN, FROM_WORLD_CHAIN, TO_EXTERNAL_CHAIN, TO_LAN_CHAIN, TO_WORLD_CHAIN } from './names.js';
+import type { NetworkPolicy } from './policy.js';
+import type { Rule } from './rule.js';
+
+export interface FlowRules {
+  readonly out: Map<string, Rule[]>;
+  readonly in: Map<string, Rule[]>;
+  readonly host: Map<string, Rule[]>;
+  /** Keyed by bridge name. */
+  readonly output: Map<string, Rule[]>;
+}
+
+interface Ep {
+  readonly ip: string;
+  readonly net: NetworkPolicy;
+}
+
+const push = (m: Map<string, Rule[]>, key: string, r: Rule) => {
+  const list = m.get(key) ?? [];
+  list.push(r);
+  m.set(key, list);
+};
+
+function match(flow: Flow): Pick<Rule, 'proto' | 'dport'> {
+  if (flow.proto === null) return {};
+  if (flow.proto === 'icmp' || flow.ports === null) return { proto: flow.proto };
+  const { lo, hi } = flow.ports;
+  return { proto: flow.proto, dport: lo === hi ? String(lo) : `${lo}:${hi}` };
+}
+
+const familyOfCidr = (cidr: string): Family => (cidr.includes(':') ? 6 : 4);
+
+export function flowRules(flows: readonly Flow[], networks: readonly NetworkPolicy[], config: Config, family: Family): FlowRules {
+  const byId = new Map(networks.filter((n) => n.managed).map((n) => [n.network.id, n]));
+  const rules: FlowRules = { out: new Map(), in: new Map(), host: new Map(), output: new Map() };
+  const bits = family === 4 ? 32 : 128;
+
+  const endpoints = (side: Side): Ep[] => {
+    if (side.kind !== 'container') return [];
+    const eps: Ep[] = [];
+    for (const e of side.container.endpoints) {
+      const ip = family === 4 ? e.ipv4 : e.ipv6;
+      const net = byId.get(e.networkId);
+      if (ip && net) eps.push({ ip: `${ip}/${bits}`, net });
+    }
+    return eps;
+  };
+  // Internal networks never reach, nor are reached from, lan, world or the host.
+  const outside = (ep: Ep) => !ep.net.network.internal;
+
+  for (const flow of flows) {
+    const m = match(flow);
+    const comment = `moat:${flow.id}`;
+    const { from, to } = flow;
+    if (from.kind === 'container') {
+      for (const a of endpoints(from)) {
+        const chain = a.net.network.id;
+        switch (to.kind) {
+          case 'container':
+            for (const b of endpoints(to)) push(rules.out, chain, { src: a.ip, dst: b.ip, ...m, comment, jump: 'ACCEPT' });
+            break;
+          case 'network': {
+            const target = byId.get(to.network.id);
+            if (target) push(rules.out, chain, { src: a.ip, out: target.network.bridge!, ...m, comment, jump: 'ACCEPT' });
+            break;
+          }
+          case 'world':
+            if (outside(a)) push(rules.out, chain, { src: a.ip, ...m, comment, jump: TO_WORLD_CHAIN });
+            break;
+          case 'lan':
+            if (outside(a)) push(rules.out, chain, { src: a.ip, ...m, comment, jump: TO_LAN_CHAIN });
+            break;
+          case 'cidr':
+            if (outside(a) && to.family === family) push(rules.out, chain, { src: a.ip, dst: to.cidr, ...m, comment, jump: TO_EXTERNAL_CHAIN });
+            break;
+          case 'host':
+            if (outside(a)) push(rules.host, chain, { src: a.ip, ...m, comment, jump: 'ACCEPT' });
+            break;
+        }
+      }
+      continue;
+    }
+    // Ingress: the destination is a container.
+    for (const b of endpoints(to)) {
+      const chain = b.net.network.id;
+      switch (from.kind) {
+        case 'network': {
+          const source = byId.get(from.network.id);
+          if (source) push(rules.out, source.network.id, { dst: b.ip, ...m, comment, jump: 'ACCEPT' });
+          break;
+        }
+        case 'world':
+          if (outside(b)) push(rules.in, chain, { dst: b.ip, ...m, comment, jump: FROM_WORLD_CHAIN });
+          break;
+        case 'lan':
+          if (outside(b)) push(rules.in, chain, { dst: b.ip, ...m, comment, jump: FROM_LAN_CHAIN });
+          break;
+        case 'cidr':
+          if (outside(b) && familyOfCidr(from.cidr) === family) push(rules.in, chain, { src: from.cidr, dst: b.ip, ...m, comment, jump: 'ACCEPT' });
+          break;
+        case 'host':
+          if (outside(b) && config.hostToContainers === 'deny') push(rules.output, b.net.network.bridge!, { dst: b.ip, out: b.net.network.bridge!, ...m, comment, jump: 'ACCEPT' });
+          break;
+      }
+    }
+  }
+  return rules;
+}

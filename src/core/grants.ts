@@ -1,0 +1,148 @@
+// Labels (and policy-file rules) -> resolved flows. One side's grant
+// suffices (SPEC §4): an egress entry on A naming B and an ingress entry on B
+// naming A both yield the flow A -> B. Anything that does not parse or names
+// nothing is reported and skipped; it never widens or narrows another flow.
+import type { Config } from './config.js';
+import { type Entry, parseLabelValue, type PortRange, type Proto } from './labels.js';
+import type { Container, Family, Network, Problem, Snapshot } from './model.js';
+
+export type Side =
+  | { readonly kind: 'container'; readonly container: Container }
+  | { readonly kind: 'network'; readonly network: Network }
+  | { readonly kind: 'world' }
+  | { readonly kind: 'lan' }
+  | { readonly kind: 'host' }
+  | { readonly kind: 'cidr'; readonly family: Family; readonly cidr: string };
+
+export interface Flow {
+  readonly from: Side;
+  readonly to: Side;
+  readonly ports: PortRange | null;
+  readonly proto: Proto | null;
+  /** Human text: which label or policy line asked for it. */
+  readonly reason: string;
+  /** Comment-safe id carried by every rule the flow produces. */
+  readonly id: string;
+}
+
+/** Where a set of entries came from: a container's own label or a policy-file rule selecting it. */
+export interface GrantOrigin {
+  readonly container: Container;
+  readonly direction: 'egress' | 'ingress';
+  readonly entries: readonly Entry[];
+  /** The label key (`moat.egress`) or policy-file location (`/etc/moat/policy.d/web.yaml:3`) problems name. */
+  readonly key: string;
+  /** e.g. `label moat.egress on proxy`, `policy /etc/moat/policy.d/web.yaml:3`. */
+  readonly reason: string;
+  /** Comment-safe prefix, e.g. `label:1a2b3c4d5e6f:egress`, `policy:2:3`. */
+  readonly id: string;
+}
+
+export interface Grants {
+  readonly flows: readonly Flow[];
+  /** Containers whose own `moat.egress` is `none`. */
+  readonly egressNone: ReadonlySet<string>;
+  readonly problems: readonly Problem[];
+}
+
+const cut = (s: string, n = 200) => (s.length > n ? `${s.slice(0, n)}…` : s);
+
+/** The container that owns the network namespace (`container:X` joiners share X's). */
+export function netnsOwner(c: Container, byId: ReadonlyMap<string, Container>): Container | null {
+  if (!c.networkMode.startsWith('container:')) return c;
+  const ref = c.networkMode.slice('container:'.length);
+  return byId.get(ref) ?? [...byId.values()].find((o) => o.name === ref) ?? null;
+}
+
+/** Parses each container's own labels into origins; label problems are reported per entry. */
+export function labelOrigins(snapshot: Snapshot, config: Config, problems: Problem[]): { origins: GrantOrigin[]; egressNone: Set<string> } {
+  const origins: GrantOrigin[] = [];
+  const egressNone = new Set<string>();
+  for (const c of snapshot.containers) {
+    if (c.networkMode.startsWith('container:')) continue; // reported by policy.ts as ignored
+    for (const direction of ['egress', 'ingress'] as const) {
+      const key = `${config.labelPrefix}.${direction}`;
+      const value = c.labels[key];
+      if (value === undefined) continue;
+      if (c.networkMode === 'host') {
+        problems.push({ kind: 'label_ignored', subject: `container ${c.name}`, container: c.name, key, value: cut(value), reason: 'host network mode: moat cannot enforce flows for it' });
+        continue;
+      }
+      const parsed = parseLabelValue(value, direction);
+      for (const p of parsed.problems) {
+        problems.push({ kind: 'label_invalid', subject: `container ${c.name}`, container: c.name, key, value: cut(p.entry), reason: p.reason });
+      }
+      if (parsed.none) egressNone.add(c.id);
+      if (parsed.entries.length > 0) {
+        origins.push({ container: c, direction, entries: parsed.entries, key, reason: `label ${key} on ${c.name}`, id: `label:${c.id.slice(0, 12)}:${direction}` });
+      }
+    }
+  }
+  return { origins, egressNone };
+}
+
+/** Resolves entries against the snapshot; `origins` may also come from policy files. */
+export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[], problems: Problem[]): Flow[] {
+  const byId = new Map(snapshot.containers.map((c) => [c.id, c]));
+  const networksByName = new Map(snapshot.networks.map((n) => [n.name, n]));
+  const flows: Flow[] = [];
+
+  const containerSide = (c: Container): Side | string => {
+    if (c.networkMode === 'host') return `container ${c.name} is in host network mode and cannot be firewalled`;
+    const owner = netnsOwner(c, byId);
+    return owner ? { kind: 'container', container: owner } : `container ${c.name} shares a network namespace moat cannot find`;
+  };
+
+  const resolvePeer = (origin: GrantOrigin, e: Entry): Side[] | string => {
+    const p = e.peer;
+    switch (p.kind) {
+      case 'world':
+      case 'lan':
+      case 'host':
+        return [{ kind: p.kind }];
+      case 'cidr':
+        return [{ kind: 'cidr', family: p.family, cidr: p.cidr }];
+      case 'network': {
+        const net = networksByName.get(p.name);
+        return net ? [{ kind: 'network', network: net }] : `no network named ${JSON.stringify(p.name)}`;
+      }
+      case 'container': {
+        const project = origin.container.project;
+        const inProject = project ? snapshot.containers.filter((c) => c.project === project && c.service === p.name) : [];
+        const matches = inProject.length > 0 ? inProject : snapshot.containers.filter((c) => c.name === p.name);
+        if (matches.length === 0) return `no container or compose service named ${JSON.stringify(p.name)}${project ? ` (looked in project ${JSON.stringify(project)} first)` : ''}`;
+        return sides(matches);
+      }
+      case 'service': {
+        const matches = snapshot.containers.filter((c) => c.project === p.project && c.service === p.service);
+        return matches.length > 0 ? sides(matches) : `no compose service ${JSON.stringify(`${p.project}/${p.service}`)}`;
+      }
+    }
+  };
+  const sides = (cs: readonly Container[]): Side[] | string => {
+    const out: Side[] = [];
+    for (const c of cs) {
+      const s = containerSide(c);
+      if (typeof s === 'string') return s;
+      out.push(s);
+    }
+    return out;
+  };
+
+  for (const origin of origins) {
+    const self = containerSide(origin.container);
+    if (typeof self === 'string') continue;
+    origin.entries.forEach((e, index) => {
+      const peers = resolvePeer(origin, e);
+      if (typeof peers === 'string') {
+        problems.push({ kind: 'label_invalid', subject: `container ${origin.container.name}`, container: origin.container.name, key: origin.key, value: cut(e.text), reason: peers });
+        return;
+      }
+      for (const peer of peers) {
+        const [from, to] = origin.direction === 'egress' ? [self, peer] : [peer, self];
+        flows.push({ from, to, ports: e.ports, proto: e.proto, reason: `${origin.reason}: ${cut(e.text, 100)}`, id: `${origin.id}:${index}` });
+      }
+    });
+  }
+  return flows;
+}
