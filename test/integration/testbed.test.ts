@@ -9,34 +9,13 @@ import { cgroupDirs } from './testbed/cgroups.js';
 import { readRuleset } from './testbed/iptables.js';
 import { mountsUnder } from './testbed/mounts.js';
 import { pidsInNetns, pidsWithCmdline } from './testbed/processes.js';
-import { containerSource, netnsSource, probe, type ProbeResult, type ProbeSource } from './testbed/probe.js';
+import { check } from './testbed/check.js';
+import { containerSource, netnsSource } from './testbed/probe.js';
 import { execaRun } from './testbed/run.js';
 import type { ServerContainer } from './testbed/server-container.js';
 
 const HOST_PORT = 9000; // busybox httpd in the host namespace
 const PUBLISHED = 18080; // b1's 8080, published on all host addresses
-
-interface Case {
-  readonly name: string;
-  readonly from: ProbeSource;
-  readonly to: string;
-  readonly port: number;
-  readonly state: 'open' | 'closed';
-  /** open: the client address the server must have seen. */
-  readonly seen?: string;
-  /** closed: why (default 'refused'). */
-  readonly reason?: ProbeResult['reason'];
-}
-
-const verdict = (name: string, state: string, detail: string | null | undefined) => `${name}: ${state}${detail ? ` ${detail}` : ''}`;
-
-/** Runs every case in parallel; one assertion shows all verdicts side by side. */
-async function check(cases: readonly Case[]): Promise<void> {
-  const results = await Promise.all(cases.map((c) => probe(c.from, c.to, c.port)));
-  const got = results.map((r, i) => verdict(cases[i]?.name ?? '', r.state, r.state === 'open' ? (cases[i]?.seen ? r.body : null) : r.reason));
-  const want = cases.map((c) => verdict(c.name, c.state, c.state === 'open' ? c.seen : (c.reason ?? 'refused')));
-  expect(got, JSON.stringify(results, null, 1)).toEqual(want);
-}
 
 const rootSnapshot = async () => ({
   ipForward: await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8'),
@@ -128,6 +107,57 @@ describe('test bed (no moat)', () => {
       { name: 'world -> published', from: fromWorld, to: world.hostIpv6, port: PUBLISHED, state: 'open', seen: 'fd00:beef::1' },
       { name: 'a1 -> world closed port', from: a, to: world.ipv6, port: 81, state: 'closed' },
     ]);
+  });
+
+  it('tells drop, reject and admin-prohibited apart (rules in the bed host namespace only)', async () => {
+    const { lan, world, host } = bed.topology;
+    const a1ip = a1.ipv4('bed-a');
+    const rules = [
+      ['-s', world.ipv4, '-d', a1ip, '-p', 'tcp', '--dport', '8080', '-j', 'DROP'],
+      ['-s', lan.ipv4, '-d', a1ip, '-p', 'tcp', '--dport', '8080', '-j', 'REJECT', '--reject-with', 'tcp-reset'],
+      ['-s', lan.ipv4, '-d', a1ip, '-p', 'tcp', '--dport', '80', '-j', 'REJECT', '--reject-with', 'icmp-admin-prohibited'],
+    ];
+    for (const rule of rules) await host.run('iptables', ['-w', '-A', 'FORWARD', ...rule]);
+    try {
+      expect((await readRuleset(host, 4)).rules('filter', 'FORWARD')).toHaveLength(3);
+      const fromLan = netnsSource(lan.netns, 'lan');
+      const fromWorld = netnsSource(world.netns, 'world');
+      await check([
+        { name: 'world -> a1:8080 dropped', from: fromWorld, to: a1ip, port: 8080, state: 'closed', reason: 'timeout', timeoutS: 1 },
+        { name: 'lan -> a1:8080 reset', from: fromLan, to: a1ip, port: 8080, state: 'closed', reason: 'refused' },
+        { name: 'lan -> a1:80 prohibited', from: fromLan, to: a1ip, port: 80, state: 'closed', reason: 'unreachable' },
+        { name: 'world -> a1:80 untouched', from: fromWorld, to: a1ip, port: 80, state: 'open', seen: world.ipv4 },
+      ]);
+    } finally {
+      for (const rule of rules) await host.run('iptables', ['-w', '-D', 'FORWARD', ...rule]);
+    }
+  });
+
+  it('runs a daemon in the host namespace and follows its JSON events (fake moatd)', async () => {
+    // Stands in for bin/moatd: same argv, env and stdout contract, and a TERM handler.
+    const fake = await bed.writeFile(
+      'fake-moatd',
+      `#!/bin/sh
+echo "{\\"event\\":\\"start\\",\\"argv\\":\\"$*\\",\\"dockerHost\\":\\"$DOCKER_HOST\\",\\"netns\\":\\"$(readlink /proc/self/ns/net)\\"}"
+echo 'not json'
+trap 'echo "{\\"event\\":\\"stop\\"}"; exit 0' TERM
+i=0
+while :; do i=$((i+1)); echo "{\\"event\\":\\"reconcile\\",\\"committed\\":true,\\"n\\":$i}"; sleep 0.05; done
+`,
+    );
+    await execaRun('chmod', ['+x', fake]);
+    const config = await bed.writeFile('moat.yaml', 'log: { level: debug }\n');
+    const moatd = bed.startMoatd({ configPath: config, bin: fake });
+    const start = await moatd.waitForEvent('start');
+    expect(start).toEqual({ event: 'start', argv: `--config ${config}`, dockerHost: bed.engine.dockerHost, netns: `net:[${bed.topology.host.inode}]` });
+    const mark = moatd.mark();
+    const third = await moatd.waitForEvent((l) => l.event === 'reconcile' && Number(l.n) >= 3, { since: mark });
+    expect(third).toMatchObject({ committed: true });
+    await expect(moatd.waitForEvent('never', { timeoutMs: 200 })).rejects.toThrow(/no matching moatd event within 200 ms/);
+    expect(moatd.noise).toContain('not json');
+    expect(await moatd.stop()).toEqual({ exitCode: 0, signal: null });
+    expect(moatd.lines.at(-1)).toEqual({ event: 'stop' });
+    await expect(moatd.waitForEvent('never')).rejects.toThrow(/moatd exited/);
   });
 
   it('tears down without leaving a namespace, mount, cgroup, process or file', async () => {

@@ -7,28 +7,19 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { removeCgroupDirs } from './cgroups.js';
+import { dockerdArgs, type DockerdFlags } from './dockerd-args.js';
 import { unmountUnder } from './mounts.js';
 import type { Netns } from './netns.js';
 import { isAlive, pidsWithCmdline, signal, terminate, waitForExit } from './processes.js';
 import { execaRun, type Run } from './run.js';
 import { execaSpawn, type Spawn, type Spawned } from './spawn.js';
 
-export interface EngineOptions {
+export interface EngineOptions extends DockerdFlags {
   readonly netns: Netns;
   /** Created here and removed on stop. Keep it short: the socket path must fit in 108 bytes. */
   readonly dir: string;
   /** Unique per engine: containerd namespace and cgroup parent. */
   readonly name: string;
-  /** Docker's own firewall (default false, the setup moat exists for). */
-  readonly iptables?: boolean;
-  /** Docker's ip6tables rules; 20.10 only accepts this with --experimental, which is then added. */
-  readonly ip6tables?: boolean;
-  /** IPv6 on the default bridge; 20.10 refuses --ipv6 without --fixed-cidr-v6. User networks need neither. */
-  readonly defaultBridgeIpv6?: string;
-  /** false gives `--bridge none` (no docker0). */
-  readonly defaultBridge?: boolean;
-  readonly userlandProxy?: boolean;
-  readonly extraArgs?: readonly string[];
   readonly startTimeoutMs?: number;
   readonly run?: Run;
   readonly spawn?: Spawn;
@@ -64,25 +55,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
   const socketPath = join(dir, 'docker.sock');
   const logPath = join(dir, 'dockerd.log');
   if (Buffer.byteLength(socketPath) > 100) throw new Error(`socket path too long for a unix socket: ${socketPath}`);
-  const args = [
-    'dockerd',
-    // An empty config file: /etc/docker/daemon.json must not leak in (and would clash with flags).
-    `--config-file=${join(dir, 'daemon.json')}`,
-    `--data-root=${join(dir, 'data')}`,
-    `--exec-root=${join(dir, 'exec')}`,
-    `--pidfile=${join(dir, 'docker.pid')}`,
-    `--host=unix://${socketPath}`,
-    `--containerd-namespace=${name}`,
-    `--containerd-plugins-namespace=${name}-plugins`,
-    `--cgroup-parent=${name}`,
-    `--iptables=${options.iptables ?? false}`,
-    `--ip6tables=${options.ip6tables ?? false}`,
-    `--userland-proxy=${options.userlandProxy ?? true}`,
-    ...(options.ip6tables ? ['--experimental'] : []),
-    ...(options.defaultBridgeIpv6 ? ['--ipv6', `--fixed-cidr-v6=${options.defaultBridgeIpv6}`] : []),
-    ...(options.defaultBridge === false ? ['--bridge=none'] : []),
-    ...(options.extraArgs ?? []),
-  ];
+  const args = dockerdArgs(dir, name, options);
   const env = { PATH: `${process.env.PATH ?? ''}:/usr/local/sbin:/usr/sbin:/sbin:/usr/bin:/bin` };
   const docker = new Docker({ socketPath });
   await mkdir(dir, { recursive: true });

@@ -1,6 +1,7 @@
 // Every short command the bed runs goes through a `Run`, so helpers take it
 // as a parameter and a test can fake or log it. Never a shell.
 import { execa } from 'execa';
+import { constants } from 'node:os';
 
 export interface RunResult {
   readonly exitCode: number;
@@ -37,8 +38,9 @@ export const execaRun: Run = async (file, args, options = {}) => {
     reject: false,
   });
   const result: RunResult = {
-    // execa leaves exitCode undefined when the process died of a signal or never started.
-    exitCode: res.exitCode ?? 128,
+    // execa leaves exitCode undefined when the process died of a signal (report it the
+    // way a shell does, 128 + signo) or never started.
+    exitCode: res.exitCode ?? 128 + (res.signal ? constants.signals[res.signal] : 0),
     stdout: String(res.stdout ?? ''),
     stderr: res.exitCode === undefined ? `${String(res.stderr ?? '')}${res.shortMessage}` : String(res.stderr ?? ''),
   };
