@@ -3,13 +3,18 @@ import { ConfigFileError, DEFAULT_CONFIG_PATH, loadConfig } from '../adapters/co
 import { dockerSource, type DockerSource } from '../adapters/docker.js';
 import { execaRunner } from '../adapters/exec.js';
 import { Iptables, type CommandRunner } from '../adapters/iptables.js';
+import { PolicyDir } from '../adapters/policy-dir.js';
 import type { Config } from '../core/config.js';
+import type { PolicyRule } from '../core/policy-file.js';
+import pino from 'pino';
 
 export interface CliContext {
   readonly config: Config;
   readonly docker: DockerSource;
   readonly run: CommandRunner;
   readonly iptables: readonly Iptables[];
+  /** Policy-file rules as moatd would load them (broken files reported on stderr). */
+  readonly policyRules: readonly PolicyRule[];
 }
 
 export async function cliContext(configPath: string | undefined): Promise<CliContext> {
@@ -25,7 +30,9 @@ export async function cliContext(configPath: string | undefined): Promise<CliCon
     const v6 = new Iptables(run, 6);
     if (await v6.available()) iptables.push(v6);
   }
-  return { config, docker: dockerSource(), run, iptables };
+  const policies = new PolicyDir(config.policyDir, pino({ level: 'warn' }, pino.destination(2)));
+  await policies.load();
+  return { config, docker: dockerSource(), run, iptables, policyRules: policies.rules() };
 }
 
 /** Prints the message and exits 1 (an error, as opposed to 2: "differs"/"invalid"). */

@@ -3,6 +3,8 @@ import { Command } from 'commander';
 import { registerConfigCheck } from './commands/config-check.js';
 import { registerFlush } from './commands/flush.js';
 import { registerPlan } from './commands/plan.js';
+import { registerInstall } from './commands/install.js';
+import { registerUninstall } from './commands/uninstall.js';
 
 const program = new Command('moat')
   .description('Show, explain and manage what moatd enforces on this Docker host.')
@@ -16,5 +18,7 @@ Examples:
 registerPlan(program);
 registerConfigCheck(program);
 registerFlush(program);
+registerInstall(program);
+registerUninstall(program);
 
 await program.parseAsync();

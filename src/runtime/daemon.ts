@@ -1,8 +1,10 @@
 // Wires the daemon: config -> families -> watcher -> scheduler -> reconciler,
 // plus the periodic resync and the retry after a failed commit.
 import type { Logger } from 'pino';
+import { deleteConntrack } from '../adapters/conntrack.js';
 import type { DockerSource } from '../adapters/docker.js';
 import { Iptables, type CommandRunner } from '../adapters/iptables.js';
+import { PolicyDir } from '../adapters/policy-dir.js';
 import type { Config } from '../core/config.js';
 import { Reconciler } from './reconciler.js';
 import { Scheduler } from './scheduler.js';
@@ -16,6 +18,8 @@ export interface DaemonDeps {
   readonly now: () => number;
   /** Called once, after the first reconcile that left the live rules equal to the desired ones. */
   readonly onReady?: () => void;
+  /** Switches IPv6 off on bridges moat cannot firewall (fail closed). */
+  readonly disableIpv6?: (bridges: readonly string[]) => Promise<void>;
 }
 
 export class StartupError extends Error {
@@ -31,10 +35,12 @@ export class Daemon {
   private resync: NodeJS.Timeout | null = null;
   private watcher: Watcher | null = null;
   private scheduler: Scheduler | null = null;
+  private policies: PolicyDir;
   reconciler: Reconciler | null = null;
 
   constructor(private readonly deps: DaemonDeps) {
     this.config = deps.config;
+    this.policies = new PolicyDir(deps.config.policyDir, deps.log);
   }
 
   /** Decides which families moat manages; refuses to start when it cannot enforce what it must. */
@@ -52,7 +58,17 @@ export class Daemon {
   async start(): Promise<void> {
     const { log, now, docker } = this.deps;
     const iptables = await this.families();
-    const reconciler = new Reconciler({ docker, iptables, config: () => this.config, log, now });
+    await this.policies.load();
+    const reconciler = new Reconciler({
+      docker,
+      iptables,
+      config: () => this.config,
+      log,
+      now,
+      policyRules: () => this.policies.rules(),
+      conntrack: (filters) => deleteConntrack(this.deps.run, filters),
+      disableIpv6: this.deps.disableIpv6,
+    });
     this.reconciler = reconciler;
     const scheduler = new Scheduler(
       async (triggers) => {
@@ -70,6 +86,7 @@ export class Daemon {
     scheduler.start();
     this.watcher = new Watcher({ docker, log, trigger: (reason) => void scheduler.request(reason), sleep: (ms) => this.sleep(ms) });
     this.resync = setInterval(() => void scheduler.request('resync'), this.config.reconcile.resyncIntervalS * 1000);
+    this.policies.watch(() => void scheduler.request('policy'));
     await this.watcher.start();
     log.info({ event: 'started', families: iptables.map((i) => i.family) }, 'moatd running');
   }
@@ -94,9 +111,15 @@ export class Daemon {
     });
   }
 
-  /** Replaces the config (SIGHUP) and reconciles with it. */
-  reload(config: Config): void {
+  /** Replaces the config and rereads the policy files (SIGHUP), then reconciles. */
+  async reload(config: Config): Promise<void> {
+    if (config.policyDir !== this.config.policyDir) {
+      this.policies.stop();
+      this.policies = new PolicyDir(config.policyDir, this.deps.log);
+      this.policies.watch(() => void this.scheduler?.request('policy'));
+    }
     this.config = config;
+    await this.policies.load();
     if (this.resync) {
       clearInterval(this.resync);
       this.resync = setInterval(() => void this.scheduler?.request('resync'), config.reconcile.resyncIntervalS * 1000);
@@ -107,6 +130,7 @@ export class Daemon {
   /** Stops following Docker and waits for a running reconcile; the rules stay in place. */
   async stop(): Promise<void> {
     this.watcher?.stop();
+    this.policies.stop();
     if (this.resync) clearInterval(this.resync);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     for (const t of this.timers) clearTimeout(t);

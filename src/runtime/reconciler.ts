@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { DockerSource } from '../adapters/docker.js';
+import type { ConntrackResult } from '../adapters/conntrack.js';
 import { type Iptables, RestoreError } from '../adapters/iptables.js';
 import type { Config } from '../core/config.js';
 import { fromDocker } from '../core/from-docker.js';
@@ -16,8 +17,10 @@ import type { Family, Problem, Snapshot } from '../core/model.js';
 import type { TableName } from '../core/names.js';
 import { planRestore } from '../core/plan.js';
 import { buildPolicy, type Policy } from '../core/policy.js';
+import { policyOrigins, type PolicyRule } from '../core/policy-file.js';
+import { type ConntrackFilter, revokedFilters } from '../core/revocation.js';
 import { countRules, renderRuleset, renderText, TABLES, type RenderedRuleset } from '../core/render.js';
-import { buildRuleset } from '../core/ruleset.js';
+import { buildRuleset, type Ruleset } from '../core/ruleset.js';
 
 export interface ReconcilerDeps {
   readonly docker: DockerSource;
@@ -27,6 +30,12 @@ export interface ReconcilerDeps {
   readonly log: Logger;
   /** Monotonic milliseconds. */
   readonly now: () => number;
+  /** Rules from policy files currently in force. */
+  readonly policyRules?: () => readonly PolicyRule[];
+  /** Cuts live connections of revoked flows. */
+  readonly conntrack?: (filters: readonly ConntrackFilter[]) => Promise<ConntrackResult>;
+  /** Turns IPv6 off on bridges whose IPv6 moat cannot firewall (fail closed). */
+  readonly disableIpv6?: (bridges: readonly string[]) => Promise<void>;
 }
 
 export interface ReconcileOutcome {
@@ -43,14 +52,15 @@ export interface Desired {
   readonly snapshot: Snapshot;
   readonly policy: Policy;
   readonly problems: readonly Problem[];
+  readonly rulesets: readonly Ruleset[];
   readonly rendered: readonly RenderedRuleset[];
 }
 
-export function computeDesired(lists: Parameters<typeof fromDocker>[0], config: Config, families: readonly Family[]): Desired {
+export function computeDesired(lists: Parameters<typeof fromDocker>[0], config: Config, families: readonly Family[], policyRules: readonly PolicyRule[] = []): Desired {
   const { result: snapshot, problems: dataProblems } = fromDocker(lists);
-  const policy = buildPolicy(snapshot, config);
-  const rendered = families.map((f) => renderRuleset(buildRuleset(policy, config, f)));
-  return { snapshot, policy, problems: [...dataProblems, ...policy.problems], rendered };
+  const policy = buildPolicy(snapshot, config, policyOrigins(snapshot, policyRules));
+  const rulesets = families.map((f) => buildRuleset(policy, config, f));
+  return { snapshot, policy, problems: [...dataProblems, ...policy.problems], rulesets, rendered: rulesets.map(renderRuleset) };
 }
 
 const problemKey = (p: Problem) => JSON.stringify(p);
@@ -61,6 +71,9 @@ export class Reconciler {
   /** Hash of the desired text last committed (or found live) per family: a later diff with the same hash is drift. */
   private readonly settled = new Map<Family, string>();
   private reported = new Set<string>();
+  /** The ruleset live per family after the last successful commit or check: the base for revocation. */
+  private readonly live = new Map<Family, Ruleset>();
+  private ipv6Closed = '';
   last: ReconcileOutcome | null = null;
   lastDesired: Desired | null = null;
 
@@ -77,13 +90,14 @@ export class Reconciler {
 
     let desired: Desired;
     try {
-      desired = computeDesired(await this.deps.docker.lists(), this.deps.config(), families);
+      desired = computeDesired(await this.deps.docker.lists(), this.deps.config(), families, this.deps.policyRules?.() ?? []);
     } catch (err) {
       log.warn({ event: 'snapshot_failed', trigger: triggers.join(','), err: String(err) }, 'cannot list Docker: rules left as they are');
       return finish({ ok: false, committed: false, rules: {}, error: String(err) });
     }
     this.lastDesired = desired;
     this.reportProblems(desired.problems);
+    if (!families.includes(6)) await this.failClosedIpv6(desired);
 
     const rules: ReconcileOutcome['rules'] = {};
     let committed = false;
@@ -103,6 +117,7 @@ export class Reconciler {
           }
         }
         this.settled.set(ipt.family, hash);
+        await this.revoke(ipt.family, desired.rulesets[i]!);
       } catch (err) {
         this.forceFull = true;
         this.logFailure(err, ipt.family);
@@ -117,6 +132,27 @@ export class Reconciler {
     const o = finish({ ok: true, committed, rules });
     log.info({ event: 'reconcile', trigger: triggers.join(','), durationMs: o.durationMs, rules, committed, ok: true }, committed ? 'ruleset committed' : 'ruleset unchanged');
     return o;
+  }
+
+  /** Cuts the live connections of flows the new ruleset no longer allows. */
+  private async revoke(family: Family, now: Ruleset): Promise<void> {
+    const before = this.live.get(family);
+    this.live.set(family, now);
+    if (!before || !this.deps.conntrack) return;
+    const filters = revokedFilters(before, now);
+    if (filters.length === 0) return;
+    const res = await this.deps.conntrack(filters);
+    this.deps.log.info({ event: 'conntrack_revoked', family, filters: filters.map((f) => f.args.join(' ')), deleted: res.deleted, errors: res.errors }, `revoked flows: ${res.deleted} live connections cut`);
+  }
+
+  /** IPv6 on a Docker network that ip6tables cannot firewall is switched off, loudly. */
+  private async failClosedIpv6(desired: Desired): Promise<void> {
+    const bridges = desired.policy.networks.filter((n) => n.managed && n.network.subnets6.length > 0).map((n) => n.network.bridge!).sort();
+    const key = bridges.join(',');
+    if (bridges.length === 0 || key === this.ipv6Closed) return;
+    this.ipv6Closed = key;
+    this.deps.log.error({ event: 'ipv6_fail_closed', bridges }, `IPv6 networks exist but moat cannot firewall IPv6 here: IPv6 is switched off on ${bridges.join(', ')}`);
+    await this.deps.disableIpv6?.(bridges).catch((err: unknown) => this.deps.log.error({ event: 'ipv6_fail_closed_failed', err: String(err) }, 'could not switch IPv6 off'));
   }
 
   private logFailure(err: unknown, family: Family): void {

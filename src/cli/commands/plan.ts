@@ -26,7 +26,7 @@ Example:
       } catch (err) {
         fail(`cannot list Docker: ${String(err)}`);
       }
-      const desired = computeDesired(lists, ctx.config, ctx.iptables.map((i) => i.family));
+      const desired = computeDesired(lists, ctx.config, ctx.iptables.map((i) => i.family), ctx.policyRules);
       const families = [];
       let inSync = true;
       for (const [i, ipt] of ctx.iptables.entries()) {

@@ -1,0 +1,96 @@
+// What `moat install` will do, decided before anything is touched.
+import { readFile, readlink } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { planDockerDisable } from './install-docker.js';
+import { BIN_NAMES, hostPath, installLayout, InstallError, UNIT_NAMES, type InstallLayout } from './install-layout.js';
+import { readManifest, renderManifest, type Manifest } from './install-manifest.js';
+import { packageFiles, productionTree, readPackageJson } from './install-package.js';
+import { present, type Plan, type Step } from './install-steps.js';
+import { readUnitTemplate, renderUnit } from './install-units.js';
+
+export interface InstallOptions {
+  readonly root: string;
+  readonly prefix: string;
+  readonly configureDocker: boolean;
+  /** Write the systemd units (off for container images). */
+  readonly systemd: boolean;
+  /** A node binary to bundle into the package (the wrappers prefer it), or null. */
+  readonly bundleNode: string | null;
+  /** The package to install: the one this code runs from. */
+  readonly packageRoot: string;
+  /** `node --version` of the node the wrappers would fall back to, null if none. */
+  readonly nodeOnPath: () => Promise<string | null>;
+}
+
+export const MIN_NODE_MAJOR = 22;
+
+export async function planInstall(o: InstallOptions): Promise<{ plan: Plan; layout: InstallLayout }> {
+  const l = installLayout(o.root, o.prefix);
+  const pkg = await readPackageJson(o.packageRoot);
+  const previous = await readManifest(l.manifest);
+  const steps: Step[] = [];
+  const warnings: string[] = [];
+  const next: string[] = [];
+  const upgrade = await present(l.libDir);
+
+  const [files, tree] = await Promise.all([packageFiles(o.packageRoot, pkg), productionTree(o.packageRoot)]);
+  steps.push({ kind: 'package', path: l.libDir, from: o.packageRoot, version: pkg.version, files, tree, node: o.bundleNode, replaces: upgrade });
+  for (const name of BIN_NAMES) {
+    const path = join(l.binDir, name);
+    if ((await present(path)) && !(await readlink(path).catch(() => null))) {
+      throw new InstallError(`${hostPath(l, path)} exists and is not a link: remove it (or install with another --prefix) first`);
+    }
+    steps.push({ kind: 'link', path, target: relative(l.binDir, join(l.libDir, 'bin', name)) });
+  }
+
+  const units: string[] = [];
+  if (o.systemd) {
+    for (const name of UNIT_NAMES) {
+      const path = join(l.unitDir, name);
+      const content = renderUnit(await readUnitTemplate(o.packageRoot, name), l.prefix);
+      const old = await readFile(path, 'utf8').catch(() => null);
+      steps.push(old === content ? { kind: 'keep', path, why: 'unchanged' } : { kind: 'write', path, content, mode: 0o644, old, showDiff: false });
+      units.push(hostPath(l, path));
+    }
+  }
+
+  const configExists = await present(l.configFile);
+  if (configExists) steps.push({ kind: 'keep', path: l.configFile, why: 'exists; moat install never overwrites a config' });
+  else steps.push({ kind: 'write', path: l.configFile, content: await readFile(join(o.packageRoot, 'config/config.yaml'), 'utf8'), mode: 0o644, old: null, showDiff: false });
+  const policyDir = join(l.configDir, 'policy.d');
+  if (!(await present(policyDir))) steps.push({ kind: 'mkdir', path: policyDir });
+
+  let docker = previous?.docker ?? null;
+  if (o.configureDocker) {
+    const { step, previous: before } = await planDockerDisable(l.daemonJson);
+    steps.push(step);
+    // The values from before moat's first change are the ones to restore.
+    docker ??= { path: hostPath(l, l.daemonJson), previous: before };
+    if (step.kind === 'write') {
+      warnings.push('Docker reads daemon.json only when it starts. Restart it after moatd is running; the rules Docker wrote before stay until reboot, so a reboot is the cleanest switch-over.');
+      next.push('systemctl restart docker');
+    }
+  }
+
+  const manifest: Manifest = {
+    version: 1,
+    moatVersion: pkg.version,
+    prefix: l.prefix,
+    paths: [...BIN_NAMES.map((b) => hostPath(l, join(l.binDir, b))), ...units],
+    config: { path: hostPath(l, l.configFile), createdByMoat: previous?.config.createdByMoat ?? !configExists },
+    docker,
+  };
+  steps.push({ kind: 'write', path: l.manifest, content: renderManifest(manifest), mode: 0o644, old: await readFile(l.manifest, 'utf8').catch(() => null), showDiff: false });
+
+  if (o.systemd) {
+    next.unshift('systemctl daemon-reload', upgrade ? 'systemctl restart moatd.service' : 'systemctl enable --now moat-lockdown.service moatd.service');
+  }
+  if (o.bundleNode === null) {
+    const version = await o.nodeOnPath();
+    const major = version === null ? null : Number(/^v?(\d+)/.exec(version)?.[1] ?? 0);
+    if (major === null || major < MIN_NODE_MAJOR) {
+      warnings.push(`moat needs Node >= ${MIN_NODE_MAJOR}; the node on PATH is ${version ?? 'missing'}. Install a newer one, or re-run with --with-node to bundle the Node running this installer (${process.version}).`);
+    }
+  }
+  return { plan: { steps, warnings, next }, layout: l };
+}
