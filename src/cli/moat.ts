@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { registerConfigCheck } from './commands/config-check.js';
 import { registerFlush } from './commands/flush.js';
+import { registerLockdown } from './commands/lockdown.js';
 import { registerPlan } from './commands/plan.js';
 import { registerInstall } from './commands/install.js';
 import { registerUninstall } from './commands/uninstall.js';
@@ -18,6 +19,7 @@ Examples:
 registerPlan(program);
 registerConfigCheck(program);
 registerFlush(program);
+registerLockdown(program);
 registerInstall(program);
 registerUninstall(program);
 

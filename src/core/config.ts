@@ -21,6 +21,10 @@ export const ConfigSchema = z.strictObject({
   ipv6: z.enum(['auto', 'on', 'off']).default('auto'),
   reconcile: z.strictObject({ resyncIntervalS: z.number().int().min(1).max(86_400).default(60) }).prefault({}),
   policyDir: z.string().min(1).default('/etc/moat/policy.d'),
+  // Interface names (iptables patterns, `+` = any suffix) of Docker bridges:
+  // one moat does not know yet is denied, and `moat lockdown` denies them all.
+  // Add the names you give with com.docker.network.bridge.name.
+  dockerBridges: z.array(z.string().regex(/^[A-Za-z0-9_.-]{1,14}\+?$|^[A-Za-z0-9_.-]{15}$/, 'an interface name, optionally ending in +')).min(1).max(256).default(['br-+', 'docker0']),
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
   control: z.strictObject({ socket: z.string().min(1).default('/run/moat/moat.sock') }).prefault({}),
   metrics: z.strictObject({

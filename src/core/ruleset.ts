@@ -36,12 +36,11 @@ export interface Ruleset {
   readonly tables: Readonly<Record<TableName, TableRuleset>>;
 }
 
-/** Interface patterns Docker bridges use; a bridge not in the snapshot yet is denied, not ignored. */
-const UNKNOWN_BRIDGES = ['br-+', 'docker0'];
 /** Neighbour solicitation and advertisement: IPv6 cannot resolve a neighbour without them. */
 const NDP_TYPES = [135, 136];
 
-const coveredByPattern = (bridge: string) => UNKNOWN_BRIDGES.some((p) => (p.endsWith('+') ? bridge.startsWith(p.slice(0, -1)) : bridge === p));
+/** True when an iptables interface pattern (`br-+`) matches the name. */
+export const matchesPattern = (pattern: string, name: string) => (pattern.endsWith('+') ? name.startsWith(pattern.slice(0, -1)) : name === pattern);
 
 const ESTABLISHED: Rule = { ctstate: 'RELATED,ESTABLISHED', comment: 'moat:established', jump: 'ACCEPT' };
 
@@ -87,6 +86,9 @@ function labelledSources(cp: ContainerPolicy, policy: Policy, port: { containerP
 }
 
 export function buildRuleset(policy: Policy, config: Config, family: Family): Ruleset {
+  // Bridges Docker may create: one not in the snapshot yet is denied, not ignored.
+  const UNKNOWN_BRIDGES = config.dockerBridges;
+  const coveredByPattern = (bridge: string) => UNKNOWN_BRIDGES.some((p) => matchesPattern(p, bridge));
   const managed = policy.networks.filter((n) => n.managed);
   const managedById = new Map(managed.map((n) => [n.network.id, n]));
   const dockerSubnets = [...new Set(policy.networks.flatMap((n) => subnetsOf(n.network, family)))].sort();
