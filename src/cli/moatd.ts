@@ -5,7 +5,7 @@ import { Command } from 'commander';
 import { ConfigFileError, DEFAULT_CONFIG_PATH, loadConfig } from '../adapters/config-file.js';
 import { dockerSource } from '../adapters/docker.js';
 import { execaRunner } from '../adapters/exec.js';
-import { disableIpv6 } from '../adapters/sysctl.js';
+import { disableIpv6, readSysctl } from '../adapters/sysctl.js';
 import { systemdReadiness } from '../adapters/systemd-notify.js';
 import { Daemon, StartupError } from '../runtime/daemon.js';
 import { createLogger } from '../runtime/logger.js';
@@ -29,7 +29,7 @@ DOCKER_HOST is honoured. Needs root (CAP_NET_ADMIN) and the Docker socket.`)
       process.exit(2);
     }
     const log = createLogger(config.log.level);
-    const daemon = new Daemon({ config, docker: dockerSource(), run: execaRunner(), log, now: () => performance.now(), onReady: systemdReadiness(process.env, execaRunner(), log), disableIpv6 });
+    const daemon = new Daemon({ config, docker: dockerSource(), run: execaRunner(), log, now: () => performance.now(), onReady: systemdReadiness(process.env, execaRunner(), log), disableIpv6, readSysctl });
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;

@@ -20,6 +20,8 @@ export interface DaemonDeps {
   readonly onReady?: () => void;
   /** Switches IPv6 off on bridges moat cannot firewall (fail closed). */
   readonly disableIpv6?: (bridges: readonly string[]) => Promise<void>;
+  /** Reads a sysctl (`net.bridge.bridge-nf-call-iptables`); null when absent. */
+  readonly readSysctl?: (name: string) => Promise<string | null>;
 }
 
 export class StartupError extends Error {
@@ -58,6 +60,7 @@ export class Daemon {
   async start(): Promise<void> {
     const { log, now, docker } = this.deps;
     const iptables = await this.families();
+    await this.checkBridgeNetfilter(iptables.map((i) => i.family));
     await this.policies.load();
     const reconciler = new Reconciler({
       docker,
@@ -89,6 +92,24 @@ export class Daemon {
     this.policies.watch(() => void scheduler.request('policy'));
     await this.watcher.start();
     log.info({ event: 'started', families: iptables.map((i) => i.family) }, 'moatd running');
+  }
+
+  /**
+   * Without br_netfilter, traffic between containers on one bridge never
+   * reaches iptables: ICC-off networks and same-network rules do nothing.
+   * moatd does not flip host-wide switches itself; it says so, loudly.
+   */
+  private async checkBridgeNetfilter(families: readonly number[]): Promise<void> {
+    if (!this.deps.readSysctl) return;
+    for (const f of families) {
+      const name = `net.bridge.bridge-nf-call-${f === 4 ? 'iptables' : 'ip6tables'}`;
+      const value = await this.deps.readSysctl(name);
+      if (value?.trim() === '1') continue;
+      this.deps.log.error(
+        { event: 'br_netfilter_off', sysctl: name, value: value?.trim() ?? null, fix: `modprobe br_netfilter && sysctl -w ${name}=1 (persist in /etc/sysctl.d/)` },
+        `${name} is not 1: traffic inside a Docker network bypasses iptables, so enable_icc=false / moat.icc=false are not enforced`,
+      );
+    }
   }
 
   private scheduleRetry(): void {
