@@ -1,5 +1,6 @@
 // iptables-save / iptables-restore for one address family, through a
 // command runner passed in (execa in production, a fake in tests).
+import { parseSave, type LiveState } from '../core/live.js';
 import type { Family } from '../core/model.js';
 import type { TableName } from '../core/names.js';
 
@@ -58,6 +59,13 @@ export class Iptables {
     const res = await this.run(this.tool('save'), ['-t', table]);
     if (res.exitCode !== 0) throw new SaveError(`${this.tool('save')} -t ${table} failed (exit ${res.exitCode}): ${res.stderr.trim()}`);
     return res.stdout;
+  }
+
+  /** Every table in one `iptables-save` call, parsed. */
+  async live(): Promise<LiveState> {
+    const res = await this.run(this.tool('save'), []);
+    if (res.exitCode !== 0) throw new SaveError(`${this.tool('save')} failed (exit ${res.exitCode}): ${res.stderr.trim()}`);
+    return parseSave(res.stdout);
   }
 
   /** Commits atomically per table; on failure nothing of the failing table is applied. */

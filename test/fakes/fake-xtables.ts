@@ -32,8 +32,9 @@ export class FakeXtables {
       const family = file.startsWith('ip6') ? 6 : 4;
       if (file.endsWith('-save')) {
         this.saves++;
-        const table = args[args.indexOf('-t') + 1] ?? 'filter';
-        return ok(this.save(family, table));
+        const at = args.indexOf('-t');
+        if (at < 0) return ok([...this.families[family].keys()].map((t) => this.save(family, t)).join(''));
+        return ok(this.save(family, args[at + 1] ?? 'filter'));
       }
       if (this.failNext > 0) {
         this.failNext--;

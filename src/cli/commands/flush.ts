@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { parseSave, type LiveState } from '../../core/live.js';
+import type { LiveState } from '../../core/live.js';
 import { planFlush } from '../../core/plan.js';
-import { TABLES } from '../../core/render.js';
 import { cliContext } from '../context.js';
 
 export function registerFlush(program: Command): void {
@@ -18,8 +17,7 @@ Example:
       const ctx = await cliContext(opts.config);
       const removed = [];
       for (const ipt of ctx.iptables) {
-        const live: LiveState = {};
-        for (const table of TABLES) Object.assign(live, parseSave(await ipt.save(table)));
+        const live: LiveState = await ipt.live();
         const plan = planFlush(live);
         if (plan.text !== null) await ipt.restore(plan.text);
         removed.push({ family: ipt.family, tables: plan.tables.map(({ table, deleted, jumpsFixed }) => ({ table, chains: deleted, jumpsFrom: jumpsFixed })) });

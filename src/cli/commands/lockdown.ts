@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { parseSave, type LiveState } from '../../core/live.js';
+import type { LiveState } from '../../core/live.js';
 import { lockdownRuleset } from '../../core/lockdown.js';
 import { planRestore } from '../../core/plan.js';
-import { renderRuleset, TABLES } from '../../core/render.js';
+import { renderRuleset } from '../../core/render.js';
 import { cliContext } from '../context.js';
 
 export function registerLockdown(program: Command): void {
@@ -20,8 +20,7 @@ Example (systemd/moat-lockdown.service runs this before docker.service):
       const ctx = await cliContext(opts.config);
       const written = [];
       for (const ipt of ctx.iptables) {
-        const live: LiveState = {};
-        for (const table of TABLES) Object.assign(live, parseSave(await ipt.save(table)));
+        const live: LiveState = await ipt.live();
         const plan = planRestore(renderRuleset(lockdownRuleset(ctx.config, ipt.family)), live);
         if (plan.text !== null) await ipt.restore(plan.text);
         written.push({ family: ipt.family, changed: plan.text !== null, bridges: ctx.config.dockerBridges });

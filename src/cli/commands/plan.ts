@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { createPatch } from 'diff';
-import { parseSave, type LiveState } from '../../core/live.js';
+import type { LiveState } from '../../core/live.js';
 import { isMoatChain } from '../../core/names.js';
 import { planRestore } from '../../core/plan.js';
 import { renderText, TABLES } from '../../core/render.js';
@@ -31,8 +31,7 @@ Example:
       let inSync = true;
       for (const [i, ipt] of ctx.iptables.entries()) {
         const rendered = desired.rendered[i]!;
-        const live: LiveState = {};
-        for (const table of TABLES) Object.assign(live, parseSave(await ipt.save(table)));
+        const live: LiveState = await ipt.live();
         const plan = planRestore(rendered, live);
         if (plan.text !== null) inSync = false;
         // Built-in chains show only their jumps to moat: foreign rules are not moat's to diff.
