@@ -55,12 +55,17 @@ export async function applyStep(step: Step, pid: number): Promise<void> {
       const fresh = `${step.path}.new-${pid}`;
       const old = `${step.path}.old-${pid}`;
       await rm(fresh, { recursive: true, force: true });
-      await copyPackage(step.from, step.files, step.tree, fresh);
-      if (step.node) {
-        const node = join(fresh, 'node_modules/node/bin/node');
-        await mkdir(dirname(node), { recursive: true });
-        await copyFile(step.node, node);
-        await chmod(node, 0o755);
+      try {
+        await copyPackage(step.from, step.files, step.tree, fresh);
+        if (step.node) {
+          const node = join(fresh, 'node_modules/node/bin/node');
+          await mkdir(dirname(node), { recursive: true });
+          await copyFile(step.node, node);
+          await chmod(node, 0o755);
+        }
+      } catch (err) {
+        await rm(fresh, { recursive: true, force: true });
+        throw err;
       }
       // Swap by rename: a running moatd keeps its open files until restarted.
       if (await present(step.path)) await rename(step.path, old);

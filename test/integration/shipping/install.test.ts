@@ -160,7 +160,7 @@ describe('moat install / uninstall into a scratch root', () => {
       expect(res.exitCode, res.stderr).toBe(0);
       expect(res.stdout).toContain('bundled node');
       await expect(lstat(join(other, 'etc/systemd'))).rejects.toThrow();
-      const help = await execa(join(other, 'usr/local/bin/moat'), ['--help'], { reject: false, env: { PATH: '/usr/bin:/bin' } }); // node there is v20 on the CI host
+      const help = await execa(join(other, 'usr/local/bin/moat'), ['--help'], { reject: false, env: { PATH: '/usr/bin:/bin' } }); // the system node: v20 on this machine
       expect(help.exitCode, help.stderr).toBe(0);
       expect(help.stdout).toContain('Usage: moat');
     } finally {

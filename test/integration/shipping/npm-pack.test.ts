@@ -59,7 +59,10 @@ describe('npm package', { timeout: 300_000 }, () => {
       const major = Number(/^v(\d+)/.exec(system.stdout)?.[1]);
       const res = await execa(join(prefix, 'bin/moat'), ['--help'], { reject: false, env: { PATH: '/usr/bin:/bin' } });
       if (major >= 22) expect(res.exitCode, res.stderr).toBe(0);
-      else expect(res.exitCode).not.toBe(0);
+      else {
+        expect(res.exitCode).not.toBe(0);
+        expect(res.stderr).toMatch(/Node v\d+\S* is too old: moat needs Node >= 22/);
+      }
     }
   });
 });
