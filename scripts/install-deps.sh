@@ -14,7 +14,7 @@ if [ ! -e /usr/sbin/policy-rc.d ]; then
 fi
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
-  docker.io iptables nftables busybox-static conntrack ipset iproute2 docker-compose \
+  docker.io iptables nftables busybox-static conntrack ipset iproute2 docker-compose python3 \
   curl ca-certificates debootstrap systemd >/dev/null
 # Node 24 comes from the npm registry as a dev dependency (package "node");
 # npm scripts then run on it. The system npm only installs.

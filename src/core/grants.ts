@@ -2,9 +2,13 @@
 // suffices (SPEC §4): an egress entry on A naming B and an ingress entry on B
 // naming A both yield the flow A -> B. Anything that does not parse or names
 // nothing is reported and skipped; it never widens or narrows another flow.
+import { cidrContains, parseCidr } from './addr.js';
 import type { Config } from './config.js';
 import { type Entry, parseLabelValue, type PortRange, type Proto } from './labels.js';
 import type { Container, Family, Network, Problem, Snapshot } from './model.js';
+
+/** Peers outside Docker: an internal network never reaches or is reached from them. */
+const OUTSIDE_DOCKER: ReadonlySet<Entry['peer']['kind']> = new Set(['world', 'lan', 'host', 'cidr']);
 
 export type Side =
   | { readonly kind: 'container'; readonly container: Container }
@@ -129,13 +133,50 @@ export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[
     return out;
   };
 
+  const networksById = new Map(snapshot.networks.map((n) => [n.id, n]));
+  // SPEC §3: internal networks never reach (nor are reached from) world, lan or
+  // the host, whatever the labels say. flow-rules.ts drops such flows at each
+  // internal endpoint; a container with no other endpoint gets nothing from
+  // the entry, and that is reported rather than passed over in silence.
+  const onlyInternal = (c: Container): string[] | null => {
+    const nets = c.endpoints.map((ep) => networksById.get(ep.networkId)).filter((n): n is Network => n !== undefined);
+    return nets.length > 0 && nets.every((n) => n.internal) ? nets.map((n) => n.name) : null;
+  };
+
+  // SPEC §3: an address inside a Docker network's subnet is a container peer,
+  // never lan or world, so a CIDR entry wholly inside one can never match
+  // (the zone chains return for Docker destinations, and container traffic
+  // never reaches the inbound chains). Reported, not silently dropped.
+  const dockerSubnets = snapshot.networks.flatMap((n) => [...n.subnets4, ...n.subnets6].map((s) => ({ network: n.name, cidr: parseCidr(s) })));
+  const insideDocker = (cidr: string) => {
+    const c = parseCidr(cidr);
+    return c ? dockerSubnets.find((d) => d.cidr !== null && cidrContains(d.cidr, c)) : undefined;
+  };
+
   for (const origin of origins) {
     const self = containerSide(origin.container);
     if (typeof self === 'string') continue;
+    const internalOnly = self.kind === 'container' ? onlyInternal(self.container) : null;
     origin.entries.forEach((e, index) => {
       const peers = resolvePeer(origin, e);
       if (typeof peers === 'string') {
         problems.push({ kind: 'label_invalid', subject: `container ${origin.container.name}`, container: origin.container.name, key: origin.key, value: cut(e.text), reason: peers });
+        return;
+      }
+      const docker = e.peer.kind === 'cidr' ? insideDocker(e.peer.cidr) : undefined;
+      if (docker) {
+        problems.push({
+          kind: 'label_ignored', subject: `container ${origin.container.name}`, container: origin.container.name, key: origin.key, value: cut(e.text),
+          reason: `inside the subnet of Docker network ${JSON.stringify(docker.network)}: addresses there are container peers, never lan or world; name the container, its compose service or net:${docker.network}`,
+        });
+        return;
+      }
+      if (internalOnly && OUTSIDE_DOCKER.has(e.peer.kind)) {
+        const nets = internalOnly.map((n) => JSON.stringify(n)).join(', ');
+        problems.push({
+          kind: 'label_ignored', subject: `container ${origin.container.name}`, container: origin.container.name, key: origin.key, value: cut(e.text),
+          reason: `only on internal network${internalOnly.length > 1 ? 's' : ''} ${nets}: internal networks never reach world, lan or the host, nor are reached from them`,
+        });
         return;
       }
       for (const peer of peers) {

@@ -110,8 +110,30 @@ export function buildRuleset(policy: Policy, config: Config, family: Family): Ru
     }
   }
 
+  // Sources inside Docker that a grant lets reach `target` on the published port's container port.
+  const grantedSources = (target: Container, port: { containerPort: number; proto: string }, targetBridge: string) => {
+    const out: { ip: string; bridge: string }[] = [];
+    for (const f of policy.flows) {
+      if (f.to.kind !== 'container' || f.to.container.id !== target.id) continue;
+      if (f.proto !== null && f.proto !== port.proto) continue;
+      if (f.ports !== null && (port.containerPort < f.ports.lo || port.containerPort > f.ports.hi)) continue;
+      if (f.from.kind === 'container') {
+        for (const ep of f.from.container.endpoints) {
+          const ip = family === 4 ? ep.ipv4 : ep.ipv6;
+          const br = managedById.get(ep.networkId)?.network.bridge;
+          if (ip && br && br !== targetBridge) out.push({ ip: hostAddr(ip, family), bridge: br });
+        }
+      } else if (f.from.kind === 'network') {
+        const br = managedById.get(f.from.network.id)?.network.bridge;
+        if (br && br !== targetBridge) for (const s of subnetsOf(f.from.network, family)) out.push({ ip: s, bridge: br });
+      }
+    }
+    return out;
+  };
+
   // Published ports: DNAT rules (nat) and the filter rules that let them in.
   const dnatRules: Rule[] = [];
+  const fromDocker: Rule[] = [];
   const publishedIn = new Map<string, Rule[]>();
   const inputPublished: Rule[] = [];
   const wildcard = family === 4 ? '0.0.0.0' : '::';
@@ -132,8 +154,13 @@ export function buildRuleset(policy: Policy, config: Config, family: Family): Ru
         const np = managedById.get(ep.networkId);
         if (!ip || !np) continue;
         const to = family === 4 ? `${ip}:${port.containerPort}` : `[${ip}]:${port.containerPort}`;
-        // Same-bridge hairpin is left to Docker's userland proxy: a reply would bypass the host.
-        dnatRules.push({ ...hostDst, notIn: np.network.bridge!, ...hostPort, comment: id, jump: 'DNAT', jumpArgs: `--to-destination ${to}` });
+        const dnatTo: Rule = { ...hostDst, ...hostPort, comment: id, jump: 'DNAT', jumpArgs: `--to-destination ${to}` };
+        // Containers are DNAT'ed only where a grant lets them reach the target
+        // port; the others reach the host (MOAT-HOST decides, and rejects from
+        // the right address). Same-bridge hairpin is never DNAT'ed: the reply
+        // would bypass the host; Docker's userland proxy serves it if allowed.
+        for (const src of grantedSources(cp.container, port, np.network.bridge!)) fromDocker.push({ ...dnatTo, src: src.ip, in: src.bridge });
+        dnatRules.push(dnatTo);
         const base: Rule = { dst: hostAddr(ip, family), proto: port.proto, dport: String(port.containerPort), ctstate: 'DNAT', comment: id, jump: 'ACCEPT' };
         const rules = labelled ? labelledSources(cp, policy, port, family, base) : [base];
         publishedIn.set(ep.networkId, [...(publishedIn.get(ep.networkId) ?? []), ...rules]);
@@ -216,7 +243,14 @@ export function buildRuleset(policy: Policy, config: Config, family: Family): Ru
       { name: BUILTIN_JUMPS.nat.PREROUTING, rules: [toDnat] },
       // Host-local clients too, except loopback (Docker's userland proxy serves 127.0.0.1).
       { name: BUILTIN_JUMPS.nat.OUTPUT, rules: [{ ...toDnat, notDst: family === 4 ? '127.0.0.0/8' : '::1/128' }] },
-      { name: DNAT_CHAIN, rules: unique(dnatRules) },
+      {
+        name: DNAT_CHAIN,
+        rules: unique([
+          ...fromDocker,
+          ...[...config.dockerBridges, ...[...managedBridges].filter((b) => !coveredByPattern(b)).sort()].map((b): Rule => ({ in: b, comment: 'moat:published:from-docker', jump: 'RETURN' })),
+          ...dnatRules,
+        ]),
+      },
     );
     natJumps.PREROUTING = BUILTIN_JUMPS.nat.PREROUTING;
     natJumps.OUTPUT = BUILTIN_JUMPS.nat.OUTPUT;

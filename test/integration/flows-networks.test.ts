@@ -1,0 +1,206 @@
+// SPEC §3–§4, network options meeting labels, by real connections: an
+// ICC-off network (Docker option or moat.icc=false) with a label exception;
+// moat.egress=none on a container and on a network, with a world:PORT
+// exception; a routed (no-NAT) network, where the world peer sees the
+// container's real address; and an internal network, where labels asking for
+// world, lan or the host are reported and not honoured. Every cell is probed
+// open before moatd runs, so each "closed" below is moat's doing.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createBed, type Bed } from './testbed/bed.js';
+import { check, type Case } from './testbed/check.js';
+import type { Moatd } from './testbed/moatd.js';
+import { containerSource, netnsSource, type ProbeSource } from './testbed/probe.js';
+import type { ServerContainer } from './testbed/server-container.js';
+
+const HOST_PORT = 9000;
+const NETS = {
+  icc0: { subnets: ['172.31.10.0/24', 'fd00:31:10::/64'], options: { 'com.docker.network.bridge.enable_icc': 'false' } },
+  icc1: { subnets: ['172.31.11.0/24', 'fd00:31:11::/64'], labels: { 'moat.icc': 'false' } },
+  plain: { subnets: ['172.31.12.0/24', 'fd00:31:12::/64'] },
+  closed: { subnets: ['172.31.13.0/24', 'fd00:31:13::/64'], labels: { 'moat.egress': 'none' } },
+  routed: { subnets: ['172.31.14.0/24', 'fd00:31:14::/64'], options: { 'com.docker.network.bridge.enable_ip_masquerade': 'false' } },
+  routed2: { subnets: ['172.31.15.0/24', 'fd00:31:15::/64'], labels: { 'moat.nat': 'false' } },
+  vault: { subnets: ['172.31.16.0/24', 'fd00:31:16::/64'], internal: true },
+} as const;
+type Net = keyof typeof NETS;
+
+const CONTAINERS: Record<string, { net: Net; labels?: Record<string, string> }> = {
+  q1: { net: 'icc0' },
+  q2: { net: 'icc0', labels: { 'moat.ingress': 'q1:80' } },
+  q3: { net: 'icc0' },
+  r1: { net: 'icc1', labels: { 'moat.egress': 'r2:8080' } },
+  r2: { net: 'icc1' },
+  r3: { net: 'icc1', labels: { 'moat.egress': 'net:icc1:80' } },
+  n1: { net: 'plain', labels: { 'moat.egress': 'none' } },
+  n2: { net: 'plain' },
+  w1: { net: 'closed', labels: { 'moat.egress': 'world:443' } },
+  w2: { net: 'closed' },
+  x1: { net: 'routed' },
+  x2: { net: 'routed', labels: { 'moat.ingress': 'world:80' } },
+  y1: { net: 'routed2' },
+  v1: { net: 'vault', labels: { 'moat.egress': `world:80 lan:80 host:${HOST_PORT} 203.0.113.0/24:443` } },
+  v2: { net: 'vault', labels: { 'moat.ingress': 'world:80 lan:80 192.168.77.0/24:8080' } },
+};
+
+describe('network options and labels together (SPEC §3–§4)', () => {
+  let bed: Bed;
+  let moatd: Moatd;
+  const c: Record<string, ServerContainer> = {};
+
+  beforeAll(async () => {
+    bed = await createBed({ peerHttpPorts: [80, 443], hostHttpPorts: [HOST_PORT] });
+    for (const [name, spec] of Object.entries(NETS)) await bed.createNetwork({ name, ...spec });
+    const started = await Promise.all(Object.entries(CONTAINERS).map(([name, spec]) => bed.startServer({ name, networks: [spec.net], labels: spec.labels })));
+    for (const s of started) c[s.name] = s;
+  });
+
+  afterAll(async () => {
+    await bed?.dispose();
+  });
+
+  const src = (name: string): ProbeSource => containerSource(bed.engine.docker, c[name]!.id, name);
+  const addr = (name: string, f: 4 | 6 = 4) => (f === 4 ? c[name]!.ipv4(CONTAINERS[name]!.net) : c[name]!.ipv6(CONTAINERS[name]!.net));
+  const gateway = (net: Net, f: 4 | 6 = 4) => (f === 4 ? NETS[net].subnets[0].replace('.0/24', '.1') : NETS[net].subnets[1].replace('::/64', '::1'));
+  const cc = (from: string, to: string, port: number, state: 'open' | 'closed', f: 4 | 6 = 4): Case => ({
+    name: `v${f} ${from} -> ${to}:${port}`,
+    from: src(from),
+    to: addr(to, f),
+    port,
+    state,
+    ...(state === 'open' ? { seen: addr(from, f) } : {}),
+  });
+  const toPeer = (from: string, kind: 'lan' | 'world', port: number, state: 'open' | 'closed', seen?: string, f: 4 | 6 = 4): Case => ({
+    name: `v${f} ${from} -> ${kind}:${port}`,
+    from: src(from),
+    to: f === 4 ? bed.topology[kind].ipv4 : bed.topology[kind].ipv6,
+    port,
+    state,
+    ...(state === 'open' ? { seen } : {}),
+  });
+  const fromPeer = (kind: 'lan' | 'world', to: string, port: number, state: 'open' | 'closed', f: 4 | 6 = 4): Case => ({
+    name: `v${f} ${kind} -> ${to}:${port}`,
+    from: netnsSource(bed.topology[kind].netns, kind),
+    to: addr(to, f),
+    port,
+    state,
+    ...(state === 'open' ? { seen: f === 4 ? bed.topology[kind].ipv4 : bed.topology[kind].ipv6 } : { reason: 'timeout', timeoutS: 1 }),
+  });
+
+  const iccCases = (): Case[] => [
+    // enable_icc=false: only the labelled exception, one way, one port
+    cc('q1', 'q2', 80, 'open'),
+    cc('q1', 'q2', 8080, 'closed'),
+    cc('q3', 'q2', 80, 'closed'),
+    cc('q2', 'q1', 80, 'closed'),
+    cc('q3', 'q1', 80, 'closed'),
+    cc('q1', 'q2', 80, 'open', 6),
+    cc('q3', 'q2', 80, 'closed', 6),
+    // moat.icc=false: the same through the network label; net:SELF names every member
+    cc('r1', 'r2', 8080, 'open'),
+    cc('r1', 'r2', 80, 'closed'),
+    cc('r2', 'r1', 8080, 'closed'),
+    cc('r3', 'r1', 80, 'open'),
+    cc('r3', 'r2', 80, 'open'),
+    cc('r3', 'r2', 8080, 'closed'),
+    cc('r2', 'r3', 80, 'closed'),
+    cc('r1', 'r2', 8080, 'open', 6),
+    cc('r1', 'r2', 80, 'closed', 6),
+  ];
+
+  const egressCases = (): Case[] => {
+    const { world } = bed.topology;
+    return [
+      // container moat.egress=none: world closes, the same network stays open
+      toPeer('n1', 'world', 80, 'closed'),
+      toPeer('n1', 'world', 80, 'closed', undefined, 6),
+      cc('n1', 'n2', 80, 'open'),
+      toPeer('n2', 'world', 80, 'open', world.hostIpv4),
+      // network moat.egress=none with a container world:443 exception
+      toPeer('w1', 'world', 443, 'open', world.hostIpv4),
+      toPeer('w1', 'world', 443, 'open', world.hostIpv6, 6),
+      toPeer('w1', 'world', 80, 'closed'),
+      toPeer('w1', 'lan', 443, 'closed'),
+      toPeer('w2', 'world', 443, 'closed'),
+      toPeer('w2', 'world', 443, 'closed', undefined, 6),
+      cc('w2', 'w1', 80, 'open'),
+    ];
+  };
+
+  const routedCases = (): Case[] => [
+    // no masquerade: the world peer sees the container's own address
+    toPeer('x1', 'world', 80, 'open', addr('x1')),
+    toPeer('x1', 'world', 80, 'open', addr('x1', 6), 6),
+    toPeer('y1', 'world', 80, 'open', addr('y1')),
+    toPeer('y1', 'world', 80, 'open', addr('y1', 6), 6),
+    // routed does not mean reachable: only a label opens the way in
+    fromPeer('world', 'x1', 80, 'closed'),
+    fromPeer('world', 'x1', 80, 'closed', 6),
+    fromPeer('world', 'x2', 80, 'open'),
+    fromPeer('world', 'x2', 80, 'open', 6),
+    fromPeer('world', 'x2', 8080, 'closed'),
+    fromPeer('lan', 'x2', 80, 'closed'),
+    fromPeer('world', 'y1', 80, 'closed'),
+  ];
+
+  const internalCases = (): Case[] => {
+    const { world, lan } = bed.topology;
+    return [
+      cc('v1', 'v2', 80, 'open'),
+      toPeer('v1', 'world', 80, 'closed'),
+      toPeer('v1', 'world', 443, 'closed'),
+      toPeer('v1', 'world', 80, 'closed', undefined, 6),
+      toPeer('v1', 'lan', 80, 'closed'),
+      { name: 'v4 v1 -> host (gateway)', from: src('v1'), to: gateway('vault'), port: HOST_PORT, state: 'closed' },
+      { name: 'v4 v1 -> host (world uplink)', from: src('v1'), to: world.hostIpv4, port: HOST_PORT, state: 'closed' },
+      { name: 'v6 v1 -> host (gateway)', from: src('v1'), to: gateway('vault', 6), port: HOST_PORT, state: 'closed' },
+      fromPeer('world', 'v2', 80, 'closed'),
+      fromPeer('world', 'v2', 80, 'closed', 6),
+      fromPeer('lan', 'v2', 80, 'closed'),
+      fromPeer('lan', 'v2', 8080, 'closed'),
+      { name: 'v4 lan -> v1 via its own uplink', from: netnsSource(lan.netns, 'lan'), to: addr('v1'), port: 80, state: 'closed', reason: 'timeout', timeoutS: 1 },
+    ];
+  };
+
+  const everyCell = () => [...iccCases(), ...egressCases(), ...routedCases(), ...internalCases()];
+
+  it('has every probed cell open before moatd runs', async () => {
+    // Before moat: Docker with iptables=false masquerades nothing, so the seen address is the container's.
+    await check(everyCell().map((x) => ({ ...x, state: 'open', seen: undefined, reason: null })));
+    moatd = bed.startMoatd({ configPath: await bed.writeFile('config.yaml', `policyDir: ${bed.dir}/policy.d\ncontrol: { socket: ${bed.dir}/moat.sock }\n`) });
+    expect(await moatd.waitForEvent('reconcile', { timeoutMs: 20_000 })).toMatchObject({ ok: true });
+  });
+
+  it('keeps ICC off (Docker option and moat.icc=false) except for the labelled flows', async () => {
+    await check(iccCases());
+  });
+
+  it('closes world egress with moat.egress=none on a container or a network, and opens a world:PORT exception', async () => {
+    await check(egressCases());
+  });
+
+  it('routes a no-NAT network with real addresses, and lets in only what a label grants', async () => {
+    await check(routedCases());
+  });
+
+  it('never lets an internal network reach world, lan or the host, whatever its labels say', async () => {
+    await check(internalCases());
+  });
+
+  it('reports the internal network labels it does not honour', () => {
+    const ignored = moatd.lines.filter((l) => l.event === 'label_ignored');
+    expect(ignored).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ container: 'v1', key: 'moat.egress', value: 'world:80' }),
+        expect.objectContaining({ container: 'v1', key: 'moat.egress', value: 'lan:80' }),
+        expect.objectContaining({ container: 'v1', key: 'moat.egress', value: `host:${HOST_PORT}` }),
+        expect.objectContaining({ container: 'v1', key: 'moat.egress', value: '203.0.113.0/24:443' }),
+        expect.objectContaining({ container: 'v2', key: 'moat.ingress', value: 'world:80' }),
+        expect.objectContaining({ container: 'v2', key: 'moat.ingress', value: 'lan:80' }),
+        expect.objectContaining({ container: 'v2', key: 'moat.ingress', value: '192.168.77.0/24:8080' }),
+      ]),
+    );
+    expect(ignored.every((l) => typeof l.reason === 'string' && /internal/.test(l.reason))).toBe(true);
+    // Nothing else is reported: every other label above is valid and honoured.
+    expect(moatd.lines.filter((l) => l.event === 'label_invalid')).toEqual([]);
+  });
+});
