@@ -32,7 +32,14 @@ export function parseConfigText(text: string, path: string): Config {
   if (doc.errors.length > 0) {
     throw new ConfigFileError(path, doc.errors.map((e) => `YAML ${e.linePos?.[0] ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : ''}: ${e.message.split('\n')[0]}`));
   }
-  const { config, errors } = parseConfig(doc.toJS());
+  let raw: unknown;
+  try {
+    // Expanding aliases can throw (an alias bomb): that is a bad file too, not a crash.
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    throw new ConfigFileError(path, [`YAML: ${(err as Error).message}`]);
+  }
+  const { config, errors } = parseConfig(raw);
   if (!config) throw new ConfigFileError(path, errors.map((e) => `${e.path}: ${e.message}`));
   return config;
 }

@@ -1,5 +1,6 @@
 // Docker through dockerode: the two list calls a snapshot needs, and the
 // events stream, kept alive across drops and engine restarts.
+import { StringDecoder } from 'node:string_decoder';
 import Docker from 'dockerode';
 import type { DockerLists } from '../core/from-docker.js';
 
@@ -16,6 +17,9 @@ export interface DockerSource {
   events(onEvent: (e: DockerEvent) => void, onEnd: (err: Error | null) => void): Promise<() => void>;
 }
 
+/** Longest event line parsed (Docker repeats every container label in its events). */
+const MAX_LINE = 16 << 20;
+
 const CONTAINER_ACTIONS = new Set(['start', 'die', 'stop', 'kill', 'destroy', 'rename', 'update', 'pause', 'unpause', 'restart']);
 const NETWORK_ACTIONS = new Set(['create', 'destroy', 'connect', 'disconnect', 'remove']);
 
@@ -25,6 +29,48 @@ export function relevant(e: DockerEvent): boolean {
   if (e.type === 'network') return NETWORK_ACTIONS.has(e.action);
   if (e.type === 'unknown') return true; // unparsable: resync to be safe
   return false;
+}
+
+/**
+ * Turns the events stream's chunks into events. Events are JSON lines; a line
+ * can carry every label of a container (megabytes). A decoder keeps
+ * multi-byte characters whole across chunks; a line over `maxLine` is skipped
+ * to its end and reported as one `unknown` event, which triggers a full
+ * reconcile, as does a line that does not parse.
+ */
+export function eventLineReader(onEvent: (e: DockerEvent) => void, maxLine = MAX_LINE): (chunk: Buffer) => void {
+  const decoder = new StringDecoder('utf8');
+  let buffered = '';
+  let skipping = false;
+  return (chunk) => {
+    let text = decoder.write(chunk);
+    if (skipping) {
+      const nl = text.indexOf('\n');
+      if (nl < 0) return;
+      text = text.slice(nl + 1);
+      skipping = false;
+      onEvent({ type: 'unknown', action: 'oversized', id: '' });
+    }
+    buffered += text;
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, nl).trim();
+      buffered = buffered.slice(nl + 1);
+      if (!line) continue;
+      try {
+        const raw = JSON.parse(line) as { Type?: string; Action?: string; Actor?: { ID?: string } };
+        // "exec_start: sh" and "health_status: healthy" carry a suffix.
+        const action = String(raw.Action ?? '').split(':')[0] ?? '';
+        onEvent({ type: String(raw.Type ?? ''), action, id: String(raw.Actor?.ID ?? '') });
+      } catch {
+        onEvent({ type: 'unknown', action: 'unparsable', id: '' });
+      }
+    }
+    if (buffered.length > maxLine) {
+      buffered = '';
+      skipping = true;
+    }
+  };
 }
 
 /** dockerode with its defaults: `DOCKER_HOST` (unix or tcp) or /var/run/docker.sock. */
@@ -39,32 +85,13 @@ export function dockerSource(docker: Docker = new Docker()): DockerSource {
     },
     async events(onEvent, onEnd) {
       const stream = (await docker.getEvents({ filters: { type: ['container', 'network'] } })) as NodeJS.ReadableStream & { destroy(): void };
-      let buffered = '';
       let ended = false;
       const end = (err: Error | null) => {
         if (ended) return;
         ended = true;
         onEnd(err);
       };
-      stream.on('data', (chunk: Buffer) => {
-        buffered += chunk.toString('utf8');
-        let nl: number;
-        while ((nl = buffered.indexOf('\n')) >= 0) {
-          const line = buffered.slice(0, nl).trim();
-          buffered = buffered.slice(nl + 1);
-          if (!line) continue;
-          try {
-            const raw = JSON.parse(line) as { Type?: string; Action?: string; Actor?: { ID?: string } };
-            // "exec_start: sh" and "health_status: healthy" carry a suffix.
-            const action = String(raw.Action ?? '').split(':')[0] ?? '';
-            onEvent({ type: String(raw.Type ?? ''), action, id: String(raw.Actor?.ID ?? '') });
-          } catch {
-            // A garbled line cannot be trusted; the next reconcile lists everything anyway.
-            onEvent({ type: 'unknown', action: 'unparsable', id: '' });
-          }
-        }
-        if (buffered.length > 1 << 20) buffered = '';
-      });
+      stream.on('data', eventLineReader(onEvent));
       stream.on('end', () => end(null));
       stream.on('close', () => end(null));
       stream.on('error', (err: Error) => end(err));

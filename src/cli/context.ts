@@ -4,8 +4,11 @@ import { dockerSource, type DockerSource } from '../adapters/docker.js';
 import { execaRunner } from '../adapters/exec.js';
 import { Iptables, type CommandRunner } from '../adapters/iptables.js';
 import { PolicyDir } from '../adapters/policy-dir.js';
+import { networkInterfaces } from 'node:os';
 import type { Config } from '../core/config.js';
+import type { Family } from '../core/model.js';
 import type { PolicyRule } from '../core/policy-file.js';
+import { computeDesired, type Desired } from '../runtime/reconciler.js';
 import pino from 'pino';
 
 export interface CliContext {
@@ -39,4 +42,36 @@ export async function cliContext(configPath: string | undefined): Promise<CliCon
 export function fail(message: string): never {
   process.stderr.write(`moat: ${message}\n`);
   process.exit(1);
+}
+
+/** The config alone (status, doctor): exits 1 with the reason when it is invalid. */
+export async function cliConfig(configPath: string | undefined): Promise<Config> {
+  try {
+    return await loadConfig(configPath ?? DEFAULT_CONFIG_PATH, configPath !== undefined);
+  } catch (err) {
+    fail(err instanceof ConfigFileError ? err.message : String(err));
+  }
+}
+
+/**
+ * What explain, matrix and graph need: the policy computed from Docker
+ * directly, as moatd would (no daemon, no iptables needed).
+ */
+export async function policyContext(configPath: string | undefined): Promise<{ config: Config; desired: Desired }> {
+  const config = await cliConfig(configPath);
+  const policies = new PolicyDir(config.policyDir, pino({ level: 'warn' }, pino.destination(2)));
+  await policies.load();
+  let lists;
+  try {
+    lists = await dockerSource().lists();
+  } catch (err) {
+    fail(`cannot list Docker (DOCKER_HOST=${process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock'}): ${String(err)}`);
+  }
+  const families: Family[] = config.ipv6 === 'off' ? [4] : [4, 6];
+  return { config, desired: computeDesired(lists, config, families, policies.rules()) };
+}
+
+/** The host's own addresses (what `host` means in explain). */
+export function hostAddresses(): string[] {
+  return Object.values(networkInterfaces()).flatMap((list) => (list ?? []).map((a) => a.address.replace(/%.*$/, '')));
 }

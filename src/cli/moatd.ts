@@ -7,8 +7,11 @@ import { dockerSource } from '../adapters/docker.js';
 import { execaRunner } from '../adapters/exec.js';
 import { disableIpv6, readSysctl } from '../adapters/sysctl.js';
 import { systemdReadiness } from '../adapters/systemd-notify.js';
+import { startControlServer, type ControlServer } from '../runtime/control-server.js';
 import { Daemon, StartupError } from '../runtime/daemon.js';
 import { createLogger } from '../runtime/logger.js';
+import { Metrics } from '../runtime/metrics.js';
+import { DaemonStatus } from '../runtime/status.js';
 
 const program = new Command('moatd')
   .description('Keeps this Docker host firewalled: follows Docker events and commits moat\'s iptables chains.')
@@ -29,13 +32,24 @@ DOCKER_HOST is honoured. Needs root (CAP_NET_ADMIN) and the Docker socket.`)
       process.exit(2);
     }
     const log = createLogger(config.log.level);
-    const daemon = new Daemon({ config, docker: dockerSource(), run: execaRunner(), log, now: () => performance.now(), onReady: systemdReadiness(process.env, execaRunner(), log), disableIpv6, readSysctl });
+    const metrics: Metrics = new Metrics({ dockerConnected: (): boolean => status.isConnected() });
+    const status: DaemonStatus = new DaemonStatus({ now: () => performance.now(), wallClock: () => Date.now(), pid: process.pid, metrics });
+    const daemon = new Daemon({ config, docker: dockerSource(), run: execaRunner(), log, now: () => performance.now(), onReady: systemdReadiness(process.env, execaRunner(), log), disableIpv6, readSysctl, observer: status });
+    // Status first: it answers (Docker disconnected, no reconcile yet) while moatd waits for Docker.
+    // Enforcement matters more than the socket, so a socket that cannot open is logged, not fatal.
+    let control: ControlServer | null = null;
+    try {
+      control = await startControlServer({ socketPath: config.control.socket, metricsListen: config.metrics.listen, status: () => status.document(), metrics: () => metrics.text(), metricsContentType: metrics.contentType, log });
+    } catch (err) {
+      log.error({ event: 'control_failed', socket: config.control.socket, err: err instanceof Error ? err.message : String(err) }, 'control socket not available; moatd enforces without it');
+    }
     let stopping = false;
     const stop = async (signal: string) => {
       if (stopping) return;
       stopping = true;
       log.info({ event: 'stopping', signal }, 'stopping; rules stay in place');
       await daemon.stop();
+      await control?.close();
       log.flush();
       process.exit(0);
     };
@@ -55,6 +69,7 @@ DOCKER_HOST is honoured. Needs root (CAP_NET_ADMIN) and the Docker socket.`)
     } catch (err) {
       if (err instanceof StartupError) {
         log.fatal({ event: 'startup_failed', err: err.message }, err.message);
+        await control?.close();
         process.exit(2);
       }
       throw err;

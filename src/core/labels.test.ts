@@ -303,26 +303,20 @@ describe('parseLabelValue: bounds', () => {
     expect(over.problems[0]?.reason).toBe('label value has more than 1000 entries; ignored as a whole');
   });
 
-  it('rejects a 1 MB value and 100,000 entries in well under 50 ms', () => {
+  // How fast these parse is measured by `npm run bench`, not asserted here.
+  it('rejects a 1 MB value and 100,000 entries whole', () => {
     const mb = 'world:80,'.repeat(120_000);
     const many = Array.from({ length: 100_000 }, (_, i) => `c${i % 7}`).join(' ');
-    for (const v of [mb, many, '\n-A FORWARD -j ACCEPT'.repeat(60_000)]) {
-      const t0 = performance.now();
-      tooBig(parseLabelValue(v, 'egress'));
-      expect(performance.now() - t0).toBeLessThan(50);
-    }
+    for (const v of [mb, many, '\n-A FORWARD -j ACCEPT'.repeat(60_000)]) tooBig(parseLabelValue(v, 'egress'));
   });
 
-  it('parses an adversarial value just under the bounds in well under 50 ms', () => {
+  it('parses an adversarial value just under the bounds entry by entry', () => {
     const shapes = ['1.1.1.1.1.1.1.1.1.1.1.1.1', 'a/'.repeat(30), '[:::::::::::::::::::]', 'x:1-1-1-1-1-1-1-1-1', 'a'.repeat(64), 'a.'.repeat(30)];
     const value = Array.from({ length: MAX_ENTRIES }, (_, i) => shapes[i % shapes.length]).join(' ');
-    const t0 = performance.now();
     const r = parseLabelValue(value.slice(0, MAX_VALUE_BYTES), 'egress');
-    expect(performance.now() - t0).toBeLessThan(50);
     expect(r.entries.length + r.problems.length).toBeGreaterThan(0);
-    const t1 = performance.now();
-    parseLabelValue('a'.repeat(MAX_VALUE_BYTES), 'egress');
-    expect(performance.now() - t1).toBeLessThan(50);
+    expect(r.entries.length).toBeLessThanOrEqual(MAX_ENTRIES);
+    expect(parseLabelValue('a'.repeat(MAX_VALUE_BYTES), 'egress').problems[0]?.reason).toMatch(/./);
   });
 });
 

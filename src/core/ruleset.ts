@@ -199,6 +199,18 @@ export function buildRuleset(policy: Policy, config: Config, family: Family): Ru
       output.push({ out: br, comment: 'moat:host-to-containers', jump: DENY_CHAIN });
     }
   }
+  // A bridge network whose interface name moat refuses to render (Docker
+  // accepts `x;y`) cannot be dispatched by name: deny it by its subnets, so
+  // it fails closed instead of escaping every rule.
+  const unnamed = policy.networks.filter((n) => !n.managed && n.network.driver === 'bridge');
+  const unnamedSubnets = [...new Set(unnamed.flatMap((n) => subnetsOf(n.network, family)))].sort();
+  forward.unshift(
+    ...unnamedSubnets.flatMap((s): Rule[] => [
+      { src: s, comment: 'moat:unrenderable-bridge', jump: DENY_CHAIN },
+      { dst: s, comment: 'moat:unrenderable-bridge', jump: 'DROP' },
+    ]),
+  );
+  input.unshift(...unnamedSubnets.map((s): Rule => ({ src: s, comment: 'moat:unrenderable-bridge', jump: DENY_CHAIN })));
   const managedBridges = new Set(managed.map((n) => n.network.bridge!));
   const unknownBridges = UNKNOWN_BRIDGES.filter((b) => !managedBridges.has(b));
   for (const pattern of unknownBridges) forward.push({ in: pattern, comment: 'moat:unknown-bridge', jump: DENY_CHAIN });

@@ -6,8 +6,10 @@ import type { DockerSource } from '../adapters/docker.js';
 import { Iptables, type CommandRunner } from '../adapters/iptables.js';
 import { PolicyDir } from '../adapters/policy-dir.js';
 import type { Config } from '../core/config.js';
+import { DriftWatcher } from './drift-watcher.js';
 import { Reconciler } from './reconciler.js';
 import { Scheduler } from './scheduler.js';
+import type { DaemonObserver } from './status.js';
 import { Watcher } from './watcher.js';
 
 export interface DaemonDeps {
@@ -18,10 +20,14 @@ export interface DaemonDeps {
   readonly now: () => number;
   /** Called once, after the first reconcile that left the live rules equal to the desired ones. */
   readonly onReady?: () => void;
+  /** How often the kernel is checked for drift between resyncs (default 2000 ms; 0: never). */
+  readonly driftCheckMs?: number;
   /** Switches IPv6 off on bridges moat cannot firewall (fail closed). */
   readonly disableIpv6?: (bridges: readonly string[]) => Promise<void>;
   /** Reads a sysctl (`net.bridge.bridge-nf-call-iptables`); null when absent. */
   readonly readSysctl?: (name: string) => Promise<string | null>;
+  /** Status and metrics: told about events, reconciles and the Docker connection. */
+  readonly observer?: DaemonObserver;
 }
 
 export class StartupError extends Error {
@@ -36,6 +42,7 @@ export class Daemon {
   private ready = false;
   private resync: NodeJS.Timeout | null = null;
   private watcher: Watcher | null = null;
+  private drift: DriftWatcher | null = null;
   private scheduler: Scheduler | null = null;
   private policies: PolicyDir;
   reconciler: Reconciler | null = null;
@@ -60,6 +67,7 @@ export class Daemon {
   async start(): Promise<void> {
     const { log, now, docker } = this.deps;
     const iptables = await this.families();
+    this.deps.observer?.started(iptables.map((i) => i.family));
     await this.checkBridgeNetfilter(iptables.map((i) => i.family));
     await this.policies.load();
     const reconciler = new Reconciler({
@@ -75,7 +83,9 @@ export class Daemon {
     this.reconciler = reconciler;
     const scheduler = new Scheduler(
       async (triggers) => {
+        this.deps.observer?.reconcileStarted();
         const outcome = await reconciler.run(triggers);
+        this.deps.observer?.reconciled(outcome, reconciler.lastDesired);
         if (!outcome.ok) return this.scheduleRetry();
         this.failures = 0;
         if (!this.ready) {
@@ -87,9 +97,12 @@ export class Daemon {
     );
     this.scheduler = scheduler;
     scheduler.start();
-    this.watcher = new Watcher({ docker, log, trigger: (reason) => void scheduler.request(reason), sleep: (ms) => this.sleep(ms) });
+    const observer = this.deps.observer;
+    this.watcher = new Watcher({ docker, log, trigger: (reason) => void scheduler.request(reason), sleep: (ms) => this.sleep(ms), onEvent: (t) => observer?.event(t), onConnection: (c) => observer?.dockerConnection(c) });
     this.resync = setInterval(() => void scheduler.request('resync'), this.config.reconcile.resyncIntervalS * 1000);
     this.policies.watch(() => void scheduler.request('policy'));
+    this.drift = new DriftWatcher({ check: () => reconciler.drifted(), busy: () => scheduler.busy(), trigger: (reason) => void scheduler.request(reason), log, intervalMs: this.deps.driftCheckMs ?? 2_000 });
+    this.drift.start();
     await this.watcher.start();
     log.info({ event: 'started', families: iptables.map((i) => i.family) }, 'moatd running');
   }
@@ -151,6 +164,7 @@ export class Daemon {
   /** Stops following Docker and waits for a running reconcile; the rules stay in place. */
   async stop(): Promise<void> {
     this.watcher?.stop();
+    this.drift?.stop();
     this.policies.stop();
     if (this.resync) clearInterval(this.resync);
     if (this.retryTimer) clearTimeout(this.retryTimer);

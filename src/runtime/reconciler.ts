@@ -1,6 +1,7 @@
 // Invariants:
 // - every run starts from a full Docker listing: events only say "look again";
-// - nothing is written unless the listing succeeded (no snapshot, no change);
+// - nothing is written unless the listing succeeded (no snapshot, no change),
+//   except that drift is put back to exactly what was last committed;
 // - the desired text is diffed against what is live, so an unchanged host
 //   costs no commit and any drift in moat's chains is repaired;
 // - a failed commit leaves the previous rules in force (restore is atomic per
@@ -12,14 +13,14 @@ import type { ConntrackResult } from '../adapters/conntrack.js';
 import { type Iptables, RestoreError } from '../adapters/iptables.js';
 import type { Config } from '../core/config.js';
 import { fromDocker } from '../core/from-docker.js';
-import { parseSave, type LiveState } from '../core/live.js';
+import type { LiveState } from '../core/live.js';
 import type { Family, Problem, Snapshot } from '../core/model.js';
 import type { TableName } from '../core/names.js';
 import { planRestore } from '../core/plan.js';
 import { buildPolicy, type Policy } from '../core/policy.js';
 import { policyOrigins, type PolicyRule } from '../core/policy-file.js';
 import { type ConntrackFilter, revokedFilters } from '../core/revocation.js';
-import { countRules, renderRuleset, renderText, TABLES, type RenderedRuleset } from '../core/render.js';
+import { countRules, renderRuleset, renderText, type RenderedRuleset } from '../core/render.js';
 import { buildRuleset, type Ruleset } from '../core/ruleset.js';
 
 export interface ReconcilerDeps {
@@ -45,6 +46,10 @@ export interface ReconcileOutcome {
   readonly durationMs: number;
   readonly rules: Partial<Record<`v${Family}`, Record<TableName, number>>>;
   readonly error?: string;
+  /** Where a failed run failed: listing Docker, or reading/committing the rules. */
+  readonly stage?: 'snapshot' | 'apply';
+  /** Moat's chains had drifted from the last commit and were put back. */
+  readonly driftRepaired?: boolean;
 }
 
 /** Everything one reconcile computed, for status and `moat plan`. */
@@ -70,6 +75,8 @@ export class Reconciler {
   private failedKey: string | null = null;
   /** Hash of the desired text last committed (or found live) per family: a later diff with the same hash is drift. */
   private readonly settled = new Map<Family, string>();
+  /** The rendered rules behind `settled`: what the drift check, and a repair while Docker is unreachable, compare against. */
+  private readonly expected = new Map<Family, RenderedRuleset>();
   private reported = new Set<string>();
   /** The ruleset live per family after the last successful commit or check: the base for revocation. */
   private readonly live = new Map<Family, Ruleset>();
@@ -93,7 +100,8 @@ export class Reconciler {
       desired = computeDesired(await this.deps.docker.lists(), this.deps.config(), families, this.deps.policyRules?.() ?? []);
     } catch (err) {
       log.warn({ event: 'snapshot_failed', trigger: triggers.join(','), err: String(err) }, 'cannot list Docker: rules left as they are');
-      return finish({ ok: false, committed: false, rules: {}, error: String(err) });
+      const repaired = await this.restoreLastCommit().catch((e: unknown) => void log.warn({ event: 'drift_repair_failed', err: String(e) }, 'could not put back the last committed rules'));
+      return finish({ ok: false, committed: false, rules: {}, error: String(err), stage: 'snapshot', driftRepaired: repaired === true });
     }
     this.lastDesired = desired;
     this.reportProblems(desired.problems);
@@ -101,27 +109,29 @@ export class Reconciler {
 
     const rules: ReconcileOutcome['rules'] = {};
     let committed = false;
+    let driftRepaired = false;
     for (const [i, ipt] of this.deps.iptables.entries()) {
       const rendered = desired.rendered[i]!;
       rules[`v${ipt.family}`] = countRules(rendered);
       const hash = createHash('sha256').update(renderText(rendered)).digest('hex');
       try {
-        const live: LiveState = {};
-        for (const table of TABLES) Object.assign(live, parseSave(await ipt.save(table)));
+        const live: LiveState = await ipt.live();
         const plan = planRestore(rendered, live, this.forceFull);
         if (plan.text !== null) {
           await ipt.restore(plan.text);
           committed = true;
           if (this.settled.get(ipt.family) === hash && !this.forceFull) {
+            driftRepaired = true;
             log.warn({ event: 'drift_repaired', family: ipt.family, tables: plan.tables.map((t) => ({ table: t.table, chains: t.rewritten, deleted: t.deleted, jumps: t.jumpsFixed })) }, 'moat chains had drifted; repaired');
           }
         }
         this.settled.set(ipt.family, hash);
+        this.expected.set(ipt.family, rendered);
         await this.revoke(ipt.family, desired.rulesets[i]!);
       } catch (err) {
         this.forceFull = true;
         this.logFailure(err, ipt.family);
-        const o = finish({ ok: false, committed, rules, error: String(err) });
+        const o = finish({ ok: false, committed, rules, error: String(err), stage: 'apply', driftRepaired });
         log.info({ event: 'reconcile', trigger: triggers.join(','), durationMs: o.durationMs, rules, committed, ok: false }, 'reconcile failed');
         return o;
       }
@@ -129,9 +139,43 @@ export class Reconciler {
     if (this.failedKey !== null) log.info({ event: 'apply_recovered' }, 'commit succeeded again');
     this.failedKey = null;
     this.forceFull = false;
-    const o = finish({ ok: true, committed, rules });
+    const o = finish({ ok: true, committed, rules, driftRepaired });
     log.info({ event: 'reconcile', trigger: triggers.join(','), durationMs: o.durationMs, rules, committed, ok: true }, committed ? 'ruleset committed' : 'ruleset unchanged');
     return o;
+  }
+
+  private liveState(ipt: Iptables): Promise<LiveState> {
+    return ipt.live();
+  }
+
+  /**
+   * The cheap check between reconciles: true when moat's chains or jumps in
+   * the kernel differ from the last commit. False while a commit is failing:
+   * the retry and its backoff own that case.
+   */
+  async drifted(): Promise<boolean> {
+    if (this.forceFull) return false;
+    for (const ipt of this.deps.iptables) {
+      const want = this.expected.get(ipt.family);
+      if (want && planRestore(want, await this.liveState(ipt)).text !== null) return true;
+    }
+    return false;
+  }
+
+  /** Docker is unreachable: put back exactly the last committed rules where they drifted, nothing new. */
+  private async restoreLastCommit(): Promise<boolean> {
+    let repaired = false;
+    if (this.forceFull) return repaired;
+    for (const ipt of this.deps.iptables) {
+      const want = this.expected.get(ipt.family);
+      if (!want) continue;
+      const plan = planRestore(want, await this.liveState(ipt));
+      if (plan.text === null) continue;
+      await ipt.restore(plan.text);
+      repaired = true;
+      this.deps.log.warn({ event: 'drift_repaired', family: ipt.family, source: 'last-commit', tables: plan.tables.map((t) => ({ table: t.table, chains: t.rewritten, deleted: t.deleted, jumps: t.jumpsFixed })) }, 'moat chains had drifted while Docker is unreachable; the last committed rules are back');
+    }
+    return repaired;
   }
 
   /** Cuts the live connections of flows the new ruleset no longer allows. */

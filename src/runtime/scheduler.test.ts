@@ -70,4 +70,16 @@ describe('Scheduler', () => {
     expect(n).toBe(2);
     expect(errors).toHaveLength(1);
   });
+
+  it('is busy while a reconcile runs or waits, and only then', async () => {
+    const g = gate();
+    const s = new Scheduler(() => g.p, () => {});
+    s.start();
+    expect(s.busy()).toBe(false);
+    const done = s.request('a');
+    expect(s.busy()).toBe(true);
+    g.open();
+    await done;
+    expect(s.busy()).toBe(false);
+  });
 });

@@ -46,6 +46,11 @@ export class Scheduler {
     return this.waiter;
   }
 
+  /** True while a reconcile runs or waits. */
+  busy(): boolean {
+    return this.queue.pending > 0 || this.queue.size > 0;
+  }
+
   /** Resolves when nothing is running or queued. */
   async idle(): Promise<void> {
     await this.queue.onIdle();

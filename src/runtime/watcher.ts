@@ -11,6 +11,9 @@ export interface WatcherDeps {
   readonly sleep: (ms: number) => Promise<void>;
   readonly minBackoffMs?: number;
   readonly maxBackoffMs?: number;
+  /** Status hooks: a relevant event arrived; the stream opened or dropped. */
+  readonly onEvent?: (trigger: string) => void;
+  readonly onConnection?: (connected: boolean) => void;
 }
 
 export class Watcher {
@@ -36,6 +39,7 @@ export class Watcher {
         await this.deps.docker.ping();
         this.closeStream = await this.deps.docker.events((e) => this.onEvent(e), (err) => void this.onEnd(err));
         this.connected = true;
+        this.deps.onConnection?.(true);
         this.deps.log.info({ event: 'docker_connected', attempt }, 'following Docker events');
         this.deps.trigger(reason);
         return;
@@ -49,13 +53,16 @@ export class Watcher {
   }
 
   private onEvent(e: DockerEvent): void {
-    if (relevant(e)) this.deps.trigger(`${e.type}.${e.action}`);
+    if (!relevant(e)) return;
+    this.deps.onEvent?.(`${e.type}.${e.action}`);
+    this.deps.trigger(`${e.type}.${e.action}`);
   }
 
   private async onEnd(err: Error | null): Promise<void> {
     this.closeStream = null;
     if (this.stopped) return;
     this.connected = false;
+    this.deps.onConnection?.(false);
     this.deps.log.warn({ event: 'docker_disconnected', err: err ? String(err) : null }, 'Docker events stream dropped; rules stay as they are');
     await this.connect('reconnect');
   }

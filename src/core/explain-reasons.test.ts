@@ -1,0 +1,34 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { computeDesired } from '../runtime/reconciler.js';
+import { parseCidr } from './addr.js';
+import { parseConfig } from './config.js';
+import { ruleReason } from './explain-reasons.js';
+
+// Comments that never decide a verdict: dispatch jumps, conntrack, NDP, zone
+// and deny helpers (their caller decides), NAT.
+const STRUCTURAL = /^moat:(established|ndp|net:[0-9a-f]{12}|zone:\w+|deny|nat:[0-9a-f]{12}|no-nat-between-networks|published|published:from-docker)$/;
+const root = join(import.meta.dirname, '../../test/golden/scenarios');
+
+describe('ruleReason', () => {
+  it.each(readdirSync(root).sort())('maps every deciding comment of golden scenario %s to its origin', (name) => {
+    const lists = JSON.parse(readFileSync(join(root, name, 'snapshot.json'), 'utf8'));
+    const { config } = parseConfig(parse(readFileSync(join(root, name, 'config.yaml'), 'utf8')));
+    const desired = computeDesired(lists, config!, [4, 6]);
+    const nets = new Map(desired.policy.networks.map((n) => [n.network.id, n]));
+    for (const rs of desired.rulesets) {
+      for (const table of ['filter', 'nat'] as const) {
+        for (const chain of rs.tables[table].chains) {
+          for (const rule of chain.rules) {
+            if (STRUCTURAL.test(rule.comment)) continue;
+            const d = ruleReason({ table, chain: chain.name, comment: rule.comment }, [], { srcNet: null, srcContainer: null, dstKind: 'docker', dstSet: { kind: 'ip', cidr: parseCidr('10.0.0.1')! } }, { policy: desired.policy, config: config!, nets, protectedRanges: [] });
+            expect(d.reason, `${chain.name} ${rule.comment}`).not.toBe(rule.comment);
+            expect(d.rule).toBe(rule.comment);
+          }
+        }
+      }
+    }
+  });
+});
