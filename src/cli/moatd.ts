@@ -16,13 +16,14 @@ import { DaemonStatus } from '../runtime/status.js';
 const program = new Command('moatd')
   .description('Keeps this Docker host firewalled: follows Docker events and commits moat\'s iptables chains.')
   .option('-c, --config <file>', `config file (YAML; default ${DEFAULT_CONFIG_PATH}, optional)`)
+  .option('--control-socket <path>', 'control socket path (overrides control.socket; e.g. for a second instance)')
   .addHelpText('after', `
 Example:
   moatd --config /etc/moat/config.yaml
 
 Logs are JSON lines on stdout (pipe through pino-pretty to read them).
 DOCKER_HOST is honoured. Needs root (CAP_NET_ADMIN) and the Docker socket.`)
-  .action(async (opts: { config?: string }) => {
+  .action(async (opts: { config?: string; controlSocket?: string }) => {
     const path = opts.config ?? DEFAULT_CONFIG_PATH;
     let config;
     try {
@@ -31,6 +32,7 @@ DOCKER_HOST is honoured. Needs root (CAP_NET_ADMIN) and the Docker socket.`)
       process.stderr.write(`moatd: ${err instanceof ConfigFileError ? err.message : String(err)}\nmoatd: nothing was changed.\n`);
       process.exit(2);
     }
+    if (opts.controlSocket) config = { ...config, control: { socket: opts.controlSocket } };
     const log = createLogger(config.log.level);
     const metrics: Metrics = new Metrics({ dockerConnected: (): boolean => status.isConnected() });
     const status: DaemonStatus = new DaemonStatus({ now: () => performance.now(), wallClock: () => Date.now(), pid: process.pid, metrics });

@@ -3,6 +3,7 @@
 // test failed. Use as `await using bed = await createBed()`, or keep it in a
 // beforeAll/afterAll pair and call dispose().
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createDockerNetwork, type DockerNetwork, type NetworkSpec } from './docker-network.js';
@@ -54,6 +55,7 @@ export async function createBed(options: BedOptions = {}): Promise<Bed> {
   const forced: string[] = [];
   let unmounted: readonly string[] = [];
   let cgroupsLeft: readonly string[] = [];
+  let moatds = 0;
 
   let disposing: Promise<TeardownReport> | null = null;
   const dispose = () =>
@@ -94,7 +96,11 @@ export async function createBed(options: BedOptions = {}): Promise<Bed> {
         return server;
       },
       startMoatd(moatdOptions) {
-        const moatd = startMoatd({ ...moatdOptions, netns: topology.host, dockerHost: engine.dockerHost, spawn });
+        // Keep moatd's control socket in the bed (not /run/moat on the machine)
+        // unless the test's config places it itself.
+        const ownSocket = moatdOptions.bin !== undefined || readFileSync(moatdOptions.configPath, 'utf8').includes('control:');
+        const args = ownSocket || moatdOptions.args?.includes('--control-socket') ? moatdOptions.args : [...(moatdOptions.args ?? []), '--control-socket', join(dir, `moatd-${++moatds}.sock`)];
+        const moatd = startMoatd({ ...moatdOptions, ...(args ? { args } : {}), netns: topology.host, dockerHost: engine.dockerHost, spawn });
         cleanups.push(async () => {
           if (!moatd.running()) return;
           const exit = await moatd.stop();
