@@ -11,6 +11,8 @@ export const BUILTIN_JUMPS = {
 export type TableName = keyof typeof BUILTIN_JUMPS;
 
 export const DENY_CHAIN = 'MOAT-DENY';
+/** Inbound deny: drop, logged first when `logDenied` is on. */
+export const DROP_CHAIN = 'MOAT-DROP';
 /**
  * Accepts a packet whose destination is `world`; returns for anything else
  * (Docker peers, bridges, `lan`) so the caller's later rules still decide.

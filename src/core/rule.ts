@@ -17,6 +17,8 @@ export interface Rule {
   readonly dport?: string;
   readonly icmp6Type?: number;
   readonly addrType?: 'LOCAL';
+  /** Rate limit, e.g. '10/min' (burst 20): for LOG rules. */
+  readonly limit?: string;
   readonly ctstate?: 'RELATED,ESTABLISHED' | 'NEW' | 'DNAT';
   /** Maps the rule back to the default, option or label that produced it (see explain). */
   readonly comment: string;
@@ -44,6 +46,7 @@ export function renderRule(rule: Rule, family: Family): string {
     if (rule.dport) parts.push('-m', rule.proto, '--dport', rule.dport);
   }
   if (rule.addrType) parts.push('-m', 'addrtype', '--dst-type', rule.addrType);
+  if (rule.limit) parts.push('-m', 'limit', '--limit', rule.limit, '--limit-burst', '20');
   if (rule.ctstate) parts.push('-m', 'conntrack', '--ctstate', rule.ctstate);
   if (!COMMENT.test(rule.comment)) throw new Error(`refusing to render comment ${JSON.stringify(rule.comment)}`);
   parts.push('-m', 'comment', '--comment', `"${rule.comment}"`);

@@ -14,7 +14,7 @@ import type { Config } from './config.js';
 import { flowRules } from './flow-rules.js';
 import type { Container, Family, Network } from './model.js';
 import {
-  BUILTIN_JUMPS, DENY_CHAIN, DNAT_CHAIN, FROM_LAN_CHAIN, FROM_WORLD_CHAIN, hostChain, inChain, outChain,
+  BUILTIN_JUMPS, DENY_CHAIN, DNAT_CHAIN, DROP_CHAIN, FROM_LAN_CHAIN, FROM_WORLD_CHAIN, hostChain, inChain, outChain,
   TO_EXTERNAL_CHAIN, TO_LAN_CHAIN, TO_WORLD_CHAIN, type TableName,
 } from './names.js';
 import type { ContainerPolicy, Policy } from './policy.js';
@@ -48,11 +48,17 @@ const hostAddr = (ip: string, family: Family) => `${ip}/${family === 4 ? 32 : 12
 const subnetsOf = (net: Network, family: Family): readonly string[] => (family === 4 ? net.subnets4 : net.subnets6);
 const short = (id: string) => id.slice(0, 12);
 
+/** A rate-limited kernel log line (dmesg / journalctl -k) before a deny, when `logDenied` is on. */
+const logRule = (config: Config, prefix: string): Rule[] =>
+  config.logDenied ? [{ limit: '10/min', comment: 'moat:log-denied', jump: 'LOG', jumpArgs: `--log-prefix "${prefix}: "` }] : [];
+
 function denyChain(config: Config, family: Family): Chain {
-  if (config.denyAction === 'drop') return { name: DENY_CHAIN, rules: [{ comment: 'moat:deny', jump: 'DROP' }] };
+  const log = logRule(config, 'moat-deny');
+  if (config.denyAction === 'drop') return { name: DENY_CHAIN, rules: [...log, { comment: 'moat:deny', jump: 'DROP' }] };
   return {
     name: DENY_CHAIN,
     rules: [
+      ...log,
       { proto: 'tcp', comment: 'moat:deny', jump: 'REJECT', jumpArgs: '--reject-with tcp-reset' },
       { comment: 'moat:deny', jump: 'REJECT', jumpArgs: `--reject-with ${family === 4 ? 'icmp-port-unreachable' : 'icmp6-port-unreachable'}` },
     ],
@@ -190,7 +196,7 @@ export function buildRuleset(policy: Policy, config: Config, family: Family): Ru
     out.push({ comment: net.internal ? 'moat:internal' : 'moat:default-deny', jump: DENY_CHAIN });
     perNetwork.push({ name: outChain(net.id), rules: unique(out) });
 
-    const inbound = [ESTABLISHED, ...(grants.in.get(net.id) ?? []), ...(publishedIn.get(net.id) ?? []), { comment: 'moat:inbound', jump: 'DROP' }];
+    const inbound = [ESTABLISHED, ...(grants.in.get(net.id) ?? []), ...(publishedIn.get(net.id) ?? []), { comment: 'moat:inbound', jump: config.logDenied ? DROP_CHAIN : 'DROP' }];
     perNetwork.push({ name: inChain(net.id), rules: unique(inbound) });
     perNetwork.push({ name: hostChain(net.id), rules: unique([ESTABLISHED, ...ndp({}), ...(grants.host.get(net.id) ?? []), { comment: 'moat:host', jump: DENY_CHAIN }]) });
 
@@ -277,6 +283,7 @@ export function buildRuleset(policy: Policy, config: Config, family: Family): Ru
           { name: BUILTIN_JUMPS.filter.INPUT, rules: unique(input) },
           { name: BUILTIN_JUMPS.filter.OUTPUT, rules: output },
           denyChain(config, family),
+          ...(config.logDenied ? [{ name: DROP_CHAIN, rules: [...logRule(config, 'moat-drop'), { comment: 'moat:inbound', jump: 'DROP' }] }] : []),
           ...zones,
           ...perNetwork,
         ],
