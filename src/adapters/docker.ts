@@ -20,7 +20,12 @@ export interface DockerSource {
 /** Longest event line parsed (Docker repeats every container label in its events). */
 const MAX_LINE = 16 << 20;
 
-const CONTAINER_ACTIONS = new Set(['start', 'die', 'stop', 'kill', 'destroy', 'rename', 'update', 'pause', 'unpause', 'restart']);
+// Subscribed: start, die, stop, kill, destroy, rename, update (SPEC §1). Only
+// these change what a listing shows: `kill` and `stop` are always followed by
+// `die` (or change nothing when the process survives), `restart` by die and
+// start, and a paused container keeps its addresses. Skipping them spares a
+// reconcile per container in every `docker compose down`.
+const CONTAINER_ACTIONS = new Set(['start', 'die', 'destroy', 'rename', 'update']);
 const NETWORK_ACTIONS = new Set(['create', 'destroy', 'connect', 'disconnect', 'remove']);
 
 /** True for the events that can change the ruleset (SPEC §1). */

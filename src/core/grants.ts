@@ -97,6 +97,15 @@ export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[
     return owner ? { kind: 'container', container: owner } : `container ${c.name} shares a network namespace moat cannot find`;
   };
 
+  // Indexed once: resolving each entry must not scan every container.
+  const byName = new Map<string, Container[]>();
+  const byService = new Map<string, Container[]>();
+  const index = (m: Map<string, Container[]>, key: string, c: Container) => m.set(key, [...(m.get(key) ?? []), c]);
+  for (const c of snapshot.containers) {
+    index(byName, c.name, c);
+    if (c.project !== null && c.service !== null) index(byService, `${c.project}/${c.service}`, c);
+  }
+
   const resolvePeer = (origin: GrantOrigin, e: Entry): Side[] | string => {
     const p = e.peer;
     switch (p.kind) {
@@ -112,13 +121,13 @@ export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[
       }
       case 'container': {
         const project = origin.container.project;
-        const inProject = project ? snapshot.containers.filter((c) => c.project === project && c.service === p.name) : [];
-        const matches = inProject.length > 0 ? inProject : snapshot.containers.filter((c) => c.name === p.name);
+        const inProject = project ? (byService.get(`${project}/${p.name}`) ?? []) : [];
+        const matches = inProject.length > 0 ? inProject : (byName.get(p.name) ?? []);
         if (matches.length === 0) return `no container or compose service named ${JSON.stringify(p.name)}${project ? ` (looked in project ${JSON.stringify(project)} first)` : ''}`;
         return sides(matches);
       }
       case 'service': {
-        const matches = snapshot.containers.filter((c) => c.project === p.project && c.service === p.service);
+        const matches = byService.get(`${p.project}/${p.service}`) ?? [];
         return matches.length > 0 ? sides(matches) : `no compose service ${JSON.stringify(`${p.project}/${p.service}`)}`;
       }
     }

@@ -175,8 +175,12 @@ export function buildRuleset(policy: Policy, config: Config, family: Family): Ru
     }
   }
 
-  const forward: Rule[] = [];
-  const input: Rule[] = [];
+  // Replies and established flows of every Docker bridge are accepted first,
+  // so their cost does not grow with the number of networks. (Each network's
+  // chains accept them too; this is the fast path, not the policy.)
+  const bridgePatterns = [...config.dockerBridges, ...managed.map((n) => n.network.bridge!).filter((b) => !config.dockerBridges.some((p) => matchesPattern(p, b))).sort()];
+  const forward: Rule[] = bridgePatterns.flatMap((b): Rule[] => [{ in: b, ...ESTABLISHED }, { out: b, ...ESTABLISHED }]);
+  const input: Rule[] = bridgePatterns.map((b): Rule => ({ in: b, ...ESTABLISHED }));
   const output: Rule[] = [];
   const perNetwork: Chain[] = [];
 

@@ -19,7 +19,8 @@ export function checkInvariants(r: RenderedRuleset): string[] {
         else if (!BUILTIN_TARGETS.has(target) && !t.chains.has(target)) errors.push(`${name}: jump to undefined chain ${target}`);
         if (!/--comment "moat:[^"]+"/.test(body)) errors.push(`${name}: rule without moat comment: ${body}`);
         if (!SAFE.test(body)) errors.push(`${name}: unexpected character in ${body}`);
-        if (/-i br-\+|-i docker0/.test(body) && name === 'MOAT-FORWARD' && /-j ACCEPT/.test(body)) errors.push(`unknown bridges accepted: ${body}`);
+        // Only replies may be accepted by bridge pattern; new traffic of an unknown bridge is denied.
+        if (/-[io] br-\+|-[io] docker0/.test(body) && name === 'MOAT-FORWARD' && /-j ACCEPT/.test(body) && !/--ctstate RELATED,ESTABLISHED /.test(body)) errors.push(`unknown bridges accepted: ${body}`);
       }
     }
   }
