@@ -47,6 +47,16 @@ describe('Reconciler', () => {
     expect(cap.events('drift_repaired')[0]).toMatchObject({ family: 4, tables: [{ table: 'filter', chains: ['MOAT-DENY'], jumps: ['FORWARD'] }] });
   });
 
+  it('reports drift even when the same reconcile also carries a Docker change', async () => {
+    const { kernel, docker, cap, rec } = setup();
+    await rec.run(['start']);
+    kernel.families[4].get('filter')!.set('FORWARD', []);
+    docker.lists_ = { ...fixture, containers: fixture.containers.slice(1) };
+    expect((await rec.run(['container.destroy'])).driftRepaired).toBe(true);
+    expect(cap.events('drift_repaired')).toMatchObject([{ family: 4, tables: [{ table: 'filter', jumps: ['FORWARD'] }] }]);
+    expect(kernel.chain(4, 'filter', 'FORWARD')).toEqual(['-j MOAT-FORWARD']);
+  });
+
   it('keeps the previous rules on a failed commit, logs it once, then recovers with a full sync', async () => {
     const { kernel, docker, cap, rec } = setup();
     await rec.run(['start']);

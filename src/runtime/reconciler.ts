@@ -6,7 +6,6 @@
 //   costs no commit and any drift in moat's chains is repaired;
 // - a failed commit leaves the previous rules in force (restore is atomic per
 //   table), is logged once, and makes the next attempt a full rewrite.
-import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { DockerSource } from '../adapters/docker.js';
 import type { ConntrackResult } from '../adapters/conntrack.js';
@@ -20,7 +19,7 @@ import { planRestore } from '../core/plan.js';
 import { buildPolicy, type Policy } from '../core/policy.js';
 import { policyOrigins, type PolicyRule } from '../core/policy-file.js';
 import { type ConntrackFilter, revokedFilters } from '../core/revocation.js';
-import { countRules, renderRuleset, renderText, type RenderedRuleset } from '../core/render.js';
+import { countRules, renderRuleset, type RenderedRuleset } from '../core/render.js';
 import { buildRuleset, type Ruleset } from '../core/ruleset.js';
 
 export interface ReconcilerDeps {
@@ -73,9 +72,7 @@ const problemKey = (p: Problem) => JSON.stringify(p);
 export class Reconciler {
   private forceFull = false;
   private failedKey: string | null = null;
-  /** Hash of the desired text last committed (or found live) per family: a later diff with the same hash is drift. */
-  private readonly settled = new Map<Family, string>();
-  /** The rendered rules behind `settled`: what the drift check, and a repair while Docker is unreachable, compare against. */
+  /** The rules last committed (or found live) per family: what drift is measured against, and what a repair while Docker is unreachable puts back. */
   private readonly expected = new Map<Family, RenderedRuleset>();
   private reported = new Set<string>();
   /** The ruleset live per family after the last successful commit or check: the base for revocation. */
@@ -113,19 +110,22 @@ export class Reconciler {
     for (const [i, ipt] of this.deps.iptables.entries()) {
       const rendered = desired.rendered[i]!;
       rules[`v${ipt.family}`] = countRules(rendered);
-      const hash = createHash('sha256').update(renderText(rendered)).digest('hex');
       try {
         const live: LiveState = await ipt.live();
+        // Drift: the kernel no longer holds what moat last committed, whatever
+        // else this reconcile changes (a jump deleted just before a container
+        // event is still drift, and still reported).
+        const before = this.expected.get(ipt.family);
+        const drift = before && !this.forceFull ? planRestore(before, live) : null;
         const plan = planRestore(rendered, live, this.forceFull);
         if (plan.text !== null) {
           await ipt.restore(plan.text);
           committed = true;
-          if (this.settled.get(ipt.family) === hash && !this.forceFull) {
-            driftRepaired = true;
-            log.warn({ event: 'drift_repaired', family: ipt.family, tables: plan.tables.map((t) => ({ table: t.table, chains: t.rewritten, deleted: t.deleted, jumps: t.jumpsFixed })) }, 'moat chains had drifted; repaired');
-          }
         }
-        this.settled.set(ipt.family, hash);
+        if (drift?.text) {
+          driftRepaired = true;
+          log.warn({ event: 'drift_repaired', family: ipt.family, tables: drift.tables.map((t) => ({ table: t.table, chains: t.rewritten, deleted: t.deleted, jumps: t.jumpsFixed })) }, 'moat chains had drifted; repaired');
+        }
         this.expected.set(ipt.family, rendered);
         await this.revoke(ipt.family, desired.rulesets[i]!);
       } catch (err) {

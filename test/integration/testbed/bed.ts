@@ -98,7 +98,14 @@ export async function createBed(options: BedOptions = {}): Promise<Bed> {
       startMoatd(moatdOptions) {
         // Keep moatd's control socket in the bed (not /run/moat on the machine)
         // unless the test's config places it itself.
-        const ownSocket = moatdOptions.bin !== undefined || readFileSync(moatdOptions.configPath, 'utf8').includes('control:');
+        const configText = (() => {
+          try {
+            return readFileSync(moatdOptions.configPath, 'utf8');
+          } catch {
+            return ''; // a test of a missing or unreadable config
+          }
+        })();
+        const ownSocket = moatdOptions.bin !== undefined || configText.includes('control:');
         const args = ownSocket || moatdOptions.args?.includes('--control-socket') ? moatdOptions.args : [...(moatdOptions.args ?? []), '--control-socket', join(dir, `moatd-${++moatds}.sock`)];
         const moatd = startMoatd({ ...moatdOptions, ...(args ? { args } : {}), netns: topology.host, dockerHost: engine.dockerHost, spawn });
         cleanups.push(async () => {
