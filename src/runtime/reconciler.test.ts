@@ -1,25 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { Iptables } from '../adapters/iptables.js';
-import { DEFAULT_CONFIG } from '../core/config.js';
-import { captureLogger } from '../../test/fakes/capture-logger.js';
-import { FakeDocker } from '../../test/fakes/fake-docker.js';
-import { FakeXtables } from '../../test/fakes/fake-xtables.js';
-import { Reconciler } from './reconciler.js';
-
-const fixture = JSON.parse(readFileSync(join(import.meta.dirname, '../../test/golden/scenarios/host-mixed/snapshot.json'), 'utf8'));
-
-function setup() {
-  const kernel = new FakeXtables();
-  const docker = new FakeDocker();
-  docker.lists_ = fixture;
-  const cap = captureLogger();
-  let t = 0;
-  const run = kernel.runner();
-  const rec = new Reconciler({ docker, iptables: [new Iptables(run, 4), new Iptables(run, 6)], config: () => DEFAULT_CONFIG, log: cap.log, now: () => (t += 1) });
-  return { kernel, docker, cap, rec };
-}
+import { hostMixed as fixture, reconcilerOnFakes as setup } from '../../test/fakes/reconciler-on-fakes.js';
 
 describe('Reconciler', () => {
   it('commits once, then skips while nothing changes', async () => {
