@@ -69,6 +69,13 @@ export function computeDesired(lists: Parameters<typeof fromDocker>[0], config: 
 
 const problemKey = (p: Problem) => JSON.stringify(p);
 
+/** Every address a running container holds, as conntrack filters name them. */
+function liveAddresses(snapshot: Snapshot): Set<string> {
+  const out = new Set<string>();
+  for (const c of snapshot.containers) for (const e of c.endpoints) for (const ip of [e.ipv4, e.ipv6]) if (ip) out.add(ip);
+  return out;
+}
+
 export class Reconciler {
   private forceFull = false;
   private failedKey: string | null = null;
@@ -78,6 +85,7 @@ export class Reconciler {
   /** The ruleset live per family after the last successful commit or check: the base for revocation. */
   private readonly live = new Map<Family, Ruleset>();
   private ipv6Closed = '';
+  private revoking: Promise<void> = Promise.resolve();
   last: ReconcileOutcome | null = null;
   lastDesired: Desired | null = null;
 
@@ -127,7 +135,7 @@ export class Reconciler {
           log.warn({ event: 'drift_repaired', family: ipt.family, tables: drift.tables.map((t) => ({ table: t.table, chains: t.rewritten, deleted: t.deleted, jumps: t.jumpsFixed })) }, 'moat chains had drifted; repaired');
         }
         this.expected.set(ipt.family, rendered);
-        await this.revoke(ipt.family, desired.rulesets[i]!);
+        this.revoke(ipt.family, desired.rulesets[i]!, liveAddresses(desired.snapshot));
       } catch (err) {
         this.forceFull = true;
         this.logFailure(err, ipt.family);
@@ -179,14 +187,31 @@ export class Reconciler {
   }
 
   /** Cuts the live connections of flows the new ruleset no longer allows. */
-  private async revoke(family: Family, now: Ruleset): Promise<void> {
+  /**
+   * Cuts the live connections of flows the new ruleset no longer allows.
+   * Only for addresses a running container still holds (a removed
+   * container's connections die with it), and in the background, one batch
+   * after another: a revocation of thousands of grants must not hold up the
+   * next reconcile.
+   */
+  private revoke(family: Family, now: Ruleset, live: ReadonlySet<string>): void {
     const before = this.live.get(family);
     this.live.set(family, now);
     if (!before || !this.deps.conntrack) return;
-    const filters = revokedFilters(before, now);
+    const filters = revokedFilters(before, now).filter((f) => f.args.some((a) => live.has(a)));
     if (filters.length === 0) return;
-    const res = await this.deps.conntrack(filters);
-    this.deps.log.info({ event: 'conntrack_revoked', family, filters: filters.map((f) => f.args.join(' ')), deleted: res.deleted, errors: res.errors }, `revoked flows: ${res.deleted} live connections cut`);
+    const conntrack = this.deps.conntrack;
+    this.revoking = this.revoking
+      .then(() => conntrack(filters))
+      .then(
+        (res) => this.deps.log.info({ event: 'conntrack_revoked', family, filters: filters.map((f) => f.args.join(' ')), deleted: res.deleted, errors: res.errors }, `revoked flows: ${res.deleted} live connections cut`),
+        (err: unknown) => this.deps.log.warn({ event: 'conntrack_failed', family, err: String(err) }, 'could not cut the connections of revoked flows'),
+      );
+  }
+
+  /** Resolves when every revocation started so far has run (tests, shutdown). */
+  revocations(): Promise<void> {
+    return this.revoking;
   }
 
   /** IPv6 on a Docker network that ip6tables cannot firewall is switched off, loudly. */

@@ -125,7 +125,11 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
         if (daemon && (await docker.ping().then(() => true, () => false))) {
           // Removing containers first keeps dockerd's own shutdown short and leaves no shims.
           const all = await docker.listContainers({ all: true }).catch(() => []);
-          await Promise.all(all.map((c) => docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => undefined)));
+          // A few at a time, each bounded: dockerd 20.10 can deadlock (in
+          // releaseNetwork) when many containers are force-removed at once; a
+          // removal that hangs is left to the SIGTERM/SIGKILL below.
+          const remove = (id: string) => Promise.race([docker.getContainer(id).remove({ force: true, v: true }).catch(() => undefined), sleep(15_000, undefined, { ref: false })]);
+          for (let i = 0; i < all.length; i += 4) await Promise.all(all.slice(i, i + 4).map((c) => remove(c.Id)));
         }
         await halt(forced);
         const unmounted = await unmountUnder(dir, run);
