@@ -1,4 +1,3 @@
-import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,7 +12,8 @@ async function daemon(sysctl: Record<string, string | null>) {
   const kernel = new FakeXtables();
   const docker = new FakeDocker();
   let ready = 0;
-  const config = ConfigSchema.parse({ policyDir: join(await mkdtemp(join(tmpdir(), 'moat-')), 'none') });
+  // A policy directory that does not exist: no policy files, nothing to clean up.
+  const config = ConfigSchema.parse({ policyDir: join(tmpdir(), `moat-no-policy-${process.pid}`, 'none') });
   const d = new Daemon({
     config,
     docker,
