@@ -12,6 +12,7 @@
 import { parseCidr } from './addr.js';
 import type { Config } from './config.js';
 import { flowRules } from './flow-rules.js';
+import type { Flow } from './grants.js';
 import type { Container, Family, Network } from './model.js';
 import {
   BUILTIN_JUMPS, DENY_CHAIN, DNAT_CHAIN, DROP_CHAIN, FROM_LAN_CHAIN, FROM_WORLD_CHAIN, hostChain, inChain, outChain,
@@ -77,12 +78,20 @@ function unique(rules: readonly Rule[]): Rule[] {
 }
 
 /** Sources granted inbound to a published port under `published: labelled`, as INPUT/FORWARD rules. */
+/** The flows granted to `target` that cover its container port `port`. */
+function flowsToPort(policy: Policy, target: Container, port: { containerPort: number; proto: string }): Flow[] {
+  return policy.flows.filter(
+    (f) =>
+      f.to.kind === 'container' &&
+      f.to.container.id === target.id &&
+      (f.proto === null || f.proto === port.proto) &&
+      (f.ports === null || (port.containerPort >= f.ports.lo && port.containerPort <= f.ports.hi)),
+  );
+}
+
 function labelledSources(cp: ContainerPolicy, policy: Policy, port: { containerPort: number; proto: string }, family: Family, base: Rule): Rule[] {
   const out: Rule[] = [];
-  for (const f of policy.flows) {
-    if (f.to.kind !== 'container' || f.to.container.id !== cp.container.id) continue;
-    if (f.proto !== null && f.proto !== port.proto) continue;
-    if (f.ports !== null && (port.containerPort < f.ports.lo || port.containerPort > f.ports.hi)) continue;
+  for (const f of flowsToPort(policy, cp.container, port)) {
     const comment = `moat:${f.id}`;
     if (f.from.kind === 'world') out.push({ ...base, comment, jump: FROM_WORLD_CHAIN });
     else if (f.from.kind === 'lan') out.push({ ...base, comment, jump: FROM_LAN_CHAIN });
@@ -119,10 +128,7 @@ export function buildRuleset(policy: Policy, config: Config, family: Family): Ru
   // Sources inside Docker that a grant lets reach `target` on the published port's container port.
   const grantedSources = (target: Container, port: { containerPort: number; proto: string }, targetBridge: string) => {
     const out: { ip: string; bridge: string }[] = [];
-    for (const f of policy.flows) {
-      if (f.to.kind !== 'container' || f.to.container.id !== target.id) continue;
-      if (f.proto !== null && f.proto !== port.proto) continue;
-      if (f.ports !== null && (port.containerPort < f.ports.lo || port.containerPort > f.ports.hi)) continue;
+    for (const f of flowsToPort(policy, target, port)) {
       if (f.from.kind === 'container') {
         for (const ep of f.from.container.endpoints) {
           const ip = family === 4 ? ep.ipv4 : ep.ipv6;
