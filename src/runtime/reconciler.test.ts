@@ -32,7 +32,7 @@ describe('Reconciler', () => {
     await rec.run(['start']);
     kernel.families[4].get('filter')!.set('FORWARD', []);
     docker.lists_ = { ...fixture, containers: fixture.containers.slice(1) };
-    expect((await rec.run(['container.destroy'])).driftRepaired).toBe(true);
+    expect((await rec.run(['container.destroy', 'drift'])).driftRepaired).toBe(true);
     expect(cap.events('drift_repaired')).toMatchObject([{ family: 4, tables: [{ table: 'filter', jumps: ['FORWARD'] }] }]);
     expect(kernel.chain(4, 'filter', 'FORWARD')).toEqual(['-j MOAT-FORWARD']);
   });

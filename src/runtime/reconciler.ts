@@ -2,24 +2,29 @@
 // - every run starts from a full Docker listing: events only say "look again";
 // - nothing is written unless the listing succeeded (no snapshot, no change),
 //   except that drift is put back to exactly what was last committed;
-// - the desired text is diffed against what is live, so an unchanged host
-//   costs no commit and any drift in moat's chains is repaired;
+// - the desired text is diffed against the rules the kernel holds, so an
+//   unchanged host costs no commit and only changed chains are rewritten. A
+//   run triggered only by Docker events takes those from the last commit in
+//   memory (no iptables-save); the kernel is read (and drift in moat's chains
+//   repaired and reported) before the first commit, after a failure, and on
+//   every other trigger: start, reconnect, resync, drift, config, policy, retry;
 // - a failed commit leaves the previous rules in force (restore is atomic per
-//   table), is logged once, and makes the next attempt a full rewrite.
+//   table), is logged once, and makes the next attempt read the kernel and
+//   rewrite every chain.
 import type { Logger } from 'pino';
 import type { DockerSource } from '../adapters/docker.js';
 import type { ConntrackResult } from '../adapters/conntrack.js';
 import { type Iptables, RestoreError } from '../adapters/iptables.js';
 import type { Config } from '../core/config.js';
 import { fromDocker } from '../core/from-docker.js';
-import type { LiveState } from '../core/live.js';
+import type { LiveState, LiveTable } from '../core/live.js';
 import type { Family, Problem, Snapshot } from '../core/model.js';
 import type { TableName } from '../core/names.js';
 import { planRestore } from '../core/plan.js';
 import { buildPolicy, type Policy } from '../core/policy.js';
 import { policyOrigins, type PolicyRule } from '../core/policy-file.js';
 import { type ConntrackFilter, revokedFilters } from '../core/revocation.js';
-import { countRules, renderRuleset, type RenderedRuleset } from '../core/render.js';
+import { countRules, renderRuleset, type RenderedRuleset, TABLES } from '../core/render.js';
 import { buildRuleset, type Ruleset } from '../core/ruleset.js';
 
 export interface ReconcilerDeps {
@@ -69,6 +74,21 @@ export function computeDesired(lists: Parameters<typeof fromDocker>[0], config: 
 
 const problemKey = (p: Problem) => JSON.stringify(p);
 
+/** A Docker event's trigger (`container.start`, `network.connect`, `unknown.oversized`): see Watcher. */
+const dockerEvent = (trigger: string) => /^(container|network|unknown)\./.test(trigger);
+
+/** What the kernel holds right after `rendered` was committed, as iptables-save would show moat's part of it. */
+export function committedState(rendered: RenderedRuleset): LiveState {
+  const state: Partial<Record<TableName, LiveTable>> = {};
+  for (const table of TABLES) {
+    const t = rendered.tables[table];
+    const chains = new Map<string, readonly string[]>(t.chains);
+    for (const [builtin, target] of Object.entries(t.jumps)) chains.set(builtin, [`-j ${target}`]);
+    state[table] = { chains };
+  }
+  return state;
+}
+
 /** Every address a running container holds, as conntrack filters name them. */
 function liveAddresses(snapshot: Snapshot): Set<string> {
   const out = new Set<string>();
@@ -115,16 +135,18 @@ export class Reconciler {
     const rules: ReconcileOutcome['rules'] = {};
     let committed = false;
     let driftRepaired = false;
+    // Only Docker events may trust memory: drift is the drift check's, a failure the full rewrite's.
+    const readKernel = this.forceFull || !triggers.every(dockerEvent);
     for (const [i, ipt] of this.deps.iptables.entries()) {
       const rendered = desired.rendered[i]!;
       rules[`v${ipt.family}`] = countRules(rendered);
       try {
-        const live: LiveState = await ipt.live();
-        // Drift: the kernel no longer holds what moat last committed, whatever
-        // else this reconcile changes (a jump deleted just before a container
-        // event is still drift, and still reported).
         const before = this.expected.get(ipt.family);
-        const drift = before && !this.forceFull ? planRestore(before, live) : null;
+        const live: LiveState = before && !readKernel ? committedState(before) : await ipt.live();
+        // Drift: the kernel no longer holds what moat last committed, whatever
+        // else this reconcile changes (a jump deleted just before a resync
+        // that also carries a container event is still drift, and reported).
+        const drift = before && readKernel && !this.forceFull ? planRestore(before, live) : null;
         const plan = planRestore(rendered, live, this.forceFull);
         if (plan.text !== null) {
           await ipt.restore(plan.text);
@@ -152,10 +174,6 @@ export class Reconciler {
     return o;
   }
 
-  private liveState(ipt: Iptables): Promise<LiveState> {
-    return ipt.live();
-  }
-
   /**
    * The cheap check between reconciles: true when moat's chains or jumps in
    * the kernel differ from the last commit. False while a commit is failing:
@@ -165,7 +183,7 @@ export class Reconciler {
     if (this.forceFull) return false;
     for (const ipt of this.deps.iptables) {
       const want = this.expected.get(ipt.family);
-      if (want && planRestore(want, await this.liveState(ipt)).text !== null) return true;
+      if (want && planRestore(want, await ipt.live()).text !== null) return true;
     }
     return false;
   }
@@ -177,7 +195,7 @@ export class Reconciler {
     for (const ipt of this.deps.iptables) {
       const want = this.expected.get(ipt.family);
       if (!want) continue;
-      const plan = planRestore(want, await this.liveState(ipt));
+      const plan = planRestore(want, await ipt.live());
       if (plan.text === null) continue;
       await ipt.restore(plan.text);
       repaired = true;
@@ -186,7 +204,6 @@ export class Reconciler {
     return repaired;
   }
 
-  /** Cuts the live connections of flows the new ruleset no longer allows. */
   /**
    * Cuts the live connections of flows the new ruleset no longer allows.
    * Only for addresses a running container still holds (a removed
