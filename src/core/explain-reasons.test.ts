@@ -9,7 +9,7 @@ import { ruleReason } from './explain-reasons.js';
 
 // Comments that never decide a verdict: dispatch jumps, conntrack, NDP, zone
 // and deny helpers (their caller decides), NAT, the logDenied LOG rules.
-const STRUCTURAL = /^moat:(established|ndp|net:[0-9a-f]{12}|zone:\w+|deny|nat:[0-9a-f]{12}|no-nat-between-networks|published|published:from-docker|log-denied)$/;
+const STRUCTURAL = /^moat:(established|ndp|dispatch|net:[0-9a-f]{12}|zone:\w+|deny|nat:[0-9a-f]{12}|no-nat-between-networks|published|published:from-docker|log-denied)$/;
 const root = join(import.meta.dirname, '../../test/golden/scenarios');
 
 describe('ruleReason', () => {

@@ -36,5 +36,9 @@ export const outChain = (networkId: string) => `MOAT-OUT-${short(networkId)}`;
 export const inChain = (networkId: string) => `MOAT-IN-${short(networkId)}`;
 /** Traffic from the network's containers to the host itself (INPUT, -i bridge). */
 export const hostChain = (networkId: string) => `MOAT-HOST-${short(networkId)}`;
+/** Traffic from the host itself to the network's containers (OUTPUT, -o bridge; hostToContainers: deny). */
+export const fromHostChain = (networkId: string) => `MOAT-FROMHOST-${short(networkId)}`;
+/** Prefixes of the interface dispatch chains (see dispatch.ts): FORWARD -i / -o, INPUT -i, OUTPUT -o. */
+export const DISPATCH_PREFIX = { forwardIn: 'MOAT-FI-', forwardOut: 'MOAT-FO-', input: 'MOAT-HI-', output: 'MOAT-HO-' } as const;
 
 export const isMoatChain = (name: string) => name.startsWith(CHAIN_PREFIX);

@@ -14,7 +14,7 @@ export interface ConntrackFilter {
 }
 
 const ALLOW_JUMPS = /^(ACCEPT|MOAT-TO-|MOAT-FROM-)/;
-const REVOCABLE_CHAINS = /^MOAT-(OUT|IN|HOST)-|^MOAT-OUTPUT$|^MOAT-INPUT$/;
+const REVOCABLE_CHAINS = /^MOAT-(OUT|IN|HOST|FROMHOST)-|^MOAT-OUTPUT$|^MOAT-INPUT$/;
 
 const host = (cidr: string | undefined, family: Family) => {
   if (!cidr) return null;

@@ -11,11 +11,12 @@
 // nat POSTROUTING -> MOAT-POSTROUTING (masquerade); PREROUTING/OUTPUT -> MOAT-DNAT (dnat mode).
 import { parseCidr } from './addr.js';
 import type { Config } from './config.js';
+import { dispatch, type Leaf } from './dispatch.js';
 import { flowRules } from './flow-rules.js';
 import type { Flow } from './grants.js';
 import type { Container, Family, Network } from './model.js';
 import {
-  BUILTIN_JUMPS, DENY_CHAIN, DNAT_CHAIN, DROP_CHAIN, FROM_LAN_CHAIN, FROM_WORLD_CHAIN, hostChain, inChain, outChain,
+  BUILTIN_JUMPS, DENY_CHAIN, DISPATCH_PREFIX, DNAT_CHAIN, DROP_CHAIN, FROM_LAN_CHAIN, FROM_WORLD_CHAIN, fromHostChain, hostChain, inChain, outChain,
   TO_EXTERNAL_CHAIN, TO_LAN_CHAIN, TO_WORLD_CHAIN, type TableName,
 } from './names.js';
 import type { ContainerPolicy, Policy } from './policy.js';
@@ -106,7 +107,6 @@ export function buildRuleset(policy: Policy, config: Config, family: Family): Ru
   const coveredByPattern = (bridge: string) => UNKNOWN_BRIDGES.some((p) => matchesPattern(p, bridge));
   const managed = policy.networks.filter((n) => n.managed);
   const managedById = new Map(managed.map((n) => [n.network.id, n]));
-  const dockerSubnets = [...new Set(policy.networks.flatMap((n) => subnetsOf(n.network, family)))].sort();
   const protectedRanges = config.protectedNetworks.map(parseCidr).filter((c) => c?.family === family).map((c) => c!.text);
   const ndp = (extra: Partial<Rule>): Rule[] =>
     family === 6 ? NDP_TYPES.map((t) => ({ ...extra, proto: 'icmp', icmp6Type: t, comment: 'moat:ndp', jump: 'ACCEPT' })) : [];
@@ -184,17 +184,21 @@ export function buildRuleset(policy: Policy, config: Config, family: Family): Ru
   // Replies and established flows of every Docker bridge are accepted first,
   // so their cost does not grow with the number of networks. (Each network's
   // chains accept them too; this is the fast path, not the policy.)
-  const bridgePatterns = [...config.dockerBridges, ...managed.map((n) => n.network.bridge!).filter((b) => !config.dockerBridges.some((p) => matchesPattern(p, b))).sort()];
-  const forward: Rule[] = bridgePatterns.flatMap((b): Rule[] => [{ in: b, ...ESTABLISHED }, { out: b, ...ESTABLISHED }]);
-  const input: Rule[] = bridgePatterns.map((b): Rule => ({ in: b, ...ESTABLISHED }));
-  const output: Rule[] = [];
+  const managedBridges = new Set(managed.map((n) => n.network.bridge!));
+  // Every Docker bridge, known or not: the patterns, and the named bridges they do not cover.
+  const bridgeIfaces = [...UNKNOWN_BRIDGES, ...[...managedBridges].filter((b) => !coveredByPattern(b)).sort()];
+  const forward: Rule[] = bridgeIfaces.flatMap((b): Rule[] => [{ in: b, ...ESTABLISHED }, { out: b, ...ESTABLISHED }]);
+  const input: Rule[] = bridgeIfaces.map((b): Rule => ({ in: b, ...ESTABLISHED }));
   const perNetwork: Chain[] = [];
+  const leaves = { forwardIn: [] as Leaf[], forwardOut: [] as Leaf[], input: [] as Leaf[], output: [] as Leaf[] };
 
   for (const np of managed) {
     const net = np.network;
     const br = net.bridge!;
-    forward.push({ in: br, comment: `moat:net:${short(net.id)}`, jump: outChain(net.id) });
-    input.push({ in: br, comment: `moat:net:${short(net.id)}`, jump: hostChain(net.id) });
+    const comment = `moat:net:${short(net.id)}`;
+    leaves.forwardIn.push({ iface: br, rule: { in: br, comment, jump: outChain(net.id) } });
+    leaves.forwardOut.push({ iface: br, rule: { out: br, comment, jump: inChain(net.id) } });
+    leaves.input.push({ iface: br, rule: { in: br, comment, jump: hostChain(net.id) } });
 
     const out: Rule[] = [ESTABLISHED, ...ndp({ out: br }), ...(grants.out.get(net.id) ?? [])];
     out.push(np.icc.value ? { out: br, comment: 'moat:icc', jump: 'ACCEPT' } : { out: br, comment: 'moat:icc-off', jump: DENY_CHAIN });
@@ -211,10 +215,20 @@ export function buildRuleset(policy: Policy, config: Config, family: Family): Ru
     perNetwork.push({ name: hostChain(net.id), rules: unique([ESTABLISHED, ...ndp({}), ...(grants.host.get(net.id) ?? []), { comment: 'moat:host', jump: DENY_CHAIN }]) });
 
     if (config.hostToContainers === 'deny') {
-      output.push({ out: br, ...ESTABLISHED }, ...ndp({ out: br }), ...(grants.output.get(br) ?? []));
-      output.push({ out: br, comment: 'moat:host-to-containers', jump: DENY_CHAIN });
+      leaves.output.push({ iface: br, rule: { out: br, comment, jump: fromHostChain(net.id) } });
+      const fromHost = [ESTABLISHED, ...ndp({}), ...(grants.output.get(br) ?? []), { comment: 'moat:host-to-containers', jump: DENY_CHAIN }];
+      perNetwork.push({ name: fromHostChain(net.id), rules: unique(fromHost) });
     }
   }
+  const dispatched = {
+    forwardIn: dispatch(leaves.forwardIn, 'in', DISPATCH_PREFIX.forwardIn),
+    forwardOut: dispatch(leaves.forwardOut, 'out', DISPATCH_PREFIX.forwardOut),
+    input: dispatch(leaves.input, 'in', DISPATCH_PREFIX.input),
+    output: dispatch(leaves.output, 'out', DISPATCH_PREFIX.output),
+  };
+  forward.push(...dispatched.forwardIn.rules);
+  input.push(...dispatched.input.rules);
+  const output = dispatched.output.rules;
   // A bridge network whose interface name moat refuses to render (Docker
   // accepts `x;y`) cannot be dispatched by name: deny it by its subnets, so
   // it fails closed instead of escaping every rule.
@@ -227,23 +241,28 @@ export function buildRuleset(policy: Policy, config: Config, family: Family): Ru
     ]),
   );
   input.unshift(...unnamedSubnets.map((s): Rule => ({ src: s, comment: 'moat:unrenderable-bridge', jump: DENY_CHAIN })));
-  const managedBridges = new Set(managed.map((n) => n.network.bridge!));
   const unknownBridges = UNKNOWN_BRIDGES.filter((b) => !managedBridges.has(b));
   for (const pattern of unknownBridges) forward.push({ in: pattern, comment: 'moat:unknown-bridge', jump: DENY_CHAIN });
-  for (const np of managed) forward.push({ out: np.network.bridge!, comment: `moat:net:${short(np.network.id)}`, jump: inChain(np.network.id) });
+  forward.push(...dispatched.forwardOut.rules);
   for (const pattern of unknownBridges) forward.push({ out: pattern, comment: 'moat:unknown-bridge', jump: 'DROP' });
   for (const pattern of unknownBridges) input.push({ in: pattern, comment: 'moat:unknown-bridge', jump: DENY_CHAIN });
   input.push(...inputPublished);
 
   // Zone chains. RETURN (not deny) keeps them composable: the caller's later
   // rules still decide. A Docker peer is never `lan` or `world`, and a bridge
-  // moat does not know yet counts as a Docker peer.
+  // moat does not know yet counts as a Docker peer. A bridge network's peers
+  // are recognised by the bridge the packet leaves or enters by (a few
+  // patterns, whatever the number of networks); only other networks
+  // (macvlan, a bridge moat cannot name) are listed by subnet.
+  const routedSubnets = [...new Set(policy.networks.filter((n) => !n.managed).flatMap((n) => subnetsOf(n.network, family)))].sort();
   const dockerDst: Rule[] = [
-    ...dockerSubnets.map((s): Rule => ({ dst: s, comment: 'moat:zone:docker', jump: 'RETURN' })),
-    ...UNKNOWN_BRIDGES.map((b): Rule => ({ out: b, comment: 'moat:zone:docker', jump: 'RETURN' })),
-    ...[...managedBridges].filter((b) => !coveredByPattern(b)).sort().map((b): Rule => ({ out: b, comment: 'moat:zone:docker', jump: 'RETURN' })),
+    ...bridgeIfaces.map((b): Rule => ({ out: b, comment: 'moat:zone:docker', jump: 'RETURN' })),
+    ...routedSubnets.map((s): Rule => ({ dst: s, comment: 'moat:zone:docker', jump: 'RETURN' })),
   ];
-  const dockerSrc = dockerSubnets.map((s): Rule => ({ src: s, comment: 'moat:zone:docker', jump: 'RETURN' }));
+  const dockerSrc: Rule[] = [
+    ...bridgeIfaces.map((b): Rule => ({ in: b, comment: 'moat:zone:docker', jump: 'RETURN' })),
+    ...routedSubnets.map((s): Rule => ({ src: s, comment: 'moat:zone:docker', jump: 'RETURN' })),
+  ];
   const zones: Chain[] = [
     { name: TO_WORLD_CHAIN, rules: [...dockerDst, ...protectedRanges.map((r): Rule => ({ dst: r, comment: 'moat:zone:lan', jump: 'RETURN' })), { comment: 'moat:zone:world', jump: 'ACCEPT' }] },
     { name: TO_LAN_CHAIN, rules: [...dockerDst, ...protectedRanges.map((r): Rule => ({ dst: r, comment: 'moat:zone:lan', jump: 'ACCEPT' }))] },
@@ -256,7 +275,8 @@ export function buildRuleset(policy: Policy, config: Config, family: Family): Ru
   const masqueraded = managed.filter((n) => n.nat.value && !n.network.internal && subnetsOf(n.network, family).length > 0);
   if (masqueraded.length > 0) {
     // Container-to-container traffic keeps its real source address.
-    for (const s of dockerSubnets) postrouting.push({ dst: s, comment: 'moat:no-nat-between-networks', jump: 'RETURN' });
+    for (const b of bridgeIfaces) postrouting.push({ out: b, comment: 'moat:no-nat-between-networks', jump: 'RETURN' });
+    for (const s of routedSubnets) postrouting.push({ dst: s, comment: 'moat:no-nat-between-networks', jump: 'RETURN' });
     for (const np of masqueraded) {
       for (const s of subnetsOf(np.network, family)) {
         postrouting.push({ src: s, notOut: np.network.bridge!, comment: `moat:nat:${short(np.network.id)}`, jump: 'MASQUERADE' });
@@ -275,7 +295,7 @@ export function buildRuleset(policy: Policy, config: Config, family: Family): Ru
         name: DNAT_CHAIN,
         rules: unique([
           ...fromDocker,
-          ...[...config.dockerBridges, ...[...managedBridges].filter((b) => !coveredByPattern(b)).sort()].map((b): Rule => ({ in: b, comment: 'moat:published:from-docker', jump: 'RETURN' })),
+          ...bridgeIfaces.map((b): Rule => ({ in: b, comment: 'moat:published:from-docker', jump: 'RETURN' })),
           ...dnatRules,
         ]),
       },
@@ -295,6 +315,7 @@ export function buildRuleset(policy: Policy, config: Config, family: Family): Ru
           denyChain(config, family),
           ...(config.logDenied ? [{ name: DROP_CHAIN, rules: [...logRule(config, 'moat-drop'), { comment: 'moat:inbound', jump: 'DROP' }] }] : []),
           ...zones,
+          ...Object.values(dispatched).flatMap((d) => d.chains),
           ...perNetwork,
         ],
         jumps: BUILTIN_JUMPS.filter,

@@ -5,6 +5,10 @@
 // container's real address; and an internal network, where labels asking for
 // world, lan or the host are reported and not honoured. Every cell is probed
 // open before moatd runs, so each "closed" below is moat's doing.
+//
+// The host has more bridges than moat lists flat (src/core/dispatch.ts): the
+// networks under test are named br-mq<n> and sit two dispatch chains deep,
+// beside empty filler networks, so every verdict here crosses the tree.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBed, type Bed } from './testbed/bed.js';
 import { check, type Case } from './testbed/check.js';
@@ -23,6 +27,8 @@ const NETS = {
   vault: { subnets: ['172.31.16.0/24', 'fd00:31:16::/64'], internal: true },
 } as const;
 type Net = keyof typeof NETS;
+/** Empty networks that push the bridge count past the flat dispatch list (16). */
+const FILLERS = 12;
 
 const CONTAINERS: Record<string, { net: Net; labels?: Record<string, string> }> = {
   q1: { net: 'icc0' },
@@ -49,7 +55,11 @@ describe('network options and labels together (SPEC §3–§4)', () => {
 
   beforeAll(async () => {
     bed = await createBed({ peerHttpPorts: [80, 443], hostHttpPorts: [HOST_PORT] });
-    for (const [name, spec] of Object.entries(NETS)) await bed.createNetwork({ name, ...spec });
+    for (const [i, [name, spec]] of Object.entries(NETS).entries()) {
+      const options = { ...('options' in spec ? spec.options : {}), 'com.docker.network.bridge.name': `br-mq${i}` };
+      await bed.createNetwork({ name, ...spec, options });
+    }
+    for (let i = 0; i < FILLERS; i++) await bed.createNetwork({ name: `filler${i}`, subnets: [`172.31.${100 + i}.0/24`] });
     const started = await Promise.all(Object.entries(CONTAINERS).map(([name, spec]) => bed.startServer({ name, networks: [spec.net], labels: spec.labels })));
     for (const s of started) c[s.name] = s;
   });
@@ -168,6 +178,13 @@ describe('network options and labels together (SPEC §3–§4)', () => {
     await check(everyCell().map((x) => ({ ...x, state: 'open', seen: undefined, reason: null })));
     moatd = bed.startMoatd({ configPath: await bed.writeFile('config.yaml', `policyDir: ${bed.dir}/policy.d\ncontrol: { socket: ${bed.dir}/moat.sock }\n`) });
     expect(await moatd.waitForEvent('reconcile', { timeoutMs: 20_000 })).toMatchObject({ ok: true });
+  });
+
+  it('dispatches to the networks under test through the interface tree', async () => {
+    const save = await bed.topology.host.run('iptables-save', ['-t', 'filter']);
+    expect(save.stdout).toMatch(/^-A MOAT-FORWARD -i br-\+ -m comment --comment "moat:dispatch" -j MOAT-FI-br-$/m);
+    expect(save.stdout).toMatch(/^-A MOAT-FI-br- -i br-mq\+ -m comment --comment "moat:dispatch" -j MOAT-FI-br-mq$/m);
+    expect(save.stdout).toMatch(/^-A MOAT-FO-br-mq -o br-mq0 /m);
   });
 
   it('keeps ICC off (Docker option and moat.icc=false) except for the labelled flows', async () => {
