@@ -3,8 +3,10 @@ import { execa } from 'execa';
 import type { CommandRunner } from './iptables.js';
 
 export function execaRunner(timeoutMs = 30_000): CommandRunner {
-  return async (file, args, input) => {
-    const res = await execa(file, [...args], { input: input ?? '', reject: false, timeout: timeoutMs, stripFinalNewline: false });
+  return async (file, args, input, onSpawn) => {
+    const child = execa(file, [...args], { input: input ?? '', reject: false, timeout: timeoutMs, stripFinalNewline: false });
+    if (child.pid !== undefined) onSpawn?.(child.pid);
+    const res = await child;
     if (res.failed && res.exitCode === undefined) {
       return { stdout: String(res.stdout ?? ''), stderr: `${String(res.stderr ?? '')}${res.shortMessage}`, exitCode: 127 };
     }

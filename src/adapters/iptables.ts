@@ -10,8 +10,12 @@ export interface CommandResult {
   readonly exitCode: number;
 }
 
-/** Runs a program to completion; never throws for a non-zero exit. */
-export type CommandRunner = (file: string, args: readonly string[], input?: string) => Promise<CommandResult>;
+/**
+ * Runs a program to completion; never throws for a non-zero exit. `onSpawn`
+ * hears the child's pid as soon as it runs (the drift watcher knows moat's own
+ * commits by it).
+ */
+export type CommandRunner = (file: string, args: readonly string[], input?: string, onSpawn?: (pid: number) => void) => Promise<CommandResult>;
 
 export class RestoreError extends Error {
   constructor(
