@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { ConfigFileError, DEFAULT_CONFIG_PATH, loadConfig } from '../adapters/config-file.js';
 import { dockerSource } from '../adapters/docker.js';
 import { execaRunner } from '../adapters/exec.js';
+import { nftMonitor } from '../adapters/nft-monitor.js';
 import { disableIpv6, readSysctl } from '../adapters/sysctl.js';
 import { systemdReadiness } from '../adapters/systemd-notify.js';
 import { startControlServer, type ControlServer } from '../runtime/control-server.js';
@@ -36,7 +37,7 @@ DOCKER_HOST is honoured. Needs root (CAP_NET_ADMIN) and the Docker socket.`)
     const log = createLogger(config.log.level);
     const metrics: Metrics = new Metrics({ dockerConnected: (): boolean => status.isConnected() });
     const status: DaemonStatus = new DaemonStatus({ now: () => performance.now(), wallClock: () => Date.now(), pid: process.pid, metrics });
-    const daemon = new Daemon({ config, docker: dockerSource(), run: execaRunner(), log, now: () => performance.now(), onReady: systemdReadiness(process.env, execaRunner(), log), disableIpv6, readSysctl, observer: status });
+    const daemon = new Daemon({ config, docker: dockerSource(), run: execaRunner(), monitor: nftMonitor(), log, now: () => performance.now(), onReady: systemdReadiness(process.env, execaRunner(), log), disableIpv6, readSysctl, observer: status });
     // Status first: it answers (Docker disconnected, no reconcile yet) while moatd waits for Docker.
     // Enforcement matters more than the socket, so a socket that cannot open is logged, not fatal.
     let control: ControlServer | null = null;

@@ -4,6 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { captureLogger } from '../../test/fakes/capture-logger.js';
 import { FakeDocker } from '../../test/fakes/fake-docker.js';
 import { FakeXtables } from '../../test/fakes/fake-xtables.js';
+import { hostMixed } from '../../test/fakes/reconciler-on-fakes.js';
+import type { CommandRunner } from '../adapters/iptables.js';
+import { type MonitorHandlers, parseMonitorLine } from '../adapters/nft-monitor.js';
 import { ConfigSchema } from '../core/config.js';
 import { Daemon } from './daemon.js';
 
@@ -49,5 +52,67 @@ describe('Daemon', () => {
       ['net.bridge.bridge-nf-call-iptables', '0'],
       ['net.bridge.bridge-nf-call-ip6tables', null],
     ]);
+  });
+});
+
+/** A daemon on a fake nf_tables kernel whose restores show up on a fake `nft monitor`, as the real one prints them. */
+function onMonitor(backend: 'nf_tables' | 'legacy') {
+  const cap = captureLogger();
+  const kernel = new FakeXtables();
+  const docker = new FakeDocker();
+  docker.lists_ = hostMixed;
+  const mon = { opened: 0, closed: 0, handlers: null as MonitorHandlers | null };
+  const emit = (...lines: string[]) => lines.forEach((l) => mon.handlers?.onLine(parseMonitorLine(l)!));
+  const base = kernel.runner();
+  let nextPid = 1000;
+  const run: CommandRunner = async (file, args, input, onSpawn) => {
+    if (args[0] === '--version') return { stdout: `${file} v1.8.9 (${backend})\n`, stderr: '', exitCode: 0 };
+    const pid = nextPid++;
+    onSpawn?.(pid);
+    const res = await base(file, args, input);
+    if (file.endsWith('-restore') && res.exitCode === 0) emit('add rule ip filter MOAT-FORWARD counter accept', `# new generation 9 by process ${pid} (${file.slice(0, 15)})`);
+    return res;
+  };
+  const config = ConfigSchema.parse({ policyDir: join(tmpdir(), `moat-no-policy-${process.pid}`, 'none') });
+  const monitor = (h: MonitorHandlers) => {
+    mon.opened++;
+    mon.handlers = h;
+    return () => void (mon.closed++, (mon.handlers = null));
+  };
+  let ready = false;
+  const d = new Daemon({ config, docker, run, log: cap.log, now: () => 0, monitor, onReady: () => void (ready = true) });
+  return { d, cap, kernel, docker, mon, emit, ready: () => ready };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('Daemon drift watching', () => {
+  it('on nf_tables, checks on change: its own commits cost no check, a foreign one is repaired; stop kills the monitor', async () => {
+    const t = onMonitor('nf_tables');
+    await t.d.start();
+    for (let i = 0; i < 100 && !t.ready(); i++) await sleep(5);
+    expect(t.cap.events('drift_watch')).toMatchObject([{ mode: 'monitor' }]);
+    await sleep(400); // the look after the monitor opened
+    const saves = t.kernel.saves;
+    t.docker.lists_ = { ...hostMixed, containers: hostMixed.containers.slice(1) };
+    t.docker.send({ type: 'container', action: 'destroy', id: 'x' });
+    await sleep(400);
+    expect(t.cap.events('reconcile').at(-1)).toMatchObject({ trigger: 'container.destroy', committed: true });
+    expect(t.kernel.saves).toBe(saves); // planned in memory, and no check after its own commit
+    t.kernel.families[4].get('filter')!.set('FORWARD', []);
+    t.emit('delete rule ip filter FORWARD handle 3', '# new generation 10 by process 1 (iptables)');
+    for (let i = 0; i < 100 && t.kernel.chain(4, 'filter', 'FORWARD')!.length === 0; i++) await sleep(10);
+    expect(t.kernel.chain(4, 'filter', 'FORWARD')).toEqual(['-j MOAT-FORWARD']);
+    expect(t.cap.events('drift_repaired')).toHaveLength(1);
+    await t.d.stop();
+    expect([t.mon.opened, t.mon.closed]).toEqual([1, 1]);
+  });
+
+  it('polls on the legacy backend: nft monitor would not see its changes', async () => {
+    const t = onMonitor('legacy');
+    await t.d.start();
+    await t.d.stop();
+    expect(t.mon.opened).toBe(0);
+    expect(t.cap.events('drift_watch')).toMatchObject([{ mode: 'poll', intervalMs: 2000 }]);
   });
 });

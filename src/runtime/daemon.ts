@@ -1,9 +1,11 @@
 // Wires the daemon: config -> families -> watcher -> scheduler -> reconciler,
-// plus the periodic resync and the retry after a failed commit.
+// plus the periodic resync, the drift watcher (on ruleset change where nft can
+// tell, else polling) and the retry after a failed commit.
 import type { Logger } from 'pino';
 import { deleteConntrack } from '../adapters/conntrack.js';
 import type { DockerSource } from '../adapters/docker.js';
 import { Iptables, type CommandRunner } from '../adapters/iptables.js';
+import { nfTablesBackend, type RulesetMonitor } from '../adapters/nft-monitor.js';
 import { PolicyDir } from '../adapters/policy-dir.js';
 import type { Config } from '../core/config.js';
 import { DriftWatcher } from './drift-watcher.js';
@@ -20,8 +22,10 @@ export interface DaemonDeps {
   readonly now: () => number;
   /** Called once, after the first reconcile that left the live rules equal to the desired ones. */
   readonly onReady?: () => void;
-  /** How often the kernel is checked for drift between resyncs (default 2000 ms; 0: never). */
+  /** How often the kernel is polled for drift between resyncs without a ruleset monitor (default 2000 ms; 0: no drift watching). */
   readonly driftCheckMs?: number;
+  /** Says when the ruleset changes (`nft monitor`); used on the nf_tables backend only. */
+  readonly monitor?: RulesetMonitor;
   /** Switches IPv6 off on bridges moat cannot firewall (fail closed). */
   readonly disableIpv6?: (bridges: readonly string[]) => Promise<void>;
   /** Reads a sysctl (`net.bridge.bridge-nf-call-iptables`); null when absent. */
@@ -40,12 +44,20 @@ export class Daemon {
   private retryTimer: NodeJS.Timeout | null = null;
   private failures = 0;
   private ready = false;
+  private stopped = false;
   private resync: NodeJS.Timeout | null = null;
   private watcher: Watcher | null = null;
   private drift: DriftWatcher | null = null;
   private scheduler: Scheduler | null = null;
   private policies: PolicyDir;
   reconciler: Reconciler | null = null;
+
+  /** The runner moat's iptables use: each restore's pid tells the drift watcher that transaction is moat's own. */
+  private readonly run: CommandRunner = (file, args, input, onSpawn) =>
+    this.deps.run(file, args, input, (pid) => {
+      if (file.endsWith('-restore')) this.drift?.ownCommit(pid, file);
+      onSpawn?.(pid);
+    });
 
   constructor(private readonly deps: DaemonDeps) {
     this.config = deps.config;
@@ -54,10 +66,10 @@ export class Daemon {
 
   /** Decides which families moat manages; refuses to start when it cannot enforce what it must. */
   private async families(): Promise<Iptables[]> {
-    const v4 = new Iptables(this.deps.run, 4);
+    const v4 = new Iptables(this.run, 4);
     if (!(await v4.available())) throw new StartupError('iptables-save does not work here: moat cannot enforce anything (is iptables installed, and are we root with CAP_NET_ADMIN?)');
     if (this.config.ipv6 === 'off') return [v4];
-    const v6 = new Iptables(this.deps.run, 6);
+    const v6 = new Iptables(this.run, 6);
     if (await v6.available()) return [v4, v6];
     if (this.config.ipv6 === 'on') throw new StartupError('ipv6: on, but ip6tables-save does not work here');
     this.deps.log.warn({ event: 'ipv6_unavailable' }, 'ip6tables is not usable: IPv6 is not firewalled by moat');
@@ -101,8 +113,13 @@ export class Daemon {
     this.watcher = new Watcher({ docker, log, trigger: (reason) => void scheduler.request(reason), sleep: (ms) => this.sleep(ms), onEvent: (t) => observer?.event(t), onConnection: (c) => observer?.dockerConnection(c) });
     this.resync = setInterval(() => void scheduler.request('resync'), this.config.reconcile.resyncIntervalS * 1000);
     this.policies.watch(() => void scheduler.request('policy'));
-    this.drift = new DriftWatcher({ check: () => reconciler.drifted(), busy: () => scheduler.busy(), trigger: (reason) => void scheduler.request(reason), log, intervalMs: this.deps.driftCheckMs ?? 2_000 });
+    const intervalMs = this.deps.driftCheckMs ?? 2_000;
+    // The legacy backend changes nothing nft could see: poll there.
+    const monitor = intervalMs > 0 && this.deps.monitor && (await nfTablesBackend(this.deps.run, iptables.map((i) => i.family))) ? this.deps.monitor : undefined;
+    this.drift = new DriftWatcher({ check: () => reconciler.drifted(), busy: () => scheduler.busy(), trigger: (reason) => void scheduler.request(reason), log, intervalMs, monitor });
+    if (this.stopped) return;
     this.drift.start();
+    if (intervalMs > 0) log.info({ event: 'drift_watch', mode: this.drift.mode, intervalMs }, this.drift.mode === 'monitor' ? 'drift is checked when the ruleset changes (nft monitor)' : `the kernel is polled for drift every ${intervalMs / 1000}–${(2.5 * intervalMs) / 1000} s`);
     await this.watcher.start();
     log.info({ event: 'started', families: iptables.map((i) => i.family) }, 'moatd running');
   }
@@ -163,6 +180,7 @@ export class Daemon {
 
   /** Stops following Docker and waits for a running reconcile; the rules stay in place. */
   async stop(): Promise<void> {
+    this.stopped = true;
     this.watcher?.stop();
     this.drift?.stop();
     this.policies.stop();
