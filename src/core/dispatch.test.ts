@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { dispatch, FANOUT, type Leaf } from './dispatch.js';
+import { cidrContains, parseCidr } from './addr.js';
+import { cidrDispatch, dispatch, FANOUT, type Leaf, portDispatch } from './dispatch.js';
 import type { Rule } from './rule.js';
 import { matchesPattern } from './ruleset.js';
 
@@ -70,5 +71,93 @@ describe('interface dispatch', () => {
       expect(worst).toBeGreaterThan(FANOUT / 4);
       expect(walk(d, 'br-unknown0000').leaf).toBeNull();
     }
+  });
+});
+
+/** Every rule a packet with `port` (or source `addr`) evaluates, in order, following dispatch jumps: the leaves it can match. */
+function reached(d: ReturnType<typeof dispatch>, matches: (r: Rule) => boolean): { leaves: Rule[]; evaluated: number } {
+  const chains = new Map(d.chains.map((c) => [c.name, c.rules]));
+  const leaves: Rule[] = [];
+  let evaluated = 0;
+  const visit = (rules: readonly Rule[]) => {
+    for (const r of rules) {
+      evaluated++;
+      if (!matches(r)) continue;
+      const sub = chains.get(r.jump);
+      if (sub) visit(sub);
+      else leaves.push(r);
+    }
+  };
+  visit(d.rules);
+  return { leaves, evaluated };
+}
+
+const portMatches = (proto: string, port: number) => (r: Rule) => {
+  if (r.proto !== proto) return false;
+  const [lo, hi = lo] = r.dport!.split(':').map(Number);
+  return port >= lo! && port <= hi!;
+};
+
+describe('port dispatch', () => {
+  it('keeps every rule of a port, in order, and only those', () => {
+    const rule = fc.record({ proto: fc.constantFrom('tcp' as const, 'udp' as const), port: fc.integer({ min: 1, max: 400 }), n: fc.nat(3) });
+    fc.assert(
+      fc.property(fc.array(rule, { maxLength: 150 }), fc.integer({ min: 1, max: 20 }), (specs, fanout) => {
+        const rules: Rule[] = specs.map((x, i) => ({ proto: x.proto, dport: String(x.port), comment: `moat:published:${i}`, jump: x.n === 0 ? 'DROP' : 'ACCEPT' }));
+        const d = portDispatch(rules, 'MOAT-PI-', fanout);
+        for (const proto of ['tcp', 'udp']) {
+          for (let port = 0; port <= 401; port++) {
+            const want = rules.filter((r) => r.proto === proto && r.dport === String(port));
+            expect(reached(d, portMatches(proto, port)).leaves).toEqual(want);
+          }
+        }
+        for (const c of d.chains) expect(c.name.length).toBeLessThanOrEqual(28);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('finds one of 1,000 published ports in a few dozen rules', () => {
+    const rules: Rule[] = Array.from({ length: 1000 }, (_, i) => ({ proto: 'tcp', dport: String(20000 + 3 * i), comment: `moat:published:${i}`, jump: 'ACCEPT' }));
+    const d = portDispatch(rules, 'MOAT-PI-');
+    const costs = [20000, 21500, 22997, 22].map((p) => reached(d, portMatches('tcp', p)).evaluated);
+    expect(Math.max(...costs)).toBeLessThanOrEqual(3 * FANOUT);
+    expect(reached(d, portMatches('tcp', 22997)).leaves).toEqual([rules[999]]);
+  });
+});
+
+describe('subnet dispatch', () => {
+  const v4 = fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.constantFrom(16, 20, 24, 28)).map(([a, b, p]) => parseCidr(`10.${a}.${b}.0/${p}`.replace(/\.(\d+)\.0\/16$/, '.0.0/16'))!);
+  const v6 = fc.tuple(fc.integer({ min: 0, max: 0xffff }), fc.constantFrom(48, 56, 64)).map(([a, p]) => parseCidr(`fd00:${a.toString(16)}::/${p}`)!);
+
+  it.each([
+    ['IPv4', v4],
+    ['IPv6', v6],
+  ] as const)('%s: an address reaches exactly the subnets that hold it', (_, subnet) => {
+    fc.assert(
+      fc.property(fc.uniqueArray(subnet.filter((c) => c !== null), { maxLength: 80, selector: (c) => c.text }), fc.integer({ min: 1, max: 20 }), (subnets, fanout) => {
+        const leaves = subnets.map((cidr) => ({ cidr, rule: { src: cidr.text, comment: 'moat:nat:x', jump: 'MASQUERADE' } as Rule }));
+        const d = cidrDispatch(leaves, 'src', 'MOAT-MQ-', fanout);
+        for (const probe of subnets) {
+          const inside = (r: Rule) => cidrContains(parseCidr(r.src!)!, { ...probe, prefix: probe.family === 4 ? 32 : 128 });
+          const got = reached(d, inside).leaves.map((r) => r.src).sort();
+          expect(got).toEqual(subnets.filter((c) => cidrContains(c, { ...probe, prefix: probe.family === 4 ? 32 : 128 })).map((c) => c.text).sort());
+        }
+        for (const c of d.chains) expect(c.name.length).toBeLessThanOrEqual(28);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('finds one of 500 Docker subnets in a few dozen rules', () => {
+    const leaves = Array.from({ length: 500 }, (_, i) => {
+      const cidr = parseCidr(`10.${i >> 8}.${i & 255}.0/24`)!;
+      return { cidr, rule: { src: cidr.text, comment: 'moat:nat:x', jump: 'MASQUERADE' } as Rule };
+    });
+    const d = cidrDispatch(leaves, 'src', 'MOAT-MQ-');
+    const addr = parseCidr('10.1.243.7/32')!;
+    const r = reached(d, (x) => cidrContains(parseCidr(x.src!)!, addr));
+    expect(r.leaves.map((x) => x.src)).toEqual(['10.1.243.0/24']);
+    expect(r.evaluated).toBeLessThanOrEqual(3 * FANOUT);
   });
 });

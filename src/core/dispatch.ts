@@ -10,6 +10,8 @@
 // Groups are disjoint, so the order of the direct rules is kept within every
 // chain and a name no rule matches falls through to the caller's next rule
 // (the unknown-bridge deny).
+import ipaddr from 'ipaddr.js';
+import { type Cidr, parseCidr } from './addr.js';
 import type { Rule } from './rule.js';
 import type { Chain } from './ruleset.js';
 
@@ -62,4 +64,104 @@ export function dispatch(leaves: readonly Leaf[], side: 'in' | 'out', chainPrefi
   };
   const rules = build('', leaves);
   return { rules, chains };
+}
+
+/**
+ * Rules that each match one protocol and one port (published ports), grouped
+ * by protocol and then by up to FANOUT contiguous port ranges per level
+ * (`-p tcp --dport lo:hi` into `<chainPrefix><proto>-<lo>-<hi>`). A packet
+ * has one port, so regrouping keeps every verdict; the rules of one port
+ * keep their order.
+ */
+export function portDispatch(rules: readonly Rule[], chainPrefix: string, fanout = FANOUT): Dispatch {
+  if (rules.length <= fanout) return { rules: [...rules], chains: [] };
+  const chains: Chain[] = [];
+  const byPort = new Map<string, Map<number, Rule[]>>();
+  for (const r of rules) {
+    if (!r.proto || !r.dport || !/^\d+$/.test(r.dport)) throw new Error(`portDispatch: rule without a single port: ${r.comment}`);
+    const ports = byPort.get(r.proto) ?? new Map<number, Rule[]>();
+    byPort.set(r.proto, ports);
+    const port = Number(r.dport);
+    ports.set(port, [...(ports.get(port) ?? []), r]);
+  }
+  const build = (proto: string, ports: readonly number[], of: Map<number, Rule[]>): Rule[] => {
+    const count = ports.reduce((n, p) => n + of.get(p)!.length, 0);
+    if (count <= fanout || ports.length === 1) return ports.flatMap((p) => of.get(p)!);
+    const out: Rule[] = [];
+    const size = Math.ceil(ports.length / Math.max(2, fanout)); // at least two buckets: each is smaller
+    for (let i = 0; i < ports.length; i += size) {
+      const bucket = ports.slice(i, i + size);
+      const lo = bucket[0]!;
+      const hi = bucket[bucket.length - 1]!;
+      if (bucket.length === 1 && of.get(lo)!.length === 1) {
+        out.push(...of.get(lo)!);
+        continue;
+      }
+      const name = `${chainPrefix}${proto}-${lo}-${hi}`;
+      chains.push({ name, rules: build(proto, bucket, of) });
+      out.push({ proto: proto as Rule['proto'], dport: lo === hi ? String(lo) : `${lo}:${hi}`, comment: 'moat:dispatch', jump: name });
+    }
+    return out;
+  };
+  const out: Rule[] = [];
+  for (const proto of [...byPort.keys()].sort()) {
+    const of = byPort.get(proto)!;
+    out.push(...build(proto, [...of.keys()].sort((a, b) => a - b), of));
+  }
+  return { rules: out, chains };
+}
+
+export interface CidrLeaf {
+  readonly cidr: Cidr;
+  readonly rule: Rule;
+}
+
+const bitsOf = (c: Cidr) => (c.family === 4 ? 32 : 128);
+const valueOf = (c: Cidr) => c.addr.toByteArray().reduce((v, b) => (v << 8n) | BigInt(b), 0n);
+
+function cidrText(value: bigint, prefix: number, family: 4 | 6): string {
+  const bytes: number[] = [];
+  for (let i = (family === 4 ? 4 : 16) - 1, v = value; i >= 0; i--, v >>= 8n) bytes[i] = Number(v & 255n);
+  return parseCidr(`${ipaddr.fromByteArray(bytes).toString()}/${prefix}`)!.text;
+}
+
+/**
+ * Rules that each match one source (or destination) subnet and whose order
+ * does not matter (the same verdict, e.g. MASQUERADE per network), grouped
+ * by the next 4 address bits after the prefix they share: `-s <supernet>`
+ * into `<chainPrefix><hex bits>-<prefix length>`.
+ */
+export function cidrDispatch(leaves: readonly CidrLeaf[], side: 'src' | 'dst', chainPrefix: string, fanout = FANOUT): Dispatch {
+  const chains: Chain[] = [];
+  const build = (members: readonly CidrLeaf[]): Rule[] => {
+    if (members.length <= fanout) return members.map((l) => l.rule);
+    const bits = bitsOf(members[0]!.cidr);
+    const values = members.map((l) => valueOf(l.cidr));
+    let shared = Math.min(...members.map((l) => l.cidr.prefix));
+    for (const v of values) {
+      while (shared > 0 && v >> BigInt(bits - shared) !== values[0]! >> BigInt(bits - shared)) shared--;
+    }
+    const next = shared + 4;
+    const out: Rule[] = [];
+    const groups = new Map<bigint, CidrLeaf[]>();
+    members.forEach((l, i) => {
+      if (l.cidr.prefix < next) out.push(l.rule);
+      else {
+        const key = values[i]! >> BigInt(bits - next);
+        groups.set(key, [...(groups.get(key) ?? []), l]);
+      }
+    });
+    for (const key of [...groups.keys()].sort((a, b) => (a < b ? -1 : 1))) {
+      const group = groups.get(key)!;
+      const name = `${chainPrefix}${key.toString(16)}-${next}`;
+      if (group.length === 1 || name.length > 28) {
+        out.push(...group.map((l) => l.rule));
+        continue;
+      }
+      chains.push({ name, rules: build(group) });
+      out.push({ [side]: cidrText(key << BigInt(bits - next), next, members[0]!.cidr.family), comment: 'moat:dispatch', jump: name });
+    }
+    return out;
+  };
+  return { rules: build(leaves), chains };
 }

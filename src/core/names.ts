@@ -38,7 +38,12 @@ export const inChain = (networkId: string) => `MOAT-IN-${short(networkId)}`;
 export const hostChain = (networkId: string) => `MOAT-HOST-${short(networkId)}`;
 /** Traffic from the host itself to the network's containers (OUTPUT, -o bridge; hostToContainers: deny). */
 export const fromHostChain = (networkId: string) => `MOAT-FROMHOST-${short(networkId)}`;
-/** Prefixes of the interface dispatch chains (see dispatch.ts): FORWARD -i / -o, INPUT -i, OUTPUT -o. */
-export const DISPATCH_PREFIX = { forwardIn: 'MOAT-FI-', forwardOut: 'MOAT-FO-', input: 'MOAT-HI-', output: 'MOAT-HO-' } as const;
+/**
+ * Prefixes of the dispatch chains (see dispatch.ts): by interface for FORWARD -i / -o, INPUT -i, OUTPUT -o;
+ * by port for published ports (INPUT, nat DNAT); by source subnet for masquerade.
+ */
+export const DISPATCH_PREFIX = {
+  forwardIn: 'MOAT-FI-', forwardOut: 'MOAT-FO-', input: 'MOAT-HI-', output: 'MOAT-HO-', published: 'MOAT-PI-', dnat: 'MOAT-PD-', masquerade: 'MOAT-MQ-',
+} as const;
 
 export const isMoatChain = (name: string) => name.startsWith(CHAIN_PREFIX);

@@ -11,7 +11,7 @@
 // nat POSTROUTING -> MOAT-POSTROUTING (masquerade); PREROUTING/OUTPUT -> MOAT-DNAT (dnat mode).
 import { parseCidr } from './addr.js';
 import type { Config } from './config.js';
-import { dispatch, type Leaf } from './dispatch.js';
+import { cidrDispatch, type CidrLeaf, dispatch, type Leaf, portDispatch } from './dispatch.js';
 import { flowRules } from './flow-rules.js';
 import type { Flow } from './grants.js';
 import type { Container, Family, Network } from './model.js';
@@ -246,7 +246,8 @@ export function buildRuleset(policy: Policy, config: Config, family: Family): Ru
   forward.push(...dispatched.forwardOut.rules);
   for (const pattern of unknownBridges) forward.push({ out: pattern, comment: 'moat:unknown-bridge', jump: 'DROP' });
   for (const pattern of unknownBridges) input.push({ in: pattern, comment: 'moat:unknown-bridge', jump: DENY_CHAIN });
-  input.push(...inputPublished);
+  const published = portDispatch(inputPublished, DISPATCH_PREFIX.published);
+  input.push(...published.rules);
 
   // Zone chains. RETURN (not deny) keeps them composable: the caller's later
   // rules still decide. A Docker peer is never `lan` or `world`, and a bridge
@@ -272,20 +273,23 @@ export function buildRuleset(policy: Policy, config: Config, family: Family): Ru
   ];
 
   const postrouting: Rule[] = [];
+  const natDispatch: Chain[] = [];
   const masqueraded = managed.filter((n) => n.nat.value && !n.network.internal && subnetsOf(n.network, family).length > 0);
   if (masqueraded.length > 0) {
     // Container-to-container traffic keeps its real source address.
     for (const b of bridgeIfaces) postrouting.push({ out: b, comment: 'moat:no-nat-between-networks', jump: 'RETURN' });
     for (const s of routedSubnets) postrouting.push({ dst: s, comment: 'moat:no-nat-between-networks', jump: 'RETURN' });
-    for (const np of masqueraded) {
-      for (const s of subnetsOf(np.network, family)) {
-        postrouting.push({ src: s, notOut: np.network.bridge!, comment: `moat:nat:${short(np.network.id)}`, jump: 'MASQUERADE' });
-      }
-    }
+    const leaves: CidrLeaf[] = masqueraded.flatMap((np) =>
+      subnetsOf(np.network, family).map((s) => ({ cidr: parseCidr(s)!, rule: { src: s, notOut: np.network.bridge!, comment: `moat:nat:${short(np.network.id)}`, jump: 'MASQUERADE' } })),
+    );
+    const masquerade = cidrDispatch(leaves, 'src', DISPATCH_PREFIX.masquerade);
+    postrouting.push(...masquerade.rules);
+    natDispatch.push(...masquerade.chains);
   }
   const natChains: Chain[] = [{ name: BUILTIN_JUMPS.nat.POSTROUTING, rules: postrouting }];
   const natJumps: Record<string, string> = { POSTROUTING: BUILTIN_JUMPS.nat.POSTROUTING };
   if (dnat) {
+    const dnatDispatch = portDispatch(unique(dnatRules), DISPATCH_PREFIX.dnat);
     const toDnat: Rule = { addrType: 'LOCAL', comment: 'moat:published', jump: DNAT_CHAIN };
     natChains.push(
       { name: BUILTIN_JUMPS.nat.PREROUTING, rules: [toDnat] },
@@ -296,9 +300,10 @@ export function buildRuleset(policy: Policy, config: Config, family: Family): Ru
         rules: unique([
           ...fromDocker,
           ...bridgeIfaces.map((b): Rule => ({ in: b, comment: 'moat:published:from-docker', jump: 'RETURN' })),
-          ...dnatRules,
+          ...dnatDispatch.rules,
         ]),
       },
+      ...dnatDispatch.chains,
     );
     natJumps.PREROUTING = BUILTIN_JUMPS.nat.PREROUTING;
     natJumps.OUTPUT = BUILTIN_JUMPS.nat.OUTPUT;
@@ -316,11 +321,12 @@ export function buildRuleset(policy: Policy, config: Config, family: Family): Ru
           ...(config.logDenied ? [{ name: DROP_CHAIN, rules: [...logRule(config, 'moat-drop'), { comment: 'moat:inbound', jump: 'DROP' }] }] : []),
           ...zones,
           ...Object.values(dispatched).flatMap((d) => d.chains),
+          ...published.chains,
           ...perNetwork,
         ],
         jumps: BUILTIN_JUMPS.filter,
       },
-      nat: { chains: natChains, jumps: natJumps },
+      nat: { chains: [...natChains, ...natDispatch], jumps: natJumps },
     },
   };
 }

@@ -8,7 +8,8 @@
 //
 // The host has more bridges than moat lists flat (src/core/dispatch.ts): the
 // networks under test are named br-mq<n> and sit two dispatch chains deep,
-// beside empty filler networks, so every verdict here crosses the tree.
+// beside empty filler networks, so every verdict here crosses the tree (and
+// masquerade is found by source subnet in a tree as well).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBed, type Bed } from './testbed/bed.js';
 import { check, type Case } from './testbed/check.js';
@@ -28,7 +29,7 @@ const NETS = {
 } as const;
 type Net = keyof typeof NETS;
 /** Empty networks that push the bridge count past the flat dispatch list (16). */
-const FILLERS = 12;
+const FILLERS = 14;
 
 const CONTAINERS: Record<string, { net: Net; labels?: Record<string, string> }> = {
   q1: { net: 'icc0' },
@@ -185,6 +186,9 @@ describe('network options and labels together (SPEC §3–§4)', () => {
     expect(save.stdout).toMatch(/^-A MOAT-FORWARD -i br-\+ -m comment --comment "moat:dispatch" -j MOAT-FI-br-$/m);
     expect(save.stdout).toMatch(/^-A MOAT-FI-br- -i br-mq\+ -m comment --comment "moat:dispatch" -j MOAT-FI-br-mq$/m);
     expect(save.stdout).toMatch(/^-A MOAT-FO-br-mq -o br-mq0 /m);
+    // 18 masqueraded networks: masquerade is found by source subnet in a tree too.
+    const nat = await bed.topology.host.run('iptables-save', ['-t', 'nat']);
+    expect(nat.stdout).toMatch(/^-A MOAT-POSTROUTING -s 172\.31\.\S+ -m comment --comment "moat:dispatch" -j MOAT-MQ-\S+$/m);
   });
 
   it('keeps ICC off (Docker option and moat.icc=false) except for the labelled flows', async () => {

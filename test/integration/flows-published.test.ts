@@ -7,6 +7,8 @@
 //      real client address, over IPv4 and IPv6, and a container on another
 //      network with a grant reaches it through the host (hairpin) as itself.
 //   C. published: labelled + publishMode: dnat — both at once.
+// A filler container publishes 20 more host ports, so the published ports are
+// found through port dispatch chains (src/core/dispatch.ts) in every phase.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBed, type Bed } from './testbed/bed.js';
 import { check, type Case } from './testbed/check.js';
@@ -23,6 +25,8 @@ const P1 = 18080; // p1:80, moat.ingress lan:80
 const P2 = 18081; // p2:8080, moat.ingress world CIDRs (v4 and v6) for 8080
 const P3 = 18082; // p3:80, no labels
 const P4 = 18083; // p4:80, moat.ingress world:8080 (names another container port)
+/** Host ports 19100.. of a filler container: more published ports than moat lists flat (16). */
+const FILLER_PORTS = 20;
 
 describe('published ports: labelled, proxy and DNAT (SPEC §4)', () => {
   let bed: Bed;
@@ -48,6 +52,7 @@ describe('published ports: labelled, proxy and DNAT (SPEC §4)', () => {
       bed.startServer({ name: 'c-grant', networks: ['other'], labels: { 'moat.egress': 'p1:80' } }),
       bed.startServer({ name: 'c-host', networks: ['other'], labels: { 'moat.egress': `host:${P1}` } }),
       bed.startServer({ name: 'c-none', networks: ['other'] }),
+      bed.startServer({ name: 'p-fill', networks: ['other'], publish: Array.from({ length: FILLER_PORTS }, (_, i) => ({ containerPort: 80, hostPort: 19100 + i })) }),
     ]);
     for (const s of started) c[s.name] = s;
   });
@@ -149,11 +154,15 @@ describe('published ports: labelled, proxy and DNAT (SPEC §4)', () => {
   it('A. published: labelled (proxy): only the moat.ingress sources for that container port get in', async () => {
     await phase('published: labelled\n');
     await check(proxyLabelled());
+    const save = await bed.topology.host.run('iptables-save', ['-t', 'filter']);
+    expect(save.stdout).toMatch(new RegExp(`^-A MOAT-INPUT -p tcp -m tcp --dport ${P1}:${P2} -m comment --comment "moat:dispatch" -j MOAT-PI-tcp-${P1}-${P2}$`, 'm'));
   });
 
   it('B. publishMode: dnat: the container sees the real client, also on IPv6 and through a hairpin', async () => {
     await phase('publishMode: dnat\n');
     await check(dnatOpen());
+    const save = await bed.topology.host.run('iptables-save', ['-t', 'nat']);
+    expect(save.stdout).toMatch(new RegExp(`^-A MOAT-DNAT -p tcp -m tcp --dport ${P3}:${P4} -m comment --comment "moat:dispatch" -j MOAT-PD-tcp-${P3}-${P4}$`, 'm'));
   });
 
   // Regression: a `host:PORT` grant reached a published port in proxy mode but
