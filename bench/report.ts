@@ -147,7 +147,7 @@ export function renderReport(r: BenchResult): string {
     out.push(`Chains rewritten by +1 container: ${[...new Set(r.scale.map((s) => s.oneContainerAdd.chains.length))].join(' / ')} (one MOAT-OUT-<net>); by +1 network: ${r.scale[0]?.oneNetworkAdd.chains.join(', ')}.\n`);
 
     out.push('## Per-packet cost (rules traversed before the verdict)\n');
-    out.push('Computed from the ruleset structure: the packet is walked through moat\'s chains as netfilter does (rules in order, jumps descend, RETURN/end of chain go back, ACCEPT/DROP/REJECT/MASQUERADE end the walk), counting every rule evaluated, starting with the jump from the built-in chain. "last net" is the network that MOAT-FORWARD dispatches to last; "first net" the first. Not counted: rules of other owners in the built-in chains.\n');
+    out.push('Computed from the ruleset structure: the packet is walked through moat\'s chains as netfilter does (rules in order, jumps descend, RETURN/end of chain go back, ACCEPT/DROP/REJECT/MASQUERADE end the walk), counting every rule evaluated, starting with the jump from the built-in chain. "worst net": the packet is walked from every network and the longest walk is shown (bridges are found through a dispatch tree, src/core/dispatch.ts). Not counted: rules of other owners in the built-in chains.\n');
     const names = Object.keys(r.scale[0]!.perPacket);
     out.push(table(['packet', ...r.scale.map((s) => size(s.spec)), 'verdict'], names.map((n) => [n, ...r.scale.map((s) => String(s.perPacket[n]?.rules ?? 'n/a')), r.scale[r.scale.length - 1]!.perPacket[n]?.verdict ?? ''])));
     out.push('');

@@ -89,3 +89,38 @@ export function planFlush(live: LiveState): Plan {
   }
   return { tables, text: tables.length === 0 ? null : `${tables.flatMap((t) => t.lines).join('\n')}\n` };
 }
+
+/** Targets whose rules only let more through: ACCEPT, and the zone chains that accept or return. */
+const WIDENING = / -j (ACCEPT|MOAT-TO-WORLD|MOAT-TO-LAN|MOAT-TO-EXTERNAL|MOAT-FROM-WORLD|MOAT-FROM-LAN)$/;
+
+/**
+ * How `after` differs from `before`: 'same'; 'widens' when the only change is
+ * allowing rules added to existing filter chains (every rule of `before` is
+ * still there, in the same chain and order, and every new one accepts), so
+ * committing it later can only delay a grant; else 'narrows' (a removed or
+ * reordered rule, a new DROP, REJECT, RETURN or deny jump, a new or deleted
+ * chain, any nat or jump change), which must never wait.
+ */
+export function compareRulesets(before: RenderedRuleset, after: RenderedRuleset): 'same' | 'widens' | 'narrows' {
+  let added = 0;
+  for (const table of TABLES) {
+    const was = before.tables[table];
+    const now = after.tables[table];
+    if (was.chains.size !== now.chains.size || JSON.stringify(was.jumps) !== JSON.stringify(now.jumps)) return 'narrows';
+    for (const [name, rules] of was.chains) {
+      const next = now.chains.get(name);
+      if (!next) return 'narrows';
+      if (same(rules, next)) continue;
+      if (table !== 'filter') return 'narrows';
+      // The old rules, in their order, must be a subsequence of the new ones.
+      let i = 0;
+      for (const r of next) {
+        if (i < rules.length && r === rules[i]) i++;
+        else if (WIDENING.test(r)) added++;
+        else return 'narrows';
+      }
+      if (i < rules.length) return 'narrows';
+    }
+  }
+  return added > 0 ? 'widens' : 'same';
+}

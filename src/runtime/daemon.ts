@@ -9,7 +9,7 @@ import { nfTablesBackend, type RulesetMonitor } from '../adapters/nft-monitor.js
 import { PolicyDir } from '../adapters/policy-dir.js';
 import type { Config } from '../core/config.js';
 import { DriftWatcher } from './drift-watcher.js';
-import { Reconciler } from './reconciler.js';
+import { HOLD_TRIGGER, Reconciler } from './reconciler.js';
 import { Scheduler } from './scheduler.js';
 import type { DaemonObserver } from './status.js';
 import { Watcher } from './watcher.js';
@@ -42,6 +42,9 @@ export class Daemon {
   private config: Config;
   private readonly timers = new Set<NodeJS.Timeout>();
   private retryTimer: NodeJS.Timeout | null = null;
+  private holdTimer: NodeJS.Timeout | null = null;
+  /** Monotonic time the last Docker event arrived (burst detection). */
+  private lastEventAt = Number.NEGATIVE_INFINITY;
   private failures = 0;
   private ready = false;
   private stopped = false;
@@ -91,6 +94,7 @@ export class Daemon {
       policyRules: () => this.policies.rules(),
       conntrack: (filters) => deleteConntrack(this.deps.run, filters),
       disableIpv6: this.deps.disableIpv6,
+      sinceLastEventMs: () => now() - this.lastEventAt,
     });
     this.reconciler = reconciler;
     const scheduler = new Scheduler(
@@ -99,6 +103,7 @@ export class Daemon {
         const outcome = await reconciler.run(triggers);
         this.deps.observer?.reconciled(outcome, reconciler.lastDesired);
         if (!outcome.ok) return this.scheduleRetry();
+        if (outcome.heldMs) this.scheduleHold(outcome.heldMs);
         this.failures = 0;
         if (!this.ready) {
           this.ready = true;
@@ -110,7 +115,11 @@ export class Daemon {
     this.scheduler = scheduler;
     scheduler.start();
     const observer = this.deps.observer;
-    this.watcher = new Watcher({ docker, log, trigger: (reason) => void scheduler.request(reason), sleep: (ms) => this.sleep(ms), onEvent: (t) => observer?.event(t), onConnection: (c) => observer?.dockerConnection(c) });
+    const onEvent = (t: string) => {
+      this.lastEventAt = now();
+      observer?.event(t);
+    };
+    this.watcher = new Watcher({ docker, log, trigger: (reason) => void scheduler.request(reason), sleep: (ms) => this.sleep(ms), onEvent, onConnection: (c) => observer?.dockerConnection(c) });
     this.resync = setInterval(() => void scheduler.request('resync'), this.config.reconcile.resyncIntervalS * 1000);
     this.policies.watch(() => void scheduler.request('policy'));
     const intervalMs = this.deps.driftCheckMs ?? 2_000;
@@ -140,6 +149,15 @@ export class Daemon {
         `${name} is not 1: traffic inside a Docker network bypasses iptables, so enable_icc=false / moat.icc=false are not enforced`,
       );
     }
+  }
+
+  /** A held commit (burst): run again when the burst may have paused. One timer, the latest wins. */
+  private scheduleHold(ms: number): void {
+    if (this.holdTimer) clearTimeout(this.holdTimer);
+    this.holdTimer = setTimeout(() => {
+      this.holdTimer = null;
+      void this.scheduler?.request(HOLD_TRIGGER);
+    }, ms);
   }
 
   private scheduleRetry(): void {
@@ -186,6 +204,7 @@ export class Daemon {
     this.policies.stop();
     if (this.resync) clearInterval(this.resync);
     if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.holdTimer) clearTimeout(this.holdTimer);
     for (const t of this.timers) clearTimeout(t);
     this.scheduler?.stop();
     await this.scheduler?.idle();

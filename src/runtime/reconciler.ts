@@ -10,7 +10,13 @@
 //   every other trigger: start, reconnect, resync, drift, config, policy, retry;
 // - a failed commit leaves the previous rules in force (restore is atomic per
 //   table), is logged once, and makes the next attempt read the kernel and
-//   rewrite every chain.
+//   rewrite every chain;
+// - a burst of Docker events does not cost one commit per batch: when the
+//   last commit is recent (< reconcile.burstHoldMs), events are still
+//   arriving (the last < 250 ms ago) and the change only adds allowing rules
+//   (compareRulesets), the commit is held and the run asks to be repeated; holding
+//   can only delay a grant, never a revocation or a new deny, and a lone
+//   event finds no recent commit and commits at once.
 import type { Logger } from 'pino';
 import type { DockerSource } from '../adapters/docker.js';
 import type { ConntrackResult } from '../adapters/conntrack.js';
@@ -20,7 +26,7 @@ import { fromDocker } from '../core/from-docker.js';
 import type { LiveState, LiveTable } from '../core/live.js';
 import type { Family, Problem, Snapshot } from '../core/model.js';
 import type { TableName } from '../core/names.js';
-import { planRestore } from '../core/plan.js';
+import { compareRulesets, planRestore } from '../core/plan.js';
 import { buildPolicy, type Policy } from '../core/policy.js';
 import { policyOrigins, type PolicyRule } from '../core/policy-file.js';
 import { type ConntrackFilter, revokedFilters } from '../core/revocation.js';
@@ -39,6 +45,8 @@ export interface ReconcilerDeps {
   readonly policyRules?: () => readonly PolicyRule[];
   /** Cuts live connections of revoked flows. */
   readonly conntrack?: (filters: readonly ConntrackFilter[]) => Promise<ConntrackResult>;
+  /** Milliseconds since the last Docker event reached moatd (bursts: see burstHoldMs). */
+  readonly sinceLastEventMs?: () => number;
   /** Turns IPv6 off on bridges whose IPv6 moat cannot firewall (fail closed). */
   readonly disableIpv6?: (bridges: readonly string[]) => Promise<void>;
 }
@@ -54,6 +62,8 @@ export interface ReconcileOutcome {
   readonly stage?: 'snapshot' | 'apply';
   /** Moat's chains had drifted from the last commit and were put back. */
   readonly driftRepaired?: boolean;
+  /** A burst is under way and the change only adds grants: the commit waits; run again in this many ms. */
+  readonly heldMs?: number;
 }
 
 /** Everything one reconcile computed, for status and `moat plan`. */
@@ -75,6 +85,10 @@ export function computeDesired(lists: Parameters<typeof fromDocker>[0], config: 
 const problemKey = (p: Problem) => JSON.stringify(p);
 
 /** A Docker event's trigger (`container.start`, `network.connect`, `unknown.oversized`): see Watcher. */
+/** The trigger of the run repeated after a held commit. */
+export const HOLD_TRIGGER = 'hold';
+/** Events this far apart end a burst: a held commit goes in. */
+export const BURST_QUIET_MS = 250;
 const dockerEvent = (trigger: string) => /^(container|network|unknown)\./.test(trigger);
 
 /** What the kernel holds right after `rendered` was committed, as iptables-save would show moat's part of it. */
@@ -98,6 +112,8 @@ function liveAddresses(snapshot: Snapshot): Set<string> {
 
 export class Reconciler {
   private forceFull = false;
+  /** Monotonic time of the last commit; null before the first. */
+  private lastCommitAt: number | null = null;
   private failedKey: string | null = null;
   /** The rules last committed (or found live) per family: what drift is measured against, and what a repair while Docker is unreachable puts back. */
   private readonly expected = new Map<Family, RenderedRuleset>();
@@ -133,10 +149,17 @@ export class Reconciler {
     if (!families.includes(6)) await this.failClosedIpv6(desired);
 
     const rules: ReconcileOutcome['rules'] = {};
+    const held = this.holdFor(triggers, desired);
+    if (held > 0) {
+      desired.rendered.forEach((r, i) => (rules[`v${families[i]!}`] = countRules(r)));
+      const o = finish({ ok: true, committed: false, rules, heldMs: held });
+      log.info({ event: 'commit_held', trigger: triggers.join(','), durationMs: o.durationMs, retryInMs: held }, 'burst of Docker events: grants to add wait for the burst to pause');
+      return o;
+    }
     let committed = false;
     let driftRepaired = false;
     // Only Docker events may trust memory: drift is the drift check's, a failure the full rewrite's.
-    const readKernel = this.forceFull || !triggers.every(dockerEvent);
+    const readKernel = this.forceFull || !triggers.every((t) => dockerEvent(t) || t === HOLD_TRIGGER);
     for (const [i, ipt] of this.deps.iptables.entries()) {
       const rendered = desired.rendered[i]!;
       rules[`v${ipt.family}`] = countRules(rendered);
@@ -166,12 +189,30 @@ export class Reconciler {
         return o;
       }
     }
+    if (committed) this.lastCommitAt = now();
     if (this.failedKey !== null) log.info({ event: 'apply_recovered' }, 'commit succeeded again');
     this.failedKey = null;
     this.forceFull = false;
     const o = finish({ ok: true, committed, rules, driftRepaired });
     log.info({ event: 'reconcile', trigger: triggers.join(','), durationMs: o.durationMs, rules, committed, ok: true }, committed ? 'ruleset committed' : 'ruleset unchanged');
     return o;
+  }
+
+  /** How long to hold this run's commit (0: commit now). See the header. */
+  private holdFor(triggers: readonly string[], desired: Desired): number {
+    const holdMs = this.deps.config().reconcile.burstHoldMs;
+    if (holdMs <= 0 || this.forceFull || this.lastCommitAt === null || !this.deps.sinceLastEventMs) return 0;
+    if (!triggers.every((t) => dockerEvent(t) || t === HOLD_TRIGGER)) return 0;
+    const sinceCommit = this.deps.now() - this.lastCommitAt;
+    const sinceEvent = this.deps.sinceLastEventMs();
+    const quietMs = Math.min(BURST_QUIET_MS, holdMs);
+    if (sinceCommit >= holdMs || sinceEvent >= quietMs) return 0;
+    const changes = this.deps.iptables.map((ipt, i) => {
+      const before = this.expected.get(ipt.family);
+      return before ? compareRulesets(before, desired.rendered[i]!) : 'narrows';
+    });
+    if (changes.includes('narrows') || !changes.includes('widens')) return 0;
+    return Math.max(1, Math.ceil(Math.min(quietMs - sinceEvent, holdMs - sinceCommit)));
   }
 
   /**

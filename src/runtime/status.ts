@@ -174,9 +174,10 @@ export class DaemonStatus implements DaemonObserver {
   reconciled(o: ReconcileOutcome, desired: Desired | null): void {
     const at = this.deps.wallClock();
     const now = this.deps.now();
-    const latencies = o.ok ? this.inFlight.map((t) => (now - t) / 1000) : [];
-    // A failed run enforced nothing: its events wait for the retry.
-    if (o.ok) this.inFlight = [];
+    // A failed run enforced nothing: its events wait for the retry; a held one (burst) for the run that commits.
+    const enforced = o.ok && !o.heldMs;
+    const latencies = enforced ? this.inFlight.map((t) => (now - t) / 1000) : [];
+    if (enforced) this.inFlight = [];
     this.counts.reconciles++;
     if (o.committed) this.counts.commits++;
     else if (o.ok) this.counts.skipped++;
