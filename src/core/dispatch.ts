@@ -17,6 +17,13 @@ import type { Chain } from './ruleset.js';
 
 export const FANOUT = 16;
 
+/** Appends to the list under `key` (a spread per push would be quadratic). */
+export function pushTo<K, V>(map: Map<K, V[]>, key: K, ...values: V[]): void {
+  const list = map.get(key);
+  if (list) list.push(...values);
+  else map.set(key, values);
+}
+
 export interface Leaf {
   /** The interface the rule matches exactly. */
   readonly iface: string;
@@ -46,7 +53,7 @@ export function dispatch(leaves: readonly Leaf[], side: 'in' | 'out', chainPrefi
     for (const l of members) {
       if (l.iface === prefix) continue;
       const c = l.iface[prefix.length]!;
-      groups.set(c, [...(groups.get(c) ?? []), l]);
+      pushTo(groups, c, l);
     }
     for (const c of [...groups.keys()].sort()) {
       const group = groups.get(c)!;
@@ -82,7 +89,7 @@ export function portDispatch(rules: readonly Rule[], chainPrefix: string, fanout
     const ports = byPort.get(r.proto) ?? new Map<number, Rule[]>();
     byPort.set(r.proto, ports);
     const port = Number(r.dport);
-    ports.set(port, [...(ports.get(port) ?? []), r]);
+    pushTo(ports, port, r);
   }
   const build = (proto: string, ports: readonly number[], of: Map<number, Rule[]>): Rule[] => {
     const count = ports.reduce((n, p) => n + of.get(p)!.length, 0);
@@ -148,7 +155,7 @@ export function cidrDispatch(leaves: readonly CidrLeaf[], side: 'src' | 'dst', c
       if (l.cidr.prefix < next) out.push(l.rule);
       else {
         const key = values[i]! >> BigInt(bits - next);
-        groups.set(key, [...(groups.get(key) ?? []), l]);
+        pushTo(groups, key, l);
       }
     });
     for (const key of [...groups.keys()].sort((a, b) => (a < b ? -1 : 1))) {

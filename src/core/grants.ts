@@ -100,7 +100,11 @@ export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[
   // Indexed once: resolving each entry must not scan every container.
   const byName = new Map<string, Container[]>();
   const byService = new Map<string, Container[]>();
-  const index = (m: Map<string, Container[]>, key: string, c: Container) => m.set(key, [...(m.get(key) ?? []), c]);
+  const index = (m: Map<string, Container[]>, key: string, c: Container) => {
+    const list = m.get(key);
+    if (list) list.push(c);
+    else m.set(key, [c]);
+  };
   for (const c of snapshot.containers) {
     index(byName, c.name, c);
     if (c.project !== null && c.service !== null) index(byService, `${c.project}/${c.service}`, c);

@@ -11,7 +11,7 @@
 // nat POSTROUTING -> MOAT-POSTROUTING (masquerade); PREROUTING/OUTPUT -> MOAT-DNAT (dnat mode).
 import { parseCidr } from './addr.js';
 import type { Config } from './config.js';
-import { cidrDispatch, type CidrLeaf, dispatch, type Leaf, portDispatch } from './dispatch.js';
+import { cidrDispatch, type CidrLeaf, dispatch, type Leaf, portDispatch, pushTo } from './dispatch.js';
 import { flowRules } from './flow-rules.js';
 import type { Flow } from './grants.js';
 import type { Container, Family, Network } from './model.js';
@@ -67,29 +67,38 @@ function denyChain(config: Config, family: Family): Chain {
   };
 }
 
+/** Every field of a rule, in a fixed order: equal keys, equal rules. */
+const ruleKey = (r: Rule) =>
+  `${r.src}|${r.dst}|${r.notDst}|${r.in}|${r.notIn}|${r.out}|${r.notOut}|${r.proto}|${r.dport}|${r.icmp6Type}|${r.addrType}|${r.limit}|${r.ctstate}|${r.comment}|${r.jump}|${r.jumpArgs}`;
+
 /** Drops exact duplicates (e.g. a flow granted by both sides), keeping the first. */
 function unique(rules: readonly Rule[]): Rule[] {
   const seen = new Set<string>();
   return rules.filter((r) => {
-    const key = JSON.stringify(r);
+    const key = ruleKey(r);
     if (seen.has(key)) return false;
     seen.add(key);
     return true;
   });
 }
 
-/** Sources granted inbound to a published port under `published: labelled`, as INPUT/FORWARD rules. */
+/** The flows to each container, by container id: built once per policy (both families share it). */
+const flowsByTarget = new WeakMap<Policy, Map<string, Flow[]>>();
+
 /** The flows granted to `target` that cover its container port `port`. */
 function flowsToPort(policy: Policy, target: Container, port: { containerPort: number; proto: string }): Flow[] {
-  return policy.flows.filter(
-    (f) =>
-      f.to.kind === 'container' &&
-      f.to.container.id === target.id &&
-      (f.proto === null || f.proto === port.proto) &&
-      (f.ports === null || (port.containerPort >= f.ports.lo && port.containerPort <= f.ports.hi)),
+  let index = flowsByTarget.get(policy);
+  if (!index) {
+    index = new Map();
+    for (const f of policy.flows) if (f.to.kind === 'container') pushTo(index, f.to.container.id, f);
+    flowsByTarget.set(policy, index);
+  }
+  return (index.get(target.id) ?? []).filter(
+    (f) => (f.proto === null || f.proto === port.proto) && (f.ports === null || (port.containerPort >= f.ports.lo && port.containerPort <= f.ports.hi)),
   );
 }
 
+/** Sources granted inbound to a published port under `published: labelled`, as INPUT/FORWARD rules. */
 function labelledSources(cp: ContainerPolicy, policy: Policy, port: { containerPort: number; proto: string }, family: Family, base: Rule): Rule[] {
   const out: Rule[] = [];
   for (const f of flowsToPort(policy, cp.container, port)) {
@@ -121,7 +130,7 @@ export function buildRuleset(policy: Policy, config: Config, family: Family): Ru
     for (const ep of cp.container.endpoints) {
       const ip = family === 4 ? ep.ipv4 : ep.ipv6;
       if (!ip) continue;
-      worldSources.set(ep.networkId, [...(worldSources.get(ep.networkId) ?? []), { container: cp.container, ip }]);
+      pushTo(worldSources, ep.networkId, { container: cp.container, ip });
     }
   }
 
@@ -175,7 +184,7 @@ export function buildRuleset(policy: Policy, config: Config, family: Family): Ru
         dnatRules.push(dnatTo);
         const base: Rule = { dst: hostAddr(ip, family), proto: port.proto, dport: String(port.containerPort), ctstate: 'DNAT', comment: id, jump: 'ACCEPT' };
         const rules = labelled ? labelledSources(cp, policy, port, family, base) : [base];
-        publishedIn.set(ep.networkId, [...(publishedIn.get(ep.networkId) ?? []), ...rules]);
+        pushTo(publishedIn, ep.networkId, ...rules);
         break; // one DNAT target per published port
       }
     }
@@ -200,7 +209,8 @@ export function buildRuleset(policy: Policy, config: Config, family: Family): Ru
     leaves.forwardOut.push({ iface: br, rule: { out: br, comment, jump: inChain(net.id) } });
     leaves.input.push({ iface: br, rule: { in: br, comment, jump: hostChain(net.id) } });
 
-    const out: Rule[] = [ESTABLISHED, ...ndp({ out: br }), ...(grants.out.get(net.id) ?? [])];
+    // Only grants can repeat (a flow granted by both sides): the structural rules are unique by construction.
+    const out: Rule[] = [ESTABLISHED, ...ndp({ out: br }), ...unique(grants.out.get(net.id) ?? [])];
     out.push(np.icc.value ? { out: br, comment: 'moat:icc', jump: 'ACCEPT' } : { out: br, comment: 'moat:icc-off', jump: DENY_CHAIN });
     if (!net.internal && np.egress.value === 'world') {
       for (const { container, ip } of worldSources.get(net.id) ?? []) {
@@ -208,16 +218,16 @@ export function buildRuleset(policy: Policy, config: Config, family: Family): Ru
       }
     }
     out.push({ comment: net.internal ? 'moat:internal' : 'moat:default-deny', jump: DENY_CHAIN });
-    perNetwork.push({ name: outChain(net.id), rules: unique(out) });
+    perNetwork.push({ name: outChain(net.id), rules: out });
 
-    const inbound = [ESTABLISHED, ...(grants.in.get(net.id) ?? []), ...(publishedIn.get(net.id) ?? []), { comment: 'moat:inbound', jump: config.logDenied ? DROP_CHAIN : 'DROP' }];
-    perNetwork.push({ name: inChain(net.id), rules: unique(inbound) });
-    perNetwork.push({ name: hostChain(net.id), rules: unique([ESTABLISHED, ...ndp({}), ...(grants.host.get(net.id) ?? []), { comment: 'moat:host', jump: DENY_CHAIN }]) });
+    const inbound = [ESTABLISHED, ...unique([...(grants.in.get(net.id) ?? []), ...(publishedIn.get(net.id) ?? [])]), { comment: 'moat:inbound', jump: config.logDenied ? DROP_CHAIN : 'DROP' }];
+    perNetwork.push({ name: inChain(net.id), rules: inbound });
+    perNetwork.push({ name: hostChain(net.id), rules: [ESTABLISHED, ...ndp({}), ...unique(grants.host.get(net.id) ?? []), { comment: 'moat:host', jump: DENY_CHAIN }] });
 
     if (config.hostToContainers === 'deny') {
       leaves.output.push({ iface: br, rule: { out: br, comment, jump: fromHostChain(net.id) } });
-      const fromHost = [ESTABLISHED, ...ndp({}), ...(grants.output.get(br) ?? []), { comment: 'moat:host-to-containers', jump: DENY_CHAIN }];
-      perNetwork.push({ name: fromHostChain(net.id), rules: unique(fromHost) });
+      const fromHost = [ESTABLISHED, ...ndp({}), ...unique(grants.output.get(br) ?? []), { comment: 'moat:host-to-containers', jump: DENY_CHAIN }];
+      perNetwork.push({ name: fromHostChain(net.id), rules: fromHost });
     }
   }
   const dispatched = {
