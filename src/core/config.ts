@@ -21,10 +21,10 @@ export const ConfigSchema = z.strictObject({
   ipv6: z.enum(['auto', 'on', 'off']).default('auto'),
   reconcile: z.strictObject({
     resyncIntervalS: z.number().int().min(1).max(86_400).default(60),
-    // During a burst of Docker events (compose up), a change that only adds
-    // grants waits until events pause (250 ms) or this long after the last
-    // commit; a lone event, and any change that removes or narrows, commits
-    // at once. 0: commit every batch at once.
+    // During a burst of container starts (compose up), a change that only
+    // adds grants waits until events pause (250 ms) or this long after the
+    // last commit; anything outside a burst, and any change that removes or
+    // narrows, commits at once. 0: commit every batch at once.
     burstHoldMs: z.number().int().min(0).max(10_000).default(2_000),
   }).prefault({}),
   policyDir: z.string().min(1).default('/etc/moat/policy.d'),

@@ -10,6 +10,10 @@ import { PolicyDir } from '../adapters/policy-dir.js';
 import type { Config } from '../core/config.js';
 import { DriftWatcher } from './drift-watcher.js';
 import { HOLD_TRIGGER, Reconciler } from './reconciler.js';
+
+/** Container starts within BURST_WINDOW_MS that make a burst (see reconcile.burstHoldMs). */
+const BURST_STARTS = 3;
+const BURST_WINDOW_MS = 1_000;
 import { Scheduler } from './scheduler.js';
 import type { DaemonObserver } from './status.js';
 import { Watcher } from './watcher.js';
@@ -43,8 +47,9 @@ export class Daemon {
   private readonly timers = new Set<NodeJS.Timeout>();
   private retryTimer: NodeJS.Timeout | null = null;
   private holdTimer: NodeJS.Timeout | null = null;
-  /** Monotonic time the last Docker event arrived (burst detection). */
+  /** Monotonic time the last Docker event arrived, and of the last few container starts (burst detection). */
   private lastEventAt = Number.NEGATIVE_INFINITY;
+  private readonly recentStarts: number[] = [];
   private failures = 0;
   private ready = false;
   private stopped = false;
@@ -94,7 +99,12 @@ export class Daemon {
       policyRules: () => this.policies.rules(),
       conntrack: (filters) => deleteConntrack(this.deps.run, filters),
       disableIpv6: this.deps.disableIpv6,
-      sinceLastEventMs: () => now() - this.lastEventAt,
+      burst: () => {
+        const t = now();
+        // A burst: several containers started within the last second (one `docker run` is never one).
+        const starts = this.recentStarts.length === BURST_STARTS && t - this.recentStarts[0]! <= BURST_WINDOW_MS;
+        return starts ? t - this.lastEventAt : null;
+      },
     });
     this.reconciler = reconciler;
     const scheduler = new Scheduler(
@@ -117,6 +127,10 @@ export class Daemon {
     const observer = this.deps.observer;
     const onEvent = (t: string) => {
       this.lastEventAt = now();
+      if (t === 'container.start') {
+        this.recentStarts.push(this.lastEventAt);
+        if (this.recentStarts.length > BURST_STARTS) this.recentStarts.shift();
+      }
       observer?.event(t);
     };
     this.watcher = new Watcher({ docker, log, trigger: (reason) => void scheduler.request(reason), sleep: (ms) => this.sleep(ms), onEvent, onConnection: (c) => observer?.dockerConnection(c) });

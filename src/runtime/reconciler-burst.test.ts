@@ -17,12 +17,12 @@ function setup(burstHoldMs = 2_000) {
   const docker = new FakeDocker();
   docker.lists_ = without('app', 'edgey');
   const cap = captureLogger();
-  const clock = { now: 0, lastEvent: Number.NEGATIVE_INFINITY };
+  const clock = { now: 0, lastEvent: Number.NEGATIVE_INFINITY, burst: true };
   const run = kernel.runner();
   const config = ConfigSchema.parse({ reconcile: { burstHoldMs } });
   const rec = new Reconciler({
     docker, iptables: [new Iptables(run, 4), new Iptables(run, 6)], config: () => config, log: cap.log,
-    now: () => clock.now, sinceLastEventMs: () => clock.now - clock.lastEvent,
+    now: () => clock.now, burst: () => (clock.burst ? clock.now - clock.lastEvent : null),
   });
   /** A Docker event arrives `ms` after the previous step. */
   const event = (ms: number) => {
@@ -79,6 +79,16 @@ describe('Reconciler in a burst', () => {
     event(50);
     expect((await rec.run(['container.start', 'resync'])).committed).toBe(true);
     expect(kernel.restores.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('commits at once outside a burst (one docker run: network connect, then start)', async () => {
+    const { docker, rec, event, clock } = setup();
+    clock.burst = false;
+    event(0);
+    await rec.run(['container.start']);
+    docker.lists_ = without('edgey');
+    event(10);
+    expect((await rec.run(['network.connect', 'container.start'])).committed).toBe(true);
   });
 
   it('burstHoldMs: 0 commits every batch at once', async () => {

@@ -11,9 +11,10 @@
 // - a failed commit leaves the previous rules in force (restore is atomic per
 //   table), is logged once, and makes the next attempt read the kernel and
 //   rewrite every chain;
-// - a burst of Docker events does not cost one commit per batch: when the
-//   last commit is recent (< reconcile.burstHoldMs), events are still
-//   arriving (the last < 250 ms ago) and the change only adds allowing rules
+// - a burst of Docker events does not cost one commit per batch: during a
+//   burst (3 container starts within a second), when the last commit is
+//   recent (< reconcile.burstHoldMs), events are still arriving (the last
+//   < 250 ms ago) and the change only adds allowing rules
 //   (compareRulesets), the commit is held and the run asks to be repeated; holding
 //   can only delay a grant, never a revocation or a new deny, and a lone
 //   event finds no recent commit and commits at once.
@@ -45,8 +46,8 @@ export interface ReconcilerDeps {
   readonly policyRules?: () => readonly PolicyRule[];
   /** Cuts live connections of revoked flows. */
   readonly conntrack?: (filters: readonly ConntrackFilter[]) => Promise<ConntrackResult>;
-  /** Milliseconds since the last Docker event reached moatd (bursts: see burstHoldMs). */
-  readonly sinceLastEventMs?: () => number;
+  /** During a burst of container starts, milliseconds since the last Docker event reached moatd; null when no burst is under way. */
+  readonly burst?: () => number | null;
   /** Turns IPv6 off on bridges whose IPv6 moat cannot firewall (fail closed). */
   readonly disableIpv6?: (bridges: readonly string[]) => Promise<void>;
 }
@@ -201,12 +202,12 @@ export class Reconciler {
   /** How long to hold this run's commit (0: commit now). See the header. */
   private holdFor(triggers: readonly string[], desired: Desired): number {
     const holdMs = this.deps.config().reconcile.burstHoldMs;
-    if (holdMs <= 0 || this.forceFull || this.lastCommitAt === null || !this.deps.sinceLastEventMs) return 0;
+    if (holdMs <= 0 || this.forceFull || this.lastCommitAt === null) return 0;
     if (!triggers.every((t) => dockerEvent(t) || t === HOLD_TRIGGER)) return 0;
     const sinceCommit = this.deps.now() - this.lastCommitAt;
-    const sinceEvent = this.deps.sinceLastEventMs();
+    const sinceEvent = this.deps.burst?.() ?? null;
     const quietMs = Math.min(BURST_QUIET_MS, holdMs);
-    if (sinceCommit >= holdMs || sinceEvent >= quietMs) return 0;
+    if (sinceEvent === null || sinceCommit >= holdMs || sinceEvent >= quietMs) return 0;
     const changes = this.deps.iptables.map((ipt, i) => {
       const before = this.expected.get(ipt.family);
       return before ? compareRulesets(before, desired.rendered[i]!) : 'narrows';
