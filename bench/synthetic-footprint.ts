@@ -68,7 +68,7 @@ export async function runFootprint(spec: SyntheticSpec, opts: FootprintOptions):
     const latency: number[] = [];
     const durations: number[] = [];
     for (let r = 0; r < loneEvents; r++) {
-      // Lone: more than a second apart, or three starts would make a burst (reconcile.burstHoldMs).
+      // Lone: more than a second apart, or two starts would make a burst (reconcile.burstHoldMs).
       if (r > 0) await sleep(1_100);
       const extra = extraContainer(spec, 1000 + r);
       const steps: [Record<string, unknown>[], string][] = [[[...base.containers, extra], 'start'], [base.containers, 'destroy']];

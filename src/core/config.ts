@@ -25,7 +25,7 @@ export const ConfigSchema = z.strictObject({
     // adds grants waits until events pause (250 ms) or this long after the
     // last commit; anything outside a burst, and any change that removes or
     // narrows, commits at once. 0: commit every batch at once.
-    burstHoldMs: z.number().int().min(0).max(10_000).default(2_000),
+    burstHoldMs: z.number().int().min(0).max(10_000).default(2_500),
   }).prefault({}),
   policyDir: z.string().min(1).default('/etc/moat/policy.d'),
   // Interface names (iptables patterns, `+` = any suffix) of Docker bridges:

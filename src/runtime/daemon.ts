@@ -12,7 +12,7 @@ import { DriftWatcher } from './drift-watcher.js';
 import { HOLD_TRIGGER, Reconciler } from './reconciler.js';
 
 /** Container starts within BURST_WINDOW_MS that make a burst (see reconcile.burstHoldMs). */
-const BURST_STARTS = 3;
+const BURST_STARTS = 2;
 const BURST_WINDOW_MS = 1_000;
 import { Scheduler } from './scheduler.js';
 import type { DaemonObserver } from './status.js';

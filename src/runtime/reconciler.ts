@@ -12,7 +12,7 @@
 //   table), is logged once, and makes the next attempt read the kernel and
 //   rewrite every chain;
 // - a burst of Docker events does not cost one commit per batch: during a
-//   burst (3 container starts within a second), when the last commit is
+//   burst (a second container start within a second), when the last commit is
 //   recent (< reconcile.burstHoldMs), events are still arriving (the last
 //   < 250 ms ago) and the change only adds allowing rules
 //   (compareRulesets), the commit is held and the run asks to be repeated; holding
