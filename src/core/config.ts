@@ -22,7 +22,7 @@ export const ConfigSchema = z.strictObject({
   reconcile: z.strictObject({
     resyncIntervalS: z.number().int().min(1).max(86_400).default(60),
     // During a burst of container starts (compose up), a change that only
-    // adds grants waits until events pause (250 ms) or this long after the
+    // adds grants waits until events pause (500 ms) or this long after the
     // last commit; anything outside a burst, and any change that removes or
     // narrows, commits at once. 0: commit every batch at once.
     burstHoldMs: z.number().int().min(0).max(10_000).default(2_500),

@@ -14,7 +14,7 @@
 // - a burst of Docker events does not cost one commit per batch: during a
 //   burst (a second container start within a second), when the last commit is
 //   recent (< reconcile.burstHoldMs), events are still arriving (the last
-//   < 250 ms ago) and the change only adds allowing rules
+//   < 500 ms ago) and the change only adds allowing rules
 //   (compareRulesets), the commit is held and the run asks to be repeated; holding
 //   can only delay a grant, never a revocation or a new deny, and a lone
 //   event finds no recent commit and commits at once.
@@ -89,7 +89,7 @@ const problemKey = (p: Problem) => JSON.stringify(p);
 /** The trigger of the run repeated after a held commit. */
 export const HOLD_TRIGGER = 'hold';
 /** Events this far apart end a burst: a held commit goes in. */
-export const BURST_QUIET_MS = 250;
+export const BURST_QUIET_MS = 500;
 const dockerEvent = (trigger: string) => /^(container|network|unknown)\./.test(trigger);
 
 /** What the kernel holds right after `rendered` was committed, as iptables-save would show moat's part of it. */
