@@ -28,6 +28,12 @@ describe('revokedFilters', () => {
     // web -> app:80 is still granted by app's own moat.ingress (one side suffices): not cut.
     expect(filters.filter((f) => f.includes(appIp))).toEqual([]);
     expect(filters).toContain(`-s ${webIp} -p udp --dport 53`); // lan:53/udp
+    // Told which chains changed, it looks only there: the same answer from the changed chains, none from the others.
+    const before = ruleset(lists.containers);
+    const changed = new Set(after.tables.filter.chains.filter((c, i) => JSON.stringify(c) !== JSON.stringify(before.tables.filter.chains[i])).map((c) => c.name));
+    expect(changed.size).toBeGreaterThan(0);
+    expect(revokedFilters(before, after, changed).map((f) => f.args.join(' '))).toEqual(filters);
+    expect(revokedFilters(before, after, new Set(['MOAT-INPUT']))).toEqual([]);
     expect(filters).not.toContain(`-s ${webIp} -p tcp --dport 443`); // still granted
   });
 

@@ -22,11 +22,15 @@ const host = (cidr: string | undefined, family: Family) => {
   return prefix === String(family === 4 ? 32 : 128) ? addr! : null;
 };
 
-/** The allowing rules that name at least one single address, keyed without their comment. */
-export function revocableRules(ruleset: Ruleset): Map<string, Rule> {
+/**
+ * The allowing rules that name at least one single address, keyed without
+ * their comment; only in the chains `only` names, when given (a chain that
+ * did not change cannot have lost a rule).
+ */
+export function revocableRules(ruleset: Ruleset, only?: ReadonlySet<string>): Map<string, Rule> {
   const out = new Map<string, Rule>();
   for (const chain of ruleset.tables.filter.chains) {
-    if (!REVOCABLE_CHAINS.test(chain.name)) continue;
+    if (!REVOCABLE_CHAINS.test(chain.name) || (only && !only.has(chain.name))) continue;
     for (const rule of chain.rules) {
       if (!ALLOW_JUMPS.test(rule.jump) || rule.ctstate === 'RELATED,ESTABLISHED') continue;
       if (!host(rule.src, ruleset.family) && !host(rule.dst, ruleset.family)) continue;
@@ -37,11 +41,15 @@ export function revocableRules(ruleset: Ruleset): Map<string, Rule> {
   return out;
 }
 
-/** conntrack filters for every allowing rule in `before` that `after` no longer has. */
-export function revokedFilters(before: Ruleset, after: Ruleset): ConntrackFilter[] {
-  const kept = revocableRules(after);
+/**
+ * conntrack filters for every allowing rule in `before` that `after` no
+ * longer has; `changed`: the filter chains that differ between the two, when
+ * the caller knows them (the others are skipped).
+ */
+export function revokedFilters(before: Ruleset, after: Ruleset, changed?: ReadonlySet<string>): ConntrackFilter[] {
+  const kept = revocableRules(after, changed);
   const filters = new Map<string, ConntrackFilter>();
-  for (const [key, rule] of revocableRules(before)) {
+  for (const [key, rule] of revocableRules(before, changed)) {
     if (kept.has(key)) continue;
     const family = before.family;
     const proto: string[] = [];

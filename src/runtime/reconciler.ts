@@ -104,6 +104,19 @@ export function committedState(rendered: RenderedRuleset): LiveState {
   return state;
 }
 
+/** The filter chains whose rules differ between two commits (the only ones a revocation can come from). */
+function changedChains(before: RenderedRuleset, after: RenderedRuleset): Set<string> {
+  const out = new Set<string>();
+  const was = before.tables.filter.chains;
+  const now = after.tables.filter.chains;
+  for (const name of new Set([...was.keys(), ...now.keys()])) {
+    const a = was.get(name);
+    const b = now.get(name);
+    if (!a || !b || a.length !== b.length || a.some((r, i) => r !== b[i])) out.add(name);
+  }
+  return out;
+}
+
 /** Every address a running container holds, as conntrack filters name them. */
 function liveAddresses(snapshot: Snapshot): Set<string> {
   const out = new Set<string>();
@@ -180,8 +193,9 @@ export class Reconciler {
           driftRepaired = true;
           log.warn({ event: 'drift_repaired', family: ipt.family, tables: drift.tables.map((t) => ({ table: t.table, chains: t.rewritten, deleted: t.deleted, jumps: t.jumpsFixed })) }, 'moat chains had drifted; repaired');
         }
+        const changed = before ? changedChains(before, rendered) : undefined;
         this.expected.set(ipt.family, rendered);
-        this.revoke(ipt.family, desired.rulesets[i]!, liveAddresses(desired.snapshot));
+        this.revoke(ipt.family, desired.rulesets[i]!, liveAddresses(desired.snapshot), changed);
       } catch (err) {
         this.forceFull = true;
         this.logFailure(err, ipt.family);
@@ -253,11 +267,11 @@ export class Reconciler {
    * after another: a revocation of thousands of grants must not hold up the
    * next reconcile.
    */
-  private revoke(family: Family, now: Ruleset, live: ReadonlySet<string>): void {
+  private revoke(family: Family, now: Ruleset, live: ReadonlySet<string>, changed?: ReadonlySet<string>): void {
     const before = this.live.get(family);
     this.live.set(family, now);
     if (!before || !this.deps.conntrack) return;
-    const filters = revokedFilters(before, now).filter((f) => f.args.some((a) => live.has(a)));
+    const filters = revokedFilters(before, now, changed).filter((f) => f.args.some((a) => live.has(a)));
     if (filters.length === 0) return;
     const conntrack = this.deps.conntrack;
     this.revoking = this.revoking
