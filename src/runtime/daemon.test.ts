@@ -116,3 +116,37 @@ describe('Daemon drift watching', () => {
     expect(t.cap.events('drift_watch')).toMatchObject([{ mode: 'poll', intervalMs: 2000 }]);
   });
 });
+
+describe('Daemon in a burst of container starts', () => {
+  const without = (...names: string[]) => ({ ...hostMixed, containers: hostMixed.containers.filter((c: { Names: string[] }) => !names.includes(c.Names[0]!.slice(1))) });
+  const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('holds a grant-only commit while starts keep coming, then commits it with trigger hold', async () => {
+    const cap = captureLogger();
+    const kernel = new FakeXtables();
+    const docker = new FakeDocker();
+    docker.lists_ = without('app', 'edgey');
+    const config = ConfigSchema.parse({ policyDir: join(tmpdir(), `moat-no-policy-${process.pid}`, 'none'), reconcile: { burstHoldMs: 5_000 } });
+    const d = new Daemon({ config, docker, run: kernel.runner(), log: cap.log, now: () => performance.now(), readSysctl: async () => '1\n' });
+    await d.start();
+    for (let i = 0; i < 100 && cap.events('reconcile').length === 0; i++) await wait(5);
+    const restores = () => kernel.restores.length;
+    const before = restores();
+    // One start after a commit: not a burst, committed at once.
+    docker.lists_ = without('edgey');
+    docker.send({ type: 'container', action: 'start', id: 'a' });
+    for (let i = 0; i < 100 && restores() === before; i++) await wait(5);
+    expect(restores()).toBe(before + 1);
+    // A second start within a second: a burst; the grant it adds waits.
+    docker.lists_ = hostMixed;
+    docker.send({ type: 'container', action: 'start', id: 'b' });
+    for (let i = 0; i < 100 && cap.events('commit_held').length === 0; i++) await wait(5);
+    expect(cap.events('commit_held')).toHaveLength(1);
+    expect(restores()).toBe(before + 1);
+    // The burst pauses (500 ms): the held commit goes in.
+    for (let i = 0; i < 200 && restores() === before + 1; i++) await wait(10);
+    expect(restores()).toBe(before + 2);
+    expect(cap.events('reconcile').at(-1)).toMatchObject({ trigger: 'hold', committed: true });
+    await d.stop();
+  });
+});
