@@ -37,13 +37,12 @@ export function relevant(e: DockerEvent): boolean {
 }
 
 /**
- * Turns the events stream's chunks into events. Events are JSON lines; a line
- * can carry every label of a container (megabytes). A decoder keeps
- * multi-byte characters whole across chunks; a line over `maxLine` is skipped
- * to its end and reported as one `unknown` event, which triggers a full
- * reconcile, as does a line that does not parse.
+ * Turns a stream of JSON lines into parsed values. A line can carry every
+ * label of a container (megabytes): a decoder keeps multi-byte characters
+ * whole across chunks, and a line over `maxLine` is skipped to its end and
+ * reported once as `oversized`; a line that does not parse as `unparsable`.
  */
-export function eventLineReader(onEvent: (e: DockerEvent) => void, maxLine = MAX_LINE): (chunk: Buffer) => void {
+export function jsonLineReader(onValue: (value: unknown) => void, onBad: (why: 'oversized' | 'unparsable') => void, maxLine = MAX_LINE): (chunk: Buffer) => void {
   const decoder = new StringDecoder('utf8');
   let buffered = '';
   let skipping = false;
@@ -54,7 +53,7 @@ export function eventLineReader(onEvent: (e: DockerEvent) => void, maxLine = MAX
       if (nl < 0) return;
       text = text.slice(nl + 1);
       skipping = false;
-      onEvent({ type: 'unknown', action: 'oversized', id: '' });
+      onBad('oversized');
     }
     buffered += text;
     let nl: number;
@@ -62,20 +61,39 @@ export function eventLineReader(onEvent: (e: DockerEvent) => void, maxLine = MAX
       const line = buffered.slice(0, nl).trim();
       buffered = buffered.slice(nl + 1);
       if (!line) continue;
+      let value: unknown;
       try {
-        const raw = JSON.parse(line) as { Type?: string; Action?: string; Actor?: { ID?: string } };
-        // "exec_start: sh" and "health_status: healthy" carry a suffix.
-        const action = String(raw.Action ?? '').split(':')[0] ?? '';
-        onEvent({ type: String(raw.Type ?? ''), action, id: String(raw.Actor?.ID ?? '') });
+        value = JSON.parse(line);
       } catch {
-        onEvent({ type: 'unknown', action: 'unparsable', id: '' });
+        onBad('unparsable');
+        continue;
       }
+      onValue(value);
     }
     if (buffered.length > maxLine) {
       buffered = '';
       skipping = true;
     }
   };
+}
+
+/**
+ * Turns the events stream's chunks into events (JSON lines, see
+ * jsonLineReader). An oversized or unparsable line becomes one `unknown`
+ * event, which triggers a full reconcile.
+ */
+export function eventLineReader(onEvent: (e: DockerEvent) => void, maxLine = MAX_LINE): (chunk: Buffer) => void {
+  return jsonLineReader(
+    (value) => {
+      if (value === null) return onEvent({ type: 'unknown', action: 'unparsable', id: '' });
+      const raw = value as { Type?: string; Action?: string; Actor?: { ID?: string } };
+      // "exec_start: sh" and "health_status: healthy" carry a suffix.
+      const action = String(raw.Action ?? '').split(':')[0] ?? '';
+      onEvent({ type: String(raw.Type ?? ''), action, id: String(raw.Actor?.ID ?? '') });
+    },
+    (why) => onEvent({ type: 'unknown', action: why, id: '' }),
+    maxLine,
+  );
 }
 
 /** dockerode with its defaults: `DOCKER_HOST` (unix or tcp) or /var/run/docker.sock. */
