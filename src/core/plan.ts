@@ -90,6 +90,14 @@ export function planFlush(live: LiveState): Plan {
   return { tables, text: tables.length === 0 ? null : `${tables.flatMap((t) => t.lines).join('\n')}\n` };
 }
 
+/** The filter chains whose rules differ between two rulesets, or that only one of them has. */
+export function changedChains(before: RenderedRuleset, after: RenderedRuleset): Set<string> {
+  const was = before.tables.filter.chains;
+  const now = after.tables.filter.chains;
+  const names = new Set([...was.keys(), ...now.keys()]);
+  return new Set([...names].filter((name) => !now.has(name) || !same(was.get(name), now.get(name)!)));
+}
+
 /** Targets whose rules only let more through: ACCEPT, and the zone chains that accept or return. */
 const WIDENING = / -j (ACCEPT|MOAT-TO-WORLD|MOAT-TO-LAN|MOAT-TO-EXTERNAL|MOAT-FROM-WORLD|MOAT-FROM-LAN)$/;
 

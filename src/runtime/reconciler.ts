@@ -27,7 +27,7 @@ import { fromDocker } from '../core/from-docker.js';
 import type { LiveState, LiveTable } from '../core/live.js';
 import type { Family, Problem, Snapshot } from '../core/model.js';
 import type { TableName } from '../core/names.js';
-import { compareRulesets, planRestore } from '../core/plan.js';
+import { changedChains, compareRulesets, planRestore } from '../core/plan.js';
 import { buildPolicy, type Policy } from '../core/policy.js';
 import { policyOrigins, type PolicyRule } from '../core/policy-file.js';
 import { type ConntrackFilter, revokedFilters } from '../core/revocation.js';
@@ -85,12 +85,14 @@ export function computeDesired(lists: Parameters<typeof fromDocker>[0], config: 
 
 const problemKey = (p: Problem) => JSON.stringify(p);
 
-/** A Docker event's trigger (`container.start`, `network.connect`, `unknown.oversized`): see Watcher. */
 /** The trigger of the run repeated after a held commit. */
 export const HOLD_TRIGGER = 'hold';
 /** Events this far apart end a burst: a held commit goes in. */
 export const BURST_QUIET_MS = 500;
+/** A Docker event's trigger (`container.start`, `network.connect`, `unknown.oversized`): see Watcher. */
 const dockerEvent = (trigger: string) => /^(container|network|unknown)\./.test(trigger);
+/** A run asked for by Docker events only (or their held commit): memory may stand in for the kernel, and a grant may wait. */
+const eventsOnly = (triggers: readonly string[]) => triggers.every((t) => dockerEvent(t) || t === HOLD_TRIGGER);
 
 /** What the kernel holds right after `rendered` was committed, as iptables-save would show moat's part of it. */
 export function committedState(rendered: RenderedRuleset): LiveState {
@@ -102,19 +104,6 @@ export function committedState(rendered: RenderedRuleset): LiveState {
     state[table] = { chains };
   }
   return state;
-}
-
-/** The filter chains whose rules differ between two commits (the only ones a revocation can come from). */
-function changedChains(before: RenderedRuleset, after: RenderedRuleset): Set<string> {
-  const out = new Set<string>();
-  const was = before.tables.filter.chains;
-  const now = after.tables.filter.chains;
-  for (const name of new Set([...was.keys(), ...now.keys()])) {
-    const a = was.get(name);
-    const b = now.get(name);
-    if (!a || !b || a.length !== b.length || a.some((r, i) => r !== b[i])) out.add(name);
-  }
-  return out;
 }
 
 /** Every address a running container holds, as conntrack filters name them. */
@@ -173,7 +162,7 @@ export class Reconciler {
     let committed = false;
     let driftRepaired = false;
     // Only Docker events may trust memory: drift is the drift check's, a failure the full rewrite's.
-    const readKernel = this.forceFull || !triggers.every((t) => dockerEvent(t) || t === HOLD_TRIGGER);
+    const readKernel = this.forceFull || !eventsOnly(triggers);
     for (const [i, ipt] of this.deps.iptables.entries()) {
       const rendered = desired.rendered[i]!;
       rules[`v${ipt.family}`] = countRules(rendered);
@@ -217,7 +206,7 @@ export class Reconciler {
   private holdFor(triggers: readonly string[], desired: Desired): number {
     const holdMs = this.deps.config().reconcile.burstHoldMs;
     if (holdMs <= 0 || this.forceFull || this.lastCommitAt === null) return 0;
-    if (!triggers.every((t) => dockerEvent(t) || t === HOLD_TRIGGER)) return 0;
+    if (!eventsOnly(triggers)) return 0;
     const sinceCommit = this.deps.now() - this.lastCommitAt;
     const sinceEvent = this.deps.burst?.() ?? null;
     const quietMs = Math.min(BURST_QUIET_MS, holdMs);
