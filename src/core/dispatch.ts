@@ -12,17 +12,11 @@
 // (the unknown-bridge deny).
 import ipaddr from 'ipaddr.js';
 import { type Cidr, parseCidr } from './addr.js';
+import { pushTo } from './maps.js';
 import type { Rule } from './rule.js';
 import type { Chain } from './ruleset.js';
 
 export const FANOUT = 16;
-
-/** Appends to the list under `key` (a spread per push would be quadratic). */
-export function pushTo<K, V>(map: Map<K, V[]>, key: K, ...values: V[]): void {
-  const list = map.get(key);
-  if (list) list.push(...values);
-  else map.set(key, values);
-}
 
 export interface Leaf {
   /** The interface the rule matches exactly. */

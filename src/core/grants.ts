@@ -5,6 +5,7 @@
 import { cidrContains, parseCidr } from './addr.js';
 import type { Config } from './config.js';
 import { type Entry, parseLabelValue, type PortRange, type Proto } from './labels.js';
+import { pushTo } from './maps.js';
 import type { Container, Family, Network, Problem, Snapshot } from './model.js';
 
 /** Peers outside Docker: an internal network never reaches or is reached from them. */
@@ -100,14 +101,9 @@ export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[
   // Indexed once: resolving each entry must not scan every container.
   const byName = new Map<string, Container[]>();
   const byService = new Map<string, Container[]>();
-  const index = (m: Map<string, Container[]>, key: string, c: Container) => {
-    const list = m.get(key);
-    if (list) list.push(c);
-    else m.set(key, [c]);
-  };
   for (const c of snapshot.containers) {
-    index(byName, c.name, c);
-    if (c.project !== null && c.service !== null) index(byService, `${c.project}/${c.service}`, c);
+    pushTo(byName, c.name, c);
+    if (c.project !== null && c.service !== null) pushTo(byService, `${c.project}/${c.service}`, c);
   }
 
   const resolvePeer = (origin: GrantOrigin, e: Entry): Side[] | string => {

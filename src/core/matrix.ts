@@ -4,6 +4,7 @@
 import type { Config } from './config.js';
 import { Explainer } from './explain.js';
 import type { Proto } from './labels.js';
+import { pushTo } from './maps.js';
 import type { Container, Family } from './model.js';
 import type { Policy } from './policy.js';
 
@@ -66,7 +67,7 @@ export function buildMatrix(policy: Policy, config: Config, options: MatrixOptio
   const groups = new Map<string, string[]>();
   for (const c of [...containers].sort((a, b) => (netNames(a)[0] ?? '').localeCompare(netNames(b)[0] ?? '') || a.name.localeCompare(b.name))) {
     const g = netNames(c)[0] ?? '(none)';
-    groups.set(g, [...(groups.get(g) ?? []), c.name]);
+    pushTo(groups, g, c.name);
   }
   const ordered = [...groups.values()].flat();
   const byName = new Map(containers.map((c) => [c.name, c]));

@@ -11,7 +11,8 @@
 // nat POSTROUTING -> MOAT-POSTROUTING (masquerade); PREROUTING/OUTPUT -> MOAT-DNAT (dnat mode).
 import { parseCidr } from './addr.js';
 import type { Config } from './config.js';
-import { cidrDispatch, type CidrLeaf, dispatch, type Leaf, portDispatch, pushTo } from './dispatch.js';
+import { cidrDispatch, type CidrLeaf, dispatch, type Leaf, portDispatch } from './dispatch.js';
+import { pushTo } from './maps.js';
 import { flowRules } from './flow-rules.js';
 import type { Flow } from './grants.js';
 import type { Container, Family, Network } from './model.js';
