@@ -339,7 +339,8 @@ const PROTOS: readonly (Proto | null)[] = ['tcp', 'udp', 'sctp', 'icmp', null];
 
 function checkInvariants(r: ParsedLabel): void {
   expect(r.entries.length).toBeLessThanOrEqual(MAX_ENTRIES);
-  if (r.none) expect(r.entries).toEqual([]);
+  // `none` beside other entries is honoured and reported (src/core/labels.ts, README): never silently.
+  if (r.none && r.entries.length > 0) expect(r.problems.some((p) => p.entry === 'none')).toBe(true);
   for (const e of r.entries) {
     const { text: _text, ...fields } = e;
     const walk = (v: unknown): void => {
