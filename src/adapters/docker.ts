@@ -1,5 +1,6 @@
-// Docker through dockerode: the two list calls a snapshot needs, and the
-// events stream, kept alive across drops and engine restarts.
+// Docker through dockerode: the two list calls a snapshot needs, the read of
+// one container that is being started, and the events stream, kept alive
+// across drops and engine restarts.
 import { StringDecoder } from 'node:string_decoder';
 import Docker from 'dockerode';
 import type { DockerLists } from '../core/from-docker.js';
@@ -8,10 +9,19 @@ export interface DockerEvent {
   readonly type: string;
   readonly action: string;
   readonly id: string;
+  /** Network events: the container that was connected or disconnected. */
+  readonly container?: string;
 }
 
 export interface DockerSource {
   lists(): Promise<DockerLists>;
+  /**
+   * A container that is not running yet (being started), as a
+   * `GET /containers/json` entry whose addresses come from its networks'
+   * endpoints; null when the engine has no such container. See
+   * startingContainer.
+   */
+  starting(id: string): Promise<unknown>;
   ping(): Promise<void>;
   /** Opens the events stream; `onEnd` fires once when it drops. Returns a closer. */
   events(onEvent: (e: DockerEvent) => void, onEnd: (err: Error | null) => void): Promise<() => void>;
@@ -86,14 +96,45 @@ export function eventLineReader(onEvent: (e: DockerEvent) => void, maxLine = MAX
   return jsonLineReader(
     (value) => {
       if (value === null) return onEvent({ type: 'unknown', action: 'unparsable', id: '' });
-      const raw = value as { Type?: string; Action?: string; Actor?: { ID?: string } };
+      const raw = value as { Type?: string; Action?: string; Actor?: { ID?: string; Attributes?: { container?: unknown } } };
       // "exec_start: sh" and "health_status: healthy" carry a suffix.
       const action = String(raw.Action ?? '').split(':')[0] ?? '';
-      onEvent({ type: String(raw.Type ?? ''), action, id: String(raw.Actor?.ID ?? '') });
+      const container = raw.Type === 'network' ? raw.Actor?.Attributes?.container : undefined;
+      onEvent({ type: String(raw.Type ?? ''), action, id: String(raw.Actor?.ID ?? ''), ...(typeof container === 'string' ? { container } : {}) });
     },
     (why) => onEvent({ type: 'unknown', action: why, id: '' }),
     maxLine,
   );
+}
+
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
+/** "172.18.0.2/16" -> "172.18.0.2"; libnetwork gives endpoint addresses with their prefix. */
+const bare = (cidr: unknown) => (typeof cidr === 'string' ? (cidr.split('/')[0] ?? '') : '');
+
+/**
+ * While a container is being started the engine holds its lock: a container
+ * inspect waits for the start to finish (20.10 and 28.5 alike), and the
+ * container list shows it with empty addresses and no ports until it runs.
+ * Its networks' endpoints are already there (libnetwork joined them before
+ * the runtime is asked to start the process), so the addresses come from a
+ * network inspect, which takes no container lock. Only endpoints libnetwork
+ * holds for this container count: an address the list remembers from an
+ * earlier run is never used.
+ */
+export async function startingContainer(docker: Docker, id: string): Promise<unknown> {
+  const [listed] = await docker.listContainers({ all: true, filters: { id: [id] } });
+  // The id filter matches prefixes: only the exact container will do.
+  if (!listed || listed.Id !== id) return null;
+  const networks: Obj = {};
+  for (const [name, ep] of Object.entries(obj(obj(listed.NetworkSettings).Networks))) {
+    const ref = typeof obj(ep).NetworkID === 'string' && obj(ep).NetworkID ? String(obj(ep).NetworkID) : name;
+    const info = obj(await docker.getNetwork(ref).inspect().catch(() => null));
+    const endpoint = obj(obj(info.Containers)[id]);
+    if (typeof info.Id !== 'string' || Object.keys(endpoint).length === 0) continue;
+    networks[name] = { NetworkID: info.Id, IPAddress: bare(endpoint.IPv4Address), GlobalIPv6Address: bare(endpoint.IPv6Address) };
+  }
+  return { ...listed, Ports: [], NetworkSettings: { Networks: networks } };
 }
 
 /** dockerode with its defaults: `DOCKER_HOST` (unix or tcp) or /var/run/docker.sock. */
@@ -103,6 +144,7 @@ export function dockerSource(docker: Docker = new Docker()): DockerSource {
       const [networks, containers] = await Promise.all([docker.listNetworks(), docker.listContainers({ all: false })]);
       return { networks, containers };
     },
+    starting: (id) => startingContainer(docker, id),
     async ping() {
       await docker.ping();
     },

@@ -5,10 +5,12 @@ import { Command } from 'commander';
 import { ConfigFileError, DEFAULT_CONFIG_PATH, loadConfig } from '../adapters/config-file.js';
 import { dockerSource } from '../adapters/docker.js';
 import { execaRunner } from '../adapters/exec.js';
+import { drainGateTimeouts, gateSpoolPath } from '../adapters/gate-spool.js';
 import { nftMonitor } from '../adapters/nft-monitor.js';
 import { disableIpv6, readSysctl } from '../adapters/sysctl.js';
 import { systemdReadiness } from '../adapters/systemd-notify.js';
 import { startControlServer, type ControlServer } from '../runtime/control-server.js';
+import { deprecations } from '../core/config.js';
 import { Daemon, StartupError } from '../runtime/daemon.js';
 import { createLogger } from '../runtime/logger.js';
 import { Metrics } from '../runtime/metrics.js';
@@ -35,14 +37,15 @@ DOCKER_HOST is honoured. Needs root (CAP_NET_ADMIN) and the Docker socket.`)
     }
     if (opts.controlSocket) config = { ...config, control: { socket: opts.controlSocket } };
     const log = createLogger(config.log.level);
+    for (const warning of deprecations(config)) log.warn({ event: 'config_deprecated', path, warning }, warning);
     const metrics: Metrics = new Metrics({ dockerConnected: (): boolean => status.isConnected() });
     const status: DaemonStatus = new DaemonStatus({ now: () => performance.now(), wallClock: () => Date.now(), pid: process.pid, metrics });
-    const daemon = new Daemon({ config, docker: dockerSource(), run: execaRunner(), monitor: nftMonitor(), log, now: () => performance.now(), onReady: systemdReadiness(process.env, execaRunner(), log), disableIpv6, readSysctl, observer: status });
+    const daemon = new Daemon({ config, docker: dockerSource(), run: execaRunner(), monitor: nftMonitor(), log, now: () => performance.now(), onReady: systemdReadiness(process.env, execaRunner(), log), disableIpv6, readSysctl, observer: status, drainGateTimeouts: () => drainGateTimeouts(gateSpoolPath(config.control.socket)) });
     // Status first: it answers (Docker disconnected, no reconcile yet) while moatd waits for Docker.
     // Enforcement matters more than the socket, so a socket that cannot open is logged, not fatal.
     let control: ControlServer | null = null;
     try {
-      control = await startControlServer({ socketPath: config.control.socket, metricsListen: config.metrics.listen, status: () => status.document(), metrics: () => metrics.text(), metricsContentType: metrics.contentType, log });
+      control = await startControlServer({ socketPath: config.control.socket, metricsListen: config.metrics.listen, status: () => status.document(), metrics: () => metrics.text(), metricsContentType: metrics.contentType, log, gate: (id, waitMs) => daemon.admit(id, waitMs) });
     } catch (err) {
       log.error({ event: 'control_failed', socket: config.control.socket, err: err instanceof Error ? err.message : String(err) }, 'control socket not available; moatd enforces without it');
     }
@@ -62,6 +65,7 @@ DOCKER_HOST is honoured. Needs root (CAP_NET_ADMIN) and the Docker socket.`)
       loadConfig(path, opts.config !== undefined).then(
         (next) => {
           log.info({ event: 'config_reloaded', path }, 'config reloaded');
+          for (const warning of deprecations(next)) log.warn({ event: 'config_deprecated', path, warning }, warning);
           void daemon.reload(next);
         },
         (err: unknown) => log.error({ event: 'config_rejected', path, err: err instanceof Error ? err.message : String(err) }, 'new config rejected; the running config stays'),

@@ -21,11 +21,9 @@ export const ConfigSchema = z.strictObject({
   ipv6: z.enum(['auto', 'on', 'off']).default('auto'),
   reconcile: z.strictObject({
     resyncIntervalS: z.number().int().min(1).max(86_400).default(60),
-    // During a burst of container starts (compose up), a change that only
-    // adds grants waits until events pause (500 ms) or this long after the
-    // last commit; anything outside a burst, and any change that removes or
-    // narrows, commits at once. 0: commit every batch at once.
-    burstHoldMs: z.number().int().min(0).max(10_000).default(2_500),
+    // Removed: grants no longer wait during bursts (group commit). Accepted
+    // and ignored so that an older config still loads; see deprecations().
+    burstHoldMs: z.number().int().min(0).max(10_000).optional(),
   }).prefault({}),
   policyDir: z.string().min(1).default('/etc/moat/policy.d'),
   // Interface names (iptables patterns, `+` = any suffix) of Docker bridges:
@@ -61,3 +59,12 @@ export function parseConfig(doc: unknown): { config: Config; errors: readonly []
 }
 
 export const DEFAULT_CONFIG: Config = ConfigSchema.parse({});
+
+/** Keys a valid config may still hold that no longer do anything: each with what replaced it. */
+export function deprecations(config: Config): string[] {
+  const out: string[] = [];
+  if (config.reconcile.burstHoldMs !== undefined) {
+    out.push('reconcile.burstHoldMs is ignored: grants no longer wait during bursts (what arrives during a commit goes into the next one, and a gated start waits only for the commit that holds it); remove the key');
+  }
+  return out;
+}

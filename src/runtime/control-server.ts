@@ -1,7 +1,8 @@
 // The control socket: a unix socket (mode 0600 in a 0700 directory) that
-// serves GET /status (JSON) and GET /metrics (Prometheus text), plus an
-// optional TCP listener for /metrics only (`metrics.listen`). Read-only by
-// design: nothing on it changes what moatd enforces.
+// serves GET /status (JSON), GET /metrics (Prometheus text) and the start
+// gate's POST /gate/<container id>, plus an optional TCP listener for
+// /metrics only (`metrics.listen`). Nothing on it changes what moatd
+// enforces: the gate only waits for the commit that moatd makes anyway.
 import { chmod, lstat, mkdir, unlink } from 'node:fs/promises';
 import { createConnection } from 'node:net';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -16,7 +17,12 @@ export interface ControlServerDeps {
   readonly metrics: () => Promise<string>;
   readonly metricsContentType: string;
   readonly log: Logger;
+  /** The start gate: answers once the container's rules are committed (waitMs: the wrapper's bound). */
+  readonly gate?: (id: string, waitMs: number) => Promise<unknown>;
 }
+
+/** The longest bound a wrapper may ask for; past it moatd answers anyway. */
+const MAX_GATE_WAIT_MS = 60_000;
 
 export class ControlServerError extends Error {
   override name = 'ControlServerError';
@@ -38,12 +44,23 @@ export function parseListen(listen: string): { host: string; port: number } {
 
 function handler(deps: ControlServerDeps, allowStatus: boolean) {
   return (req: IncomingMessage, res: ServerResponse) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const url = new URL(req.url ?? '/', 'http://moat');
+    const path = url.pathname;
     const send = (code: number, type: string, body: string) => {
       res.writeHead(code, { 'content-type': type, 'cache-control': 'no-store' });
       res.end(body);
     };
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'text/plain', 'only GET\n');
+    const gate = /^\/gate\/([0-9a-f]{64})$/.exec(path);
+    if (gate && allowStatus && deps.gate && req.method === 'POST') {
+      const asked = Number(url.searchParams.get('waitMs') ?? '2000');
+      const waitMs = Number.isFinite(asked) && asked >= 0 ? Math.min(asked, MAX_GATE_WAIT_MS) : 2000;
+      deps.gate(gate[1]!, waitMs).then(
+        (answer) => send(200, 'application/json', `${JSON.stringify(answer)}\n`),
+        (err: unknown) => send(500, 'text/plain', `${String(err)}\n`),
+      );
+      return;
+    }
+    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'text/plain', allowStatus ? 'only GET, and POST /gate/<container id>\n' : 'only GET\n');
     if (path === '/status' && allowStatus) {
       try {
         return send(200, 'application/json', `${JSON.stringify(deps.status(), null, 2)}\n`);

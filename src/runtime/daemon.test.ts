@@ -117,36 +117,68 @@ describe('Daemon drift watching', () => {
   });
 });
 
-describe('Daemon in a burst of container starts', () => {
-  const without = (...names: string[]) => ({ ...hostMixed, containers: hostMixed.containers.filter((c: { Names: string[] }) => !names.includes(c.Names[0]!.slice(1))) });
+describe('Daemon and containers being started', () => {
   const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const edgey = hostMixed.containers.find((c: { Names: string[] }) => c.Names[0] === '/edgey');
+  const others = { ...hostMixed, containers: hostMixed.containers.filter((c: unknown) => c !== edgey) };
+  const holdsEdgey = (kernel: FakeXtables) => [...kernel.families[4].get('filter')!.values()].flat().some((r) => r.includes('172.22.0.2'));
 
-  it('holds a grant-only commit while starts keep coming, then commits it with trigger hold', async () => {
+  async function setup() {
     const cap = captureLogger();
     const kernel = new FakeXtables();
     const docker = new FakeDocker();
-    docker.lists_ = without('app', 'edgey');
-    const config = ConfigSchema.parse({ policyDir: join(tmpdir(), `moat-no-policy-${process.pid}`, 'none'), reconcile: { burstHoldMs: 5_000 } });
+    docker.lists_ = others;
+    const config = ConfigSchema.parse({ policyDir: join(tmpdir(), `moat-no-policy-${process.pid}`, 'none') });
     const d = new Daemon({ config, docker, run: kernel.runner(), log: cap.log, now: () => performance.now(), readSysctl: async () => '1\n' });
     await d.start();
     for (let i = 0; i < 100 && cap.events('reconcile').length === 0; i++) await wait(5);
-    const restores = () => kernel.restores.length;
-    const before = restores();
-    // One start after a commit: not a burst, committed at once.
-    docker.lists_ = without('edgey');
-    docker.send({ type: 'container', action: 'start', id: 'a' });
-    for (let i = 0; i < 100 && restores() === before; i++) await wait(5);
-    expect(restores()).toBe(before + 1);
-    // A second start within a second: a burst; the grant it adds waits.
+    return { cap, kernel, docker, d };
+  }
+
+  it('commits every start at once: no grant waits for a burst to pause', async () => {
+    const { cap, kernel, docker, d } = await setup();
+    const before = kernel.restores.length;
     docker.lists_ = hostMixed;
+    docker.send({ type: 'container', action: 'start', id: 'a' });
     docker.send({ type: 'container', action: 'start', id: 'b' });
-    for (let i = 0; i < 100 && cap.events('commit_held').length === 0; i++) await wait(5);
-    expect(cap.events('commit_held')).toHaveLength(1);
-    expect(restores()).toBe(before + 1);
-    // The burst pauses (500 ms): the held commit goes in.
-    for (let i = 0; i < 200 && restores() === before + 1; i++) await wait(10);
-    expect(restores()).toBe(before + 2);
-    expect(cap.events('reconcile').at(-1)).toMatchObject({ trigger: 'hold', committed: true });
+    for (let i = 0; i < 100 && !holdsEdgey(kernel); i++) await wait(5);
+    expect(holdsEdgey(kernel)).toBe(true);
+    expect(kernel.restores.length).toBe(before + 1);
+    expect(cap.events('reconcile').filter((r) => r.committed && String(r.trigger).includes('container.start'))).toHaveLength(1);
+    expect(cap.events('commit_held')).toEqual([]);
+    await d.stop();
+  });
+
+  it('enforces a container at network connect, before it is listed running, and forgets it when it dies', async () => {
+    const { kernel, docker, d } = await setup();
+    docker.starting_.set(edgey.Id, edgey);
+    docker.send({ type: 'network', action: 'connect', id: edgey.NetworkSettings.Networks.edge.NetworkID, container: edgey.Id });
+    for (let i = 0; i < 100 && !holdsEdgey(kernel); i++) await wait(5);
+    expect(holdsEdgey(kernel)).toBe(true);
+    docker.send({ type: 'container', action: 'die', id: edgey.Id });
+    for (let i = 0; i < 100 && holdsEdgey(kernel); i++) await wait(5);
+    expect(holdsEdgey(kernel)).toBe(false);
+    await d.stop();
+  });
+
+  it('answers the start gate once a commit holds the container, and at once for what it cannot enforce', async () => {
+    const { kernel, docker, d } = await setup();
+    docker.starting_.set(edgey.Id, edgey);
+    const answer = await d.admit(edgey.Id, 2_000);
+    expect(answer).toMatchObject({ id: edgey.Id, verdict: 'committed' });
+    expect(holdsEdgey(kernel)).toBe(true);
+    const restores = kernel.restores.length;
+    expect(await d.admit('f'.repeat(64), 2_000)).toMatchObject({ verdict: 'unknown' });
+    const nonet = hostMixed.containers.find((c: { Names: string[] }) => c.Names[0] === '/nonet');
+    docker.starting_.set(nonet.Id, { ...nonet, NetworkSettings: { Networks: {} } });
+    expect(await d.admit(nonet.Id, 2_000)).toMatchObject({ verdict: 'no-network' });
+    expect(kernel.restores.length).toBe(restores);
+    // Once listed running, the listing is the source: nothing changes.
+    docker.lists_ = hostMixed;
+    docker.send({ type: 'container', action: 'start', id: edgey.Id });
+    await wait(50);
+    expect(holdsEdgey(kernel)).toBe(true);
+    expect(kernel.restores.length).toBe(restores);
     await d.stop();
   });
 });

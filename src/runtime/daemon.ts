@@ -1,20 +1,18 @@
 // Wires the daemon: config -> families -> watcher -> scheduler -> reconciler,
-// plus the periodic resync, the drift watcher (on ruleset change where nft can
-// tell, else polling) and the retry after a failed commit.
+// plus the start gate (containers being started), the periodic resync, the
+// drift watcher (on ruleset change where nft can tell, else polling) and the
+// retry after a failed commit.
 import type { Logger } from 'pino';
 import { deleteConntrack } from '../adapters/conntrack.js';
-import type { DockerSource } from '../adapters/docker.js';
+import type { DockerEvent, DockerSource } from '../adapters/docker.js';
 import { Iptables, type CommandRunner } from '../adapters/iptables.js';
 import { nfTablesBackend, type RulesetMonitor } from '../adapters/nft-monitor.js';
 import { PolicyDir } from '../adapters/policy-dir.js';
 import type { Config } from '../core/config.js';
 import { DriftWatcher } from './drift-watcher.js';
-import { HOLD_TRIGGER, Reconciler } from './reconciler.js';
-
-/** Container starts within BURST_WINDOW_MS that make a burst (see reconcile.burstHoldMs). */
-const BURST_STARTS = 2;
-const BURST_WINDOW_MS = 1_000;
+import { Reconciler } from './reconciler.js';
 import { Scheduler } from './scheduler.js';
+import { type GateAnswer, StartGate } from './start-gate.js';
 import type { DaemonObserver } from './status.js';
 import { Watcher } from './watcher.js';
 
@@ -36,6 +34,8 @@ export interface DaemonDeps {
   readonly readSysctl?: (name: string) => Promise<string | null>;
   /** Status and metrics: told about events, reconciles and the Docker connection. */
   readonly observer?: DaemonObserver;
+  /** Reads and empties the start-gate timeouts moat-runc recorded while moatd did not answer. */
+  readonly drainGateTimeouts?: () => Promise<readonly Record<string, unknown>[]>;
 }
 
 export class StartupError extends Error {
@@ -46,10 +46,6 @@ export class Daemon {
   private config: Config;
   private readonly timers = new Set<NodeJS.Timeout>();
   private retryTimer: NodeJS.Timeout | null = null;
-  private holdTimer: NodeJS.Timeout | null = null;
-  /** Monotonic time the last Docker event arrived, and of the last few container starts (burst detection). */
-  private lastEventAt = Number.NEGATIVE_INFINITY;
-  private readonly recentStarts: number[] = [];
   private failures = 0;
   private ready = false;
   private stopped = false;
@@ -59,6 +55,8 @@ export class Daemon {
   private scheduler: Scheduler | null = null;
   private policies: PolicyDir;
   reconciler: Reconciler | null = null;
+  /** Containers being started, and the gate that holds their process until their rules are in. */
+  readonly gate: StartGate;
 
   /** The runner moat's iptables use: each restore's pid tells the drift watcher that transaction is moat's own. */
   private readonly run: CommandRunner = (file, args, input, onSpawn) =>
@@ -70,6 +68,37 @@ export class Daemon {
   constructor(private readonly deps: DaemonDeps) {
     this.config = deps.config;
     this.policies = new PolicyDir(deps.config.policyDir, deps.log);
+    this.gate = new StartGate({
+      resolve: (id) => deps.docker.starting(id),
+      reconcile: async (trigger) => {
+        if (!this.scheduler || !this.reconciler) return null;
+        await this.scheduler.request(trigger);
+        return this.reconciler.last;
+      },
+      now: deps.now,
+      log: deps.log,
+      drainTimeouts: deps.drainGateTimeouts,
+    });
+  }
+
+  /** The start gate's question (control socket): answers once the container's rules are committed. */
+  admit(id: string, waitMs: number): Promise<GateAnswer> {
+    return this.gate.admit(id, waitMs);
+  }
+
+  /**
+   * Acts on what the engine already knows about a container that is not
+   * running yet: at `network connect` its endpoint (and address) exists, so
+   * its rules can be committed before its process starts, gate or no gate.
+   */
+  private prepare(e: DockerEvent): Promise<void> | undefined {
+    if (e.type === 'container' && (e.action === 'die' || e.action === 'destroy')) this.gate.forget(e.id);
+    if (e.type !== 'network' || !e.container) return undefined;
+    if (e.action === 'disconnect') {
+      this.gate.forget(e.container);
+      return undefined;
+    }
+    return e.action === 'connect' ? this.gate.track(e.container).then(() => undefined) : undefined;
   }
 
   /** Decides which families moat manages; refuses to start when it cannot enforce what it must. */
@@ -99,12 +128,7 @@ export class Daemon {
       policyRules: () => this.policies.rules(),
       conntrack: (filters) => deleteConntrack(this.deps.run, filters),
       disableIpv6: this.deps.disableIpv6,
-      burst: () => {
-        const t = now();
-        // A burst: several containers started within the last second (one `docker run` is never one).
-        const starts = this.recentStarts.length === BURST_STARTS && t - this.recentStarts[0]! <= BURST_WINDOW_MS;
-        return starts ? t - this.lastEventAt : null;
-      },
+      starting: (listed) => this.gate.starting(listed),
     });
     this.reconciler = reconciler;
     const scheduler = new Scheduler(
@@ -113,7 +137,6 @@ export class Daemon {
         const outcome = await reconciler.run(triggers);
         this.deps.observer?.reconciled(outcome, reconciler.lastDesired);
         if (!outcome.ok) return this.scheduleRetry();
-        if (outcome.heldMs) this.scheduleHold(outcome.heldMs);
         this.failures = 0;
         if (!this.ready) {
           this.ready = true;
@@ -125,15 +148,15 @@ export class Daemon {
     this.scheduler = scheduler;
     scheduler.start();
     const observer = this.deps.observer;
-    const onEvent = (t: string) => {
-      this.lastEventAt = now();
-      if (t === 'container.start') {
-        this.recentStarts.push(this.lastEventAt);
-        if (this.recentStarts.length > BURST_STARTS) this.recentStarts.shift();
-      }
-      observer?.event(t);
-    };
-    this.watcher = new Watcher({ docker, log, trigger: (reason) => void scheduler.request(reason), sleep: (ms) => this.sleep(ms), onEvent, onConnection: (c) => observer?.dockerConnection(c) });
+    this.watcher = new Watcher({
+      docker,
+      log,
+      trigger: (reason) => void scheduler.request(reason),
+      sleep: (ms) => this.sleep(ms),
+      onEvent: (t) => observer?.event(t),
+      prepare: (e) => this.prepare(e),
+      onConnection: (c) => observer?.dockerConnection(c),
+    });
     this.resync = setInterval(() => void scheduler.request('resync'), this.config.reconcile.resyncIntervalS * 1000);
     this.policies.watch(() => void scheduler.request('policy'));
     const intervalMs = this.deps.driftCheckMs ?? 2_000;
@@ -145,6 +168,7 @@ export class Daemon {
     if (intervalMs > 0) log.info({ event: 'drift_watch', mode: this.drift.mode, intervalMs }, this.drift.mode === 'monitor' ? 'drift is checked when the ruleset changes (nft monitor)' : `the kernel is polled for drift every ${intervalMs / 1000}–${(2.5 * intervalMs) / 1000} s`);
     await this.watcher.start();
     log.info({ event: 'started', families: iptables.map((i) => i.family) }, 'moatd running');
+    void this.gate.reportTimeouts();
   }
 
   /**
@@ -163,15 +187,6 @@ export class Daemon {
         `${name} is not 1: traffic inside a Docker network bypasses iptables, so enable_icc=false / moat.icc=false are not enforced`,
       );
     }
-  }
-
-  /** A held commit (burst): run again when the burst may have paused. One timer, the latest wins. */
-  private scheduleHold(ms: number): void {
-    if (this.holdTimer) clearTimeout(this.holdTimer);
-    this.holdTimer = setTimeout(() => {
-      this.holdTimer = null;
-      void this.scheduler?.request(HOLD_TRIGGER);
-    }, ms);
   }
 
   private scheduleRetry(): void {
@@ -218,7 +233,6 @@ export class Daemon {
     this.policies.stop();
     if (this.resync) clearInterval(this.resync);
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    if (this.holdTimer) clearTimeout(this.holdTimer);
     for (const t of this.timers) clearTimeout(t);
     this.scheduler?.stop();
     await this.scheduler?.idle();

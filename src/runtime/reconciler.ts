@@ -1,33 +1,30 @@
 // Invariants:
 // - every run starts from a full Docker listing: events only say "look again";
+//   containers being started (see StartGate) join it until it lists them;
 // - nothing is written unless the listing succeeded (no snapshot, no change),
 //   except that drift is put back to exactly what was last committed;
 // - the desired text is diffed against the rules the kernel holds, so an
 //   unchanged host costs no commit and only changed chains are rewritten. A
-//   run triggered only by Docker events takes those from the last commit in
-//   memory (no iptables-save); the kernel is read (and drift in moat's chains
-//   repaired and reported) before the first commit, after a failure, and on
-//   every other trigger: start, reconnect, resync, drift, config, policy, retry;
+//   run triggered only by Docker events (or a start gate) takes those from the
+//   last commit in memory (no iptables-save); the kernel is read (and drift in
+//   moat's chains repaired and reported) before the first commit, after a
+//   failure, and on every other trigger: start, reconnect, resync, drift,
+//   config, policy, retry;
 // - a failed commit leaves the previous rules in force (restore is atomic per
 //   table), is logged once, and makes the next attempt read the kernel and
 //   rewrite every chain;
-// - a burst of Docker events does not cost one commit per batch: during a
-//   burst (a second container start within a second), when the last commit is
-//   recent (< reconcile.burstHoldMs), events are still arriving (the last
-//   < 500 ms ago) and the change only adds allowing rules
-//   (compareRulesets), the commit is held and the run asks to be repeated; holding
-//   can only delay a grant, never a revocation or a new deny, and a lone
-//   event finds no recent commit and commits at once.
+// - no commit waits to save commits: what arrives while one runs is gathered
+//   into the next (the scheduler), so a grant is never delayed by a timer.
 import type { Logger } from 'pino';
 import type { DockerSource } from '../adapters/docker.js';
 import type { ConntrackResult } from '../adapters/conntrack.js';
 import { type Iptables, RestoreError } from '../adapters/iptables.js';
 import type { Config } from '../core/config.js';
-import { fromDocker } from '../core/from-docker.js';
+import { type DockerLists, fromDocker } from '../core/from-docker.js';
 import type { LiveState, LiveTable } from '../core/live.js';
 import type { Family, Problem, Snapshot } from '../core/model.js';
 import type { TableName } from '../core/names.js';
-import { changedChains, compareRulesets, planRestore } from '../core/plan.js';
+import { changedChains, planRestore } from '../core/plan.js';
 import { buildPolicy, type Policy } from '../core/policy.js';
 import { policyOrigins, type PolicyRule } from '../core/policy-file.js';
 import { type ConntrackFilter, revokedFilters } from '../core/revocation.js';
@@ -46,8 +43,8 @@ export interface ReconcilerDeps {
   readonly policyRules?: () => readonly PolicyRule[];
   /** Cuts live connections of revoked flows. */
   readonly conntrack?: (filters: readonly ConntrackFilter[]) => Promise<ConntrackResult>;
-  /** During a burst of container starts, milliseconds since the last Docker event reached moatd; null when no burst is under way. */
-  readonly burst?: () => number | null;
+  /** Containers being started that the listing does not show yet (list entries), given the ids it shows. */
+  readonly starting?: (listed: ReadonlySet<string>) => readonly unknown[];
   /** Turns IPv6 off on bridges whose IPv6 moat cannot firewall (fail closed). */
   readonly disableIpv6?: (bridges: readonly string[]) => Promise<void>;
 }
@@ -63,8 +60,6 @@ export interface ReconcileOutcome {
   readonly stage?: 'snapshot' | 'apply';
   /** Moat's chains had drifted from the last commit and were put back. */
   readonly driftRepaired?: boolean;
-  /** A burst is under way and the change only adds grants: the commit waits; run again in this many ms. */
-  readonly heldMs?: number;
 }
 
 /** Everything one reconcile computed, for status and `moat plan`. */
@@ -85,14 +80,12 @@ export function computeDesired(lists: Parameters<typeof fromDocker>[0], config: 
 
 const problemKey = (p: Problem) => JSON.stringify(p);
 
-/** The trigger of the run repeated after a held commit. */
-export const HOLD_TRIGGER = 'hold';
-/** Events this far apart end a burst: a held commit goes in. */
-export const BURST_QUIET_MS = 500;
+/** The trigger of a run a start gate asked for. */
+export const GATE_TRIGGER = 'gate';
 /** A Docker event's trigger (`container.start`, `network.connect`, `unknown.oversized`): see Watcher. */
 const dockerEvent = (trigger: string) => /^(container|network|unknown)\./.test(trigger);
-/** A run asked for by Docker events only (or their held commit): memory may stand in for the kernel, and a grant may wait. */
-const eventsOnly = (triggers: readonly string[]) => triggers.every((t) => dockerEvent(t) || t === HOLD_TRIGGER);
+/** A run asked for by Docker events or start gates only: memory may stand in for the kernel. */
+const eventsOnly = (triggers: readonly string[]) => triggers.every((t) => dockerEvent(t) || t === GATE_TRIGGER);
 
 /** What the kernel holds right after `rendered` was committed, as iptables-save would show moat's part of it. */
 export function committedState(rendered: RenderedRuleset): LiveState {
@@ -115,8 +108,6 @@ function liveAddresses(snapshot: Snapshot): Set<string> {
 
 export class Reconciler {
   private forceFull = false;
-  /** Monotonic time of the last commit; null before the first. */
-  private lastCommitAt: number | null = null;
   private failedKey: string | null = null;
   /** The rules last committed (or found live) per family: what drift is measured against, and what a repair while Docker is unreachable puts back. */
   private readonly expected = new Map<Family, RenderedRuleset>();
@@ -141,7 +132,7 @@ export class Reconciler {
 
     let desired: Desired;
     try {
-      desired = computeDesired(await this.deps.docker.lists(), this.deps.config(), families, this.deps.policyRules?.() ?? []);
+      desired = computeDesired(this.withStarting(await this.deps.docker.lists()), this.deps.config(), families, this.deps.policyRules?.() ?? []);
     } catch (err) {
       log.warn({ event: 'snapshot_failed', trigger: triggers.join(','), err: String(err) }, 'cannot list Docker: rules left as they are');
       const repaired = await this.restoreLastCommit().catch((e: unknown) => void log.warn({ event: 'drift_repair_failed', err: String(e) }, 'could not put back the last committed rules'));
@@ -152,13 +143,6 @@ export class Reconciler {
     if (!families.includes(6)) await this.failClosedIpv6(desired);
 
     const rules: ReconcileOutcome['rules'] = {};
-    const held = this.holdFor(triggers, desired);
-    if (held > 0) {
-      desired.rendered.forEach((r, i) => (rules[`v${families[i]!}`] = countRules(r)));
-      const o = finish({ ok: true, committed: false, rules, heldMs: held });
-      log.info({ event: 'commit_held', trigger: triggers.join(','), durationMs: o.durationMs, retryInMs: held }, 'burst of Docker events: grants to add wait for the burst to pause');
-      return o;
-    }
     let committed = false;
     let driftRepaired = false;
     // Only Docker events may trust memory: drift is the drift check's, a failure the full rewrite's.
@@ -193,7 +177,6 @@ export class Reconciler {
         return o;
       }
     }
-    if (committed) this.lastCommitAt = now();
     if (this.failedKey !== null) log.info({ event: 'apply_recovered' }, 'commit succeeded again');
     this.failedKey = null;
     this.forceFull = false;
@@ -202,21 +185,12 @@ export class Reconciler {
     return o;
   }
 
-  /** How long to hold this run's commit (0: commit now). See the header. */
-  private holdFor(triggers: readonly string[], desired: Desired): number {
-    const holdMs = this.deps.config().reconcile.burstHoldMs;
-    if (holdMs <= 0 || this.forceFull || this.lastCommitAt === null) return 0;
-    if (!eventsOnly(triggers)) return 0;
-    const sinceCommit = this.deps.now() - this.lastCommitAt;
-    const sinceEvent = this.deps.burst?.() ?? null;
-    const quietMs = Math.min(BURST_QUIET_MS, holdMs);
-    if (sinceEvent === null || sinceCommit >= holdMs || sinceEvent >= quietMs) return 0;
-    const changes = this.deps.iptables.map((ipt, i) => {
-      const before = this.expected.get(ipt.family);
-      return before ? compareRulesets(before, desired.rendered[i]!) : 'narrows';
-    });
-    if (changes.includes('narrows') || !changes.includes('widens')) return 0;
-    return Math.max(1, Math.ceil(Math.min(quietMs - sinceEvent, holdMs - sinceCommit)));
+  /** The listing plus the containers being started that it does not show yet. */
+  private withStarting(lists: DockerLists): DockerLists {
+    if (!this.deps.starting) return lists;
+    const listed = new Set(lists.containers.map((c) => (c as { Id?: unknown } | null)?.Id).filter((id): id is string => typeof id === 'string'));
+    const starting = this.deps.starting(listed);
+    return starting.length === 0 ? lists : { networks: lists.networks, containers: [...lists.containers, ...starting] };
   }
 
   /**

@@ -174,8 +174,8 @@ export class DaemonStatus implements DaemonObserver {
   reconciled(o: ReconcileOutcome, desired: Desired | null): void {
     const at = this.deps.wallClock();
     const now = this.deps.now();
-    // A failed run enforced nothing: its events wait for the retry; a held one (burst) for the run that commits.
-    const enforced = o.ok && !o.heldMs;
+    // A failed run enforced nothing: its events wait for the retry.
+    const enforced = o.ok;
     const latencies = enforced ? this.inFlight.map((t) => (now - t) / 1000) : [];
     if (enforced) this.inFlight = [];
     this.counts.reconciles++;

@@ -13,6 +13,8 @@ export interface WatcherDeps {
   readonly maxBackoffMs?: number;
   /** Status hooks: a relevant event arrived; the stream opened or dropped. */
   readonly onEvent?: (trigger: string) => void;
+  /** Work an event needs before its reconcile (reading a container being started); the trigger waits for it. */
+  readonly prepare?: (e: DockerEvent) => Promise<void> | undefined;
   readonly onConnection?: (connected: boolean) => void;
 }
 
@@ -54,8 +56,11 @@ export class Watcher {
 
   private onEvent(e: DockerEvent): void {
     if (!relevant(e)) return;
-    this.deps.onEvent?.(`${e.type}.${e.action}`);
-    this.deps.trigger(`${e.type}.${e.action}`);
+    const trigger = `${e.type}.${e.action}`;
+    this.deps.onEvent?.(trigger);
+    const prepared = this.deps.prepare?.(e);
+    if (prepared) void prepared.then(() => this.deps.trigger(trigger));
+    else this.deps.trigger(trigger);
   }
 
   private async onEnd(err: Error | null): Promise<void> {

@@ -5,6 +5,8 @@ import type { DockerLists } from '../../src/core/from-docker.js';
 
 export class FakeDocker implements DockerSource {
   lists_: DockerLists = { networks: [], containers: [] };
+  /** Containers being started, as DockerSource.starting answers them. */
+  starting_ = new Map<string, unknown>();
   down = false;
   listCalls = 0;
   private emit: ((e: DockerEvent) => void) | null = null;
@@ -15,6 +17,11 @@ export class FakeDocker implements DockerSource {
     this.listCalls++;
     if (this.down) throw new Error('connect ENOENT /var/run/docker.sock');
     return structuredClone(this.lists_);
+  }
+
+  async starting(id: string): Promise<unknown> {
+    if (this.down) throw new Error('connect ENOENT /var/run/docker.sock');
+    return structuredClone(this.starting_.get(id) ?? null);
   }
 
   async ping(): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { ConfigFileError, loadConfig } from '../../adapters/config-file.js';
+import { deprecations } from '../../core/config.js';
 
 export function registerConfigCheck(program: Command): void {
   const config = program.command('config').description('Config file commands');
@@ -12,8 +13,9 @@ export function registerConfigCheck(program: Command): void {
     .action(async (file: string, opts: { json?: boolean }) => {
       try {
         const parsed = await loadConfig(file, true);
-        if (opts.json) process.stdout.write(`${JSON.stringify({ ok: true, errors: [], config: parsed }, null, 2)}\n`);
-        else process.stdout.write(`${file}: ok\n`);
+        const warnings = deprecations(parsed);
+        if (opts.json) process.stdout.write(`${JSON.stringify({ ok: true, errors: [], warnings, config: parsed }, null, 2)}\n`);
+        else process.stdout.write(`${file}: ok\n${warnings.map((w) => `${file}: warning: ${w}\n`).join('')}`);
       } catch (err) {
         const errors = err instanceof ConfigFileError ? err.problems : [String(err)];
         if (opts.json) process.stdout.write(`${JSON.stringify({ ok: false, errors, config: null }, null, 2)}\n`);
