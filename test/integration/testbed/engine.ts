@@ -21,6 +21,8 @@ export interface EngineOptions extends DockerdFlags {
   /** Unique per engine: containerd namespace and cgroup parent. */
   readonly name: string;
   readonly startTimeoutMs?: number;
+  /** daemon.json content (default `{}`), e.g. runtimes for the start gate. */
+  readonly daemonJson?: Readonly<Record<string, unknown>>;
   readonly run?: Run;
   readonly spawn?: Spawn;
 }
@@ -59,7 +61,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
   const env = { PATH: `${process.env.PATH ?? ''}:/usr/local/sbin:/usr/sbin:/sbin:/usr/bin:/bin` };
   const docker = new Docker({ socketPath });
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, 'daemon.json'), '{}\n');
+  await writeFile(join(dir, 'daemon.json'), `${JSON.stringify(options.daemonJson ?? {}, null, 2)}\n`);
 
   let daemon: Spawned | null = null;
   let containerdPid: number | null = null;
