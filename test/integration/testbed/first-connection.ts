@@ -17,6 +17,8 @@ export interface FirstConnectionSpec {
   /** Keep running afterwards (serving httpd on 80) instead of exiting. */
   readonly stay?: boolean;
   readonly image?: string;
+  /** A runtime other than the engine's default (`runc`: around the start gate). */
+  readonly runtime?: string;
 }
 
 export interface FirstConnection {
@@ -43,7 +45,7 @@ export async function startFirstConnection(docker: Docker, spec: FirstConnection
     Image: spec.image ?? PROBE_IMAGE,
     Cmd: firstConnectionCommand(spec.to, spec.port, spec.stay),
     Labels: { ...spec.labels },
-    HostConfig: { NetworkMode: spec.network },
+    HostConfig: { NetworkMode: spec.network, ...(spec.runtime ? { Runtime: spec.runtime } : {}) },
   });
   for (const net of spec.also ?? []) await docker.getNetwork(net).connect({ Container: container.id });
   await container.start();
