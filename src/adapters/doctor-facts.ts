@@ -59,9 +59,11 @@ export async function gatherFacts(config: Config, run: CommandRunner, policyRule
   for (const name of SYSCTLS) sysctl[name] = (await readText(join(sysctlRoot, ...name.split('.'))))?.trim() ?? null;
 
   let dockerFacts: DoctorFacts['docker'];
+  let runtime: DoctorFacts['runtime'] = null;
   try {
-    const info = (await docker.info()) as { ServerVersion?: string; DockerRootDir?: string; Swarm?: { LocalNodeState?: string } };
+    const info = (await docker.info()) as { ServerVersion?: string; DockerRootDir?: string; Swarm?: { LocalNodeState?: string }; DefaultRuntime?: string; Runtimes?: Record<string, { path?: string; runtimeArgs?: string[] }> };
     dockerFacts = { reachable: true, version: info.ServerVersion, swarm: info.Swarm?.LocalNodeState ?? '', rootDir: info.DockerRootDir };
+    runtime = { default: info.DefaultRuntime ?? null, runtimes: info.Runtimes ?? {} };
   } catch (err) {
     dockerFacts = { reachable: false, error: err instanceof Error ? err.message : String(err) };
   }
@@ -115,5 +117,5 @@ export async function gatherFacts(config: Config, run: CommandRunner, policyRule
     control = { socket: config.control.socket, ok: false, error: err instanceof Error ? err.message : String(err) };
   }
 
-  return { docker: dockerFacts, dockerdArgs, daemonJson: { path: daemonJsonPath, text: await readText(daemonJsonPath) }, sysctl, iptablesVersion: version, saves, desired, containers, control, ipv6Networks };
+  return { docker: dockerFacts, dockerdArgs, daemonJson: { path: daemonJsonPath, text: await readText(daemonJsonPath) }, sysctl, iptablesVersion: version, saves, desired, containers, control, ipv6Networks, runtime };
 }

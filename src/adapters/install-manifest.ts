@@ -15,7 +15,10 @@ export const ManifestSchema = z.strictObject({
   paths: z.array(z.string()),
   config: z.strictObject({ path: z.string(), createdByMoat: z.boolean() }),
   /** Set once, by the first --configure-docker; never overwritten. */
-  docker: z.strictObject({ path: z.string(), previous: z.strictObject({ iptables: Previous, ip6tables: Previous }) }).nullable(),
+  /** gate: default-runtime and runtimes.moat before the start gate was first registered. */
+  docker: z
+    .strictObject({ path: z.string(), previous: z.strictObject({ iptables: Previous, ip6tables: Previous, gate: z.strictObject({ defaultRuntime: Previous, moatRuntime: Previous }).optional() }) })
+    .nullable(),
 });
 
 export type Manifest = z.infer<typeof ManifestSchema>;

@@ -1,6 +1,8 @@
 // What `moat install` will do, decided before anything is touched.
 import { readFile, readlink } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { DEFAULT_GATE_SOCKET } from '../core/daemon-json-gate.js';
+import { loadConfig } from './config-file.js';
 import { planDockerDisable } from './install-docker.js';
 import { BIN_NAMES, hostPath, installLayout, InstallError, UNIT_NAMES, type InstallLayout } from './install-layout.js';
 import { readManifest, renderManifest, type Manifest } from './install-manifest.js';
@@ -12,6 +14,8 @@ export interface InstallOptions {
   readonly root: string;
   readonly prefix: string;
   readonly configureDocker: boolean;
+  /** With configureDocker: register bin/moat-runc as Docker's default runtime (the start gate). */
+  readonly startGate?: boolean;
   /** Write the systemd units (off for container images). */
   readonly systemd: boolean;
   /** A node binary to bundle into the package (the wrappers prefer it), or null. */
@@ -23,6 +27,16 @@ export interface InstallOptions {
 }
 
 export const MIN_NODE_MAJOR = 22;
+
+/** control.socket from the config the install keeps (or the default): where the start gate asks. */
+async function controlSocket(configFile: string): Promise<string> {
+  try {
+    const config = await loadConfig(configFile, false);
+    return config.control.socket;
+  } catch {
+    return DEFAULT_GATE_SOCKET;
+  }
+}
 
 export async function planInstall(o: InstallOptions): Promise<{ plan: Plan; layout: InstallLayout }> {
   const l = installLayout(o.root, o.prefix);
@@ -62,10 +76,16 @@ export async function planInstall(o: InstallOptions): Promise<{ plan: Plan; layo
 
   let docker = previous?.docker ?? null;
   if (o.configureDocker) {
-    const { step, previous: before } = await planDockerDisable(l.daemonJson);
+    const gateTarget = o.startGate === false ? null : { wrapper: join(l.prefix, 'lib/moat/bin/moat-runc'), socket: await controlSocket(l.configFile) };
+    const { step, previous: before, gate } = await planDockerDisable(l.daemonJson, gateTarget);
     steps.push(step);
     // The values from before moat's first change are the ones to restore.
     docker ??= { path: hostPath(l, l.daemonJson), previous: before };
+    if (gate && 'error' in gate) warnings.push(`${hostPath(l, l.daemonJson)}: ${gate.error}; without it a new container's first connections can fail until moatd has committed its rules`);
+    if (gate && 'wraps' in gate) {
+      if (!docker.previous.gate) docker = { ...docker, previous: { ...docker.previous, gate: gate.previous } };
+      if (step.kind === 'write') warnings.push(`start gate: Docker's default runtime becomes "moat" (${gateTarget?.wrapper}, handing over to ${gate.wraps}); containers created from now on wait for their rules before their process starts. Bypass it for one container with \`docker run --runtime runc\`.`);
+    }
     if (step.kind === 'write') {
       warnings.push('Docker reads daemon.json only when it starts. Restart it after moatd is running; the rules Docker wrote before stay until reboot, so a reboot is the cleanest switch-over.');
       next.push('systemctl restart docker');

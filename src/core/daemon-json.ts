@@ -67,7 +67,7 @@ export function restoreDockerFirewall(text: string | null, previous: PreviousVal
   return checked(out, expected, { notes, changed: out !== text });
 }
 
-function checked<T>(out: string, expected: Record<string, unknown>, extra: T & { changed: boolean }): DaemonJsonResult<T> {
+export function checked<T>(out: string, expected: Record<string, unknown>, extra: T & { changed: boolean }): DaemonJsonResult<T> {
   const again = parseObject(out);
   if (typeof again === 'string' || canonical(again) !== canonical(expected)) {
     return { ok: false, error: 'internal error: the edited daemon.json does not parse to the expected object; not writing it' };
@@ -75,7 +75,7 @@ function checked<T>(out: string, expected: Record<string, unknown>, extra: T & {
   return { ok: true, text: out, ...extra };
 }
 
-function parseObject(text: string): Record<string, unknown> | string {
+export function parseObject(text: string): Record<string, unknown> | string {
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -95,7 +95,7 @@ function canonical(value: unknown): string {
 }
 
 /** Replaces the value of every top-level `key` (Docker rejects duplicates anyway), or appends the key. */
-function setMember(text: string, key: string, valueText: string): string {
+export function setMember(text: string, key: string, valueText: string): string {
   const top = scan(text);
   const hits = top.members.filter((m) => m.key === key);
   if (hits.length > 0) {
@@ -113,7 +113,7 @@ function setMember(text: string, key: string, valueText: string): string {
   return text.slice(0, last.valueEnd) + insert + text.slice(last.valueEnd);
 }
 
-function deleteMember(text: string, key: string): string {
+export function deleteMember(text: string, key: string): string {
   let out = text;
   for (;;) {
     const top = scan(out);

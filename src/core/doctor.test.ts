@@ -27,6 +27,7 @@ const healthy: DoctorFacts = {
   containers: [{ name: 'web', networkMode: 'a', privileged: false, capAdd: [] }],
   control: { socket: '/run/moat/moat.sock', ok: true, dockerConnected: true, lastOk: true },
   ipv6Networks: false,
+  runtime: { default: 'moat', runtimes: { moat: { path: '/usr/local/lib/moat/bin/moat-runc' }, runc: { path: 'runc' } } },
 };
 
 const byId = (f: DoctorFacts, c = config) => Object.fromEntries(runChecks(f, c).map((x) => [x.id, x]));
@@ -35,7 +36,7 @@ describe('runChecks', () => {
   it('passes a healthy host', () => {
     const checks = runChecks(healthy, config);
     expect(checks.filter((c) => c.status !== 'pass').map((c) => `${c.id}: ${c.detail}`)).toEqual([]);
-    expect(checks.map((c) => c.id)).toEqual(['docker-api', 'docker-iptables', 'br-netfilter-v4', 'br-netfilter-v6', 'ip-forward-v4', 'iptables-backend', 'swarm', 'userland-proxy', 'containers', 'moat-chains', 'daemon']);
+    expect(checks.map((c) => c.id)).toEqual(['docker-api', 'docker-iptables', 'br-netfilter-v4', 'br-netfilter-v6', 'ip-forward-v4', 'iptables-backend', 'swarm', 'userland-proxy', 'containers', 'moat-chains', 'daemon', 'start-gate']);
   });
 
   it('fails Docker writing its own rules: flags, daemon.json, default, live chains', () => {
@@ -81,5 +82,15 @@ describe('runChecks', () => {
     expect(boolFlag([], 'iptables')).toBeNull();
     expect(flagValue(['--config-file', '/a.json'], 'config-file')).toBe('/a.json');
     expect(flagValue(['--data-root=/d'], 'data-root')).toBe('/d');
+  });
+
+  it('reports the start gate: active and what it wraps, missing, or asking the wrong socket', () => {
+    expect(byId(healthy)['start-gate']).toMatchObject({ status: 'pass', detail: expect.stringMatching(/handing over to runc, waiting at most 2000 ms on \/run\/moat\/moat.sock/) });
+    const wrapped = { ...healthy, runtime: { default: 'moat', runtimes: { moat: { path: '/x/moat-runc', runtimeArgs: ['--moat-runtime', 'nvidia-container-runtime', '--moat-wait-ms', '500'] } } } };
+    expect(byId(wrapped)['start-gate']).toMatchObject({ status: 'pass', detail: expect.stringMatching(/handing over to nvidia-container-runtime, waiting at most 500 ms/) });
+    expect(byId({ ...healthy, runtime: { default: 'runc', runtimes: { runc: { path: 'runc' } } } })['start-gate']).toMatchObject({ status: 'warn', fix: expect.stringMatching(/moat install --configure-docker/) });
+    const elsewhere = { ...healthy, runtime: { default: 'moat', runtimes: { moat: { path: '/x/moat-runc', runtimeArgs: ['--moat-socket', '/tmp/other.sock'] } } } };
+    expect(byId(elsewhere)['start-gate']).toMatchObject({ status: 'fail', detail: expect.stringMatching(/asks \/tmp\/other.sock/) });
+    expect(byId({ ...healthy, runtime: null })['start-gate']).toMatchObject({ status: 'skip' });
   });
 });

@@ -2,6 +2,7 @@
 // -> pass/warn/fail checks, each failing one with the fix. Pure, so every
 // misconfiguration is testable from a few strings.
 import type { Config } from './config.js';
+import { type RuntimeFacts, startGateCheck } from './doctor-gate.js';
 import { parseSave, type LiveState } from './live.js';
 import { isMoatChain } from './names.js';
 import { planRestore } from './plan.js';
@@ -38,6 +39,8 @@ export interface DoctorFacts {
   readonly control: { readonly socket: string; readonly ok: boolean; readonly error?: string; readonly dockerConnected?: boolean; readonly lastOk?: boolean | null };
   /** Some Docker network has IPv6 subnets. */
   readonly ipv6Networks: boolean;
+  /** Docker's default runtime and registered runtimes; null when Docker is not reachable. */
+  readonly runtime?: RuntimeFacts | null;
 }
 
 const DOCKER_CHAINS = /^(DOCKER|DOCKER-USER|DOCKER-ISOLATION-STAGE-\d|DOCKER-FORWARD|DOCKER-INGRESS|DOCKER-CT|DOCKER-BRIDGE)$/;
@@ -193,5 +196,6 @@ export function runChecks(f: DoctorFacts, config: Config): Check[] {
   else if (f.control.dockerConnected === false) add('daemon', 'moatd reachable on its socket', 'warn', 'moatd answers, but it is not connected to Docker: new containers are not covered', 'check DOCKER_HOST for moatd and that Docker runs');
   else if (f.control.lastOk === false) add('daemon', 'moatd reachable on its socket', 'warn', 'moatd answers, but its last reconcile failed', 'see `moat status` and moatd\'s log (apply_failed)');
   else add('daemon', 'moatd reachable on its socket', 'pass', `${f.control.socket}: answering, Docker connected`);
+  checks.push(startGateCheck(f.runtime, config));
   return checks;
 }

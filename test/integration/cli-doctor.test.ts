@@ -2,7 +2,8 @@
 // br_netfilter's sysctl off (in the bed's namespace only, restored after),
 // a foreign legacy-iptables ruleset, a host-network and a NET_ADMIN
 // container, moatd stopped and its jump removed, and a second engine started
-// with Docker's own iptables on. Each is reported with its fix.
+// with Docker's own iptables on. Each is reported with its fix. The bed's
+// engine runs the start gate, so doctor finds it active.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Check } from '../../src/core/doctor.js';
 import { moat, moatJson } from './cli-support.js';
@@ -21,7 +22,7 @@ describe('moat doctor on a healthy bed, then one misconfiguration at a time', ()
   let config: string;
 
   beforeAll(async () => {
-    bed = await createBed();
+    bed = await createBed({ startGate: true });
     await bed.createNetwork({ name: 'd-net', subnets: ['172.26.1.0/24'] });
     await bed.startServer({ name: 'plain', networks: ['d-net'] });
     config = await bed.writeFile('config.yaml', `policyDir: ${bed.dir}/policy.d\ncontrol: { socket: ${bed.dir}/moat.sock }\n`);
@@ -38,13 +39,14 @@ describe('moat doctor on a healthy bed, then one misconfiguration at a time', ()
     const notPassed = Object.values(r.checks).filter((c) => c.status !== 'pass');
     expect(notPassed, JSON.stringify(notPassed, null, 1)).toEqual([]);
     expect(r).toMatchObject({ exitCode: 0, ok: true });
-    expect(Object.keys(r.checks)).toEqual(['docker-api', 'docker-iptables', 'br-netfilter-v4', 'br-netfilter-v6', 'ip-forward-v4', 'iptables-backend', 'swarm', 'userland-proxy', 'containers', 'moat-chains', 'daemon']);
+    expect(Object.keys(r.checks)).toEqual(['docker-api', 'docker-iptables', 'br-netfilter-v4', 'br-netfilter-v6', 'ip-forward-v4', 'iptables-backend', 'swarm', 'userland-proxy', 'containers', 'moat-chains', 'daemon', 'start-gate']);
+    expect(r.checks['start-gate']!.detail).toContain(`handing over to runc, waiting at most 5000 ms on ${bed.dir}/moat.sock`);
     for (const c of Object.values(r.checks)) expect(c).toEqual({ id: c.id, title: expect.any(String), status: 'pass', detail: expect.any(String), fix: null });
     expect(r.checks['docker-iptables']!.detail).toContain(`${bed.engine.dir}/daemon.json`);
     const human = await moat(bed, ['doctor', '--config', config]);
     expect(human.exitCode).toBe(0);
     expect(human.stdout).toMatch(/^pass {2}Docker runs with "iptables": false$/m);
-    expect(human.stdout).toMatch(/^11 passed, 0 warnings, 0 failed$/m);
+    expect(human.stdout).toMatch(/^12 passed, 0 warnings, 0 failed$/m);
   });
 
   it('fails br_netfilter off in the namespace, with the fix (restored after)', async () => {

@@ -6,9 +6,7 @@
 // - moatd killed while the gate is registered: starts go ahead after the
 //   bound, nothing the policy denies is open, and the restarted moatd logs
 //   the timeouts; moatd stopped cleanly: starts go ahead at once.
-import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBed, type Bed } from './testbed/bed.js';
@@ -18,7 +16,6 @@ import { PROBE_IMAGE } from './testbed/probe-image.js';
 import { url } from './testbed/probe.js';
 import type { ServerContainer } from './testbed/server-container.js';
 
-const WRAPPER = fileURLToPath(new URL('../../bin/moat-runc', import.meta.url));
 const WAIT_MS = 1500;
 const TRIES = 6;
 
@@ -44,7 +41,6 @@ async function probeThroughStart(docker: Docker, name: string, network: string, 
 }
 
 describe('start gate faults, and moat without the gate', () => {
-  let tmp: string;
   let socket: string;
   let bed: Bed;
   let moatd: Moatd;
@@ -52,12 +48,8 @@ describe('start gate faults, and moat without the gate', () => {
   let target: ServerContainer;
 
   beforeAll(async () => {
-    tmp = await mkdtemp('/tmp/moat-gatef-');
-    socket = join(tmp, 'moat.sock');
-    bed = await createBed({
-      peerHttpPorts: [80],
-      engine: { daemonJson: { runtimes: { moat: { path: WRAPPER, runtimeArgs: ['--moat-socket', socket, '--moat-wait-ms', String(WAIT_MS)] } }, 'default-runtime': 'moat' } },
-    });
+    bed = await createBed({ peerHttpPorts: [80], startGate: { waitMs: WAIT_MS } });
+    socket = join(bed.dir, 'moat.sock');
     await bed.createNetwork({ name: 'fa', subnets: ['172.31.70.0/24'] });
     await bed.createNetwork({ name: 'fb', subnets: ['172.31.71.0/24'] });
     await bed.createNetwork({ name: 'fz', subnets: ['172.31.72.0/24'], labels: { 'moat.egress': 'none' } });
@@ -69,16 +61,16 @@ describe('start gate faults, and moat without the gate', () => {
 
   afterAll(async () => {
     await bed?.dispose();
-    if (tmp) await rm(tmp, { recursive: true, force: true });
   });
 
   it('without the gate: first connections are counted, and a denied flow is never open during the start', async () => {
     const docker = bed.engine.docker;
     const counted: Record<string, number> = {};
-    for (const [label, spec] of Object.entries({
+    const cases: Record<string, { network: string; to: string; labels: Record<string, string> }> = {
       world: { network: 'fa', to: bed.topology.world.ipv4, labels: {} },
       'other network by moat.egress': { network: 'fa', to: target.ipv4('fb'), labels: { 'moat.egress': 'target:80' } },
-    })) {
+    };
+    for (const [label, spec] of Object.entries(cases)) {
       const runs = await Promise.all(
         Array.from({ length: TRIES }, async (_, i) => {
           const fc = await startFirstConnection(docker, { name: `nogate-${label.length}-${i}`, network: spec.network, to: spec.to, port: 80, labels: spec.labels, runtime: 'runc' });

@@ -4,9 +4,7 @@
 // and a denied one is refused. The engine reports the container before its
 // process runs (network connect, then the runtime's `start`), and moatd
 // commits its rules before the gate lets the process go.
-import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBed, type Bed } from './testbed/bed.js';
@@ -16,7 +14,6 @@ import { probe } from './testbed/probe.js';
 import { netnsSource } from './testbed/probe.js';
 import type { ServerContainer } from './testbed/server-container.js';
 
-const WRAPPER = fileURLToPath(new URL('../../bin/moat-runc', import.meta.url));
 const RUNS = 3;
 const HOST_PORT = 9000;
 const PUBLISHED = 18090;
@@ -29,21 +26,14 @@ const NETS = {
 } as const;
 
 describe('start gate: a container\'s own first connection (SPEC §1.7)', () => {
-  let tmp: string;
   let bed: Bed;
   let moatd: Moatd;
   const servers: Record<string, ServerContainer> = {};
   const ingressNames = Array.from({ length: RUNS }, (_, i) => `fi-ingress-${i}`);
 
   beforeAll(async () => {
-    // The socket path is in daemon.json, written before the bed exists: a directory of its own.
-    tmp = await mkdtemp('/tmp/moat-gate-');
-    const socket = join(tmp, 'moat.sock');
-    bed = await createBed({
-      peerHttpPorts: [80],
-      hostHttpPorts: [HOST_PORT],
-      engine: { daemonJson: { runtimes: { moat: { path: WRAPPER, runtimeArgs: ['--moat-socket', socket, '--moat-wait-ms', '5000'] } }, 'default-runtime': 'moat' } },
-    });
+    bed = await createBed({ peerHttpPorts: [80], hostHttpPorts: [HOST_PORT], startGate: true });
+    const socket = join(bed.dir, 'moat.sock');
     for (const [name, spec] of Object.entries(NETS)) await bed.createNetwork({ name, ...spec });
     const started = await Promise.all([
       bed.startServer({ name: 'same', networks: ['ga'] }),
@@ -59,7 +49,6 @@ describe('start gate: a container\'s own first connection (SPEC §1.7)', () => {
 
   afterAll(async () => {
     await bed?.dispose();
-    if (tmp) await rm(tmp, { recursive: true, force: true });
   });
 
   const world = () => bed.topology.world;

@@ -10,6 +10,7 @@ interface Opts {
   prefix: string;
   root: string;
   configureDocker?: boolean;
+  startGate: boolean;
   dryRun?: boolean;
   systemd: boolean;
   withNode?: boolean;
@@ -21,7 +22,8 @@ export function registerInstall(program: Command): void {
     .description('Install moat under PREFIX with its systemd units and an example /etc/moat/config.yaml (never overwritten)')
     .option('--prefix <dir>', 'where moat goes: PREFIX/lib/moat, links in PREFIX/bin', '/usr/local')
     .option('--root <dir>', 'write everything under DIR instead of / (images, tests)', '/')
-    .option('--configure-docker', 'set "iptables": false and "ip6tables": false in /etc/docker/daemon.json (shows the diff; uninstall restores)')
+    .option('--configure-docker', 'set "iptables": false and "ip6tables": false in /etc/docker/daemon.json and register the start gate, bin/moat-runc, as Docker\'s default runtime (shows the diff; uninstall restores)')
+    .option('--no-start-gate', 'with --configure-docker: leave Docker\'s default runtime alone (new containers may then start before their rules are in)')
     .option('--with-node', 'bundle the Node binary running this installer (for hosts whose node is older than 22)')
     .option('--no-systemd', 'do not write the systemd units (container images)')
     .option('--dry-run', 'print what would change and change nothing')
@@ -37,6 +39,7 @@ Examples:
           root: opts.root,
           prefix: opts.prefix,
           configureDocker: opts.configureDocker === true,
+          startGate: opts.startGate,
           systemd: opts.systemd,
           bundleNode: opts.withNode ? process.execPath : null,
           packageRoot: ownPackageRoot(),

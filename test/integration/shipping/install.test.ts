@@ -73,7 +73,11 @@ describe('moat install / uninstall into a scratch root', () => {
     expect(await readFile(join(root, 'etc/moat/config.yaml'), 'utf8')).toBe(await readFile(join(repo, 'config/config.yaml'), 'utf8'));
 
     const daemon = await readFile(join(root, 'etc/docker/daemon.json'), 'utf8');
-    expect(daemon).toBe('{\n\t"log-driver": "journald",\n\t"iptables": false,\n\t"default-address-pools": [{"base": "10.200.0.0/16", "size": 24}],\n\t"ip6tables": false\n}\n');
+    expect(daemon).toBe(
+      '{\n\t"log-driver": "journald",\n\t"iptables": false,\n\t"default-address-pools": [{"base": "10.200.0.0/16", "size": 24}],\n\t"ip6tables": false,\n\t"runtimes": {"moat":{"path":"/opt/moat/lib/moat/bin/moat-runc"}},\n\t"default-runtime": "moat"\n}\n',
+    );
+    expect(res.stdout).toContain('start gate: Docker\'s default runtime becomes "moat"');
+    expect((await lstat(join(root, PREFIX, 'lib/moat/bin/moat-runc'))).mode & 0o111).toBe(0o111);
     expect((await lstat(join(root, 'etc/docker/daemon.json'))).mode & 0o777).toBe(0o600);
   });
 
@@ -133,7 +137,7 @@ describe('moat install / uninstall into a scratch root', () => {
     }
   });
 
-  it('uninstall removes what install wrote, restores daemon.json byte for byte, keeps /etc/moat, and warns', async () => {
+  it('uninstall removes what install wrote, restores daemon.json (but for runtime "moat", now plain runc), keeps /etc/moat, and warns', async () => {
     // What `systemctl enable` would have added.
     await mkdir(join(root, 'etc/systemd/system/multi-user.target.wants'), { recursive: true });
     await symlink('/etc/systemd/system/moatd.service', join(root, 'etc/systemd/system/multi-user.target.wants/moatd.service'));
@@ -146,11 +150,13 @@ describe('moat install / uninstall into a scratch root', () => {
     expect(res.exitCode, res.stderr).toBe(0);
     expect(res.stdout).toContain('containers lose isolation');
     expect(res.stdout).toContain('systemctl restart docker');
-    expect(await readFile(join(root, 'etc/docker/daemon.json'), 'utf8')).toBe(DAEMON_JSON);
+    // Containers created under the gate name runtime "moat": it stays, as runc itself, so they still start.
+    expect(await readFile(join(root, 'etc/docker/daemon.json'), 'utf8')).toBe(DAEMON_JSON.replace(/\n}\n$/, ',\n\t"runtimes": {"moat":{"path":"runc"}}\n}\n'));
+    expect(res.stdout).toMatch(/runtimes\.moat now runs runc directly/);
     const after = await snapshot(root);
     const left = Object.keys(after).filter((p) => !(p in original));
     expect(left.sort()).toEqual(['etc/moat', 'etc/moat/config.yaml', 'etc/moat/policy.d', 'etc/systemd', 'etc/systemd/system', 'etc/systemd/system/multi-user.target.wants', 'opt', 'opt/moat', 'opt/moat/bin', 'opt/moat/lib', 'var', 'var/lib']);
-    expect(after['etc/docker/daemon.json']).toBe(original['etc/docker/daemon.json']);
+    expect(after['etc/docker/daemon.json']?.split(' ')[0]).toBe(original['etc/docker/daemon.json']?.split(' ')[0]); // its mode
   });
 
   it('--with-node bundles the installer\'s Node, so moat runs where the node on PATH is too old or missing', async () => {

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createDockerNetwork, type DockerNetwork, type NetworkSpec } from './docker-network.js';
 import { startEngine, type Engine, type EngineOptions } from './engine.js';
 import { startMoatd, type Moatd, type MoatdOptions } from './moatd.js';
@@ -15,10 +16,15 @@ import { startServerContainer, type ServerContainer, type ServerSpec } from './s
 import { execaSpawn, type Spawn } from './spawn.js';
 import { createTopology, type Topology } from './topology.js';
 
+/** The start gate of this repository (see BedOptions.startGate). */
+export const GATE_WRAPPER = fileURLToPath(new URL('../../../bin/moat-runc', import.meta.url));
+
 export interface BedOptions {
   readonly engine?: Omit<EngineOptions, 'netns' | 'dir' | 'name' | 'run' | 'spawn'>;
   readonly peerHttpPorts?: readonly number[];
   readonly hostHttpPorts?: readonly number[];
+  /** Register bin/moat-runc as the engine's default runtime, asking `${dir}/moat.sock` (moatd's socket in the test's config). */
+  readonly startGate?: { readonly waitMs?: number } | boolean;
   readonly run?: Run;
   readonly spawn?: Spawn;
 }
@@ -71,7 +77,8 @@ export async function createBed(options: BedOptions = {}): Promise<Bed> {
     await mkdir(dir, { recursive: true });
     const topology = await createTopology({ prefix, dir, peerHttpPorts: options.peerHttpPorts, hostHttpPorts: options.hostHttpPorts, run, spawn });
     cleanups.push(async () => void forced.push(...(await topology.dispose())));
-    const engine = await startEngine({ ...options.engine, netns: topology.host, dir: join(dir, 'e'), name: prefix, run, spawn });
+    const gate = options.startGate ? { runtimes: { moat: { path: GATE_WRAPPER, runtimeArgs: ['--moat-socket', join(dir, 'moat.sock'), '--moat-wait-ms', String((typeof options.startGate === 'object' ? options.startGate.waitMs : undefined) ?? 5_000)] } }, 'default-runtime': 'moat' } : {};
+    const engine = await startEngine({ ...options.engine, daemonJson: { ...gate, ...options.engine?.daemonJson }, netns: topology.host, dir: join(dir, 'e'), name: prefix, run, spawn });
     cleanups.push(async () => {
       const report = await engine.stop();
       forced.push(...report.forced);
