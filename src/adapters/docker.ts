@@ -22,6 +22,10 @@ export interface DockerSource {
    * startingContainer.
    */
   starting(id: string): Promise<unknown>;
+  /** One running container as a `GET /containers/json` entry; null when it is not running (or gone). */
+  running(id: string): Promise<unknown>;
+  /** `GET /networks` alone. */
+  networks(): Promise<readonly unknown[]>;
   ping(): Promise<void>;
   /** Opens the events stream; `onEnd` fires once when it drops. Returns a closer. */
   events(onEvent: (e: DockerEvent) => void, onEnd: (err: Error | null) => void): Promise<() => void>;
@@ -145,6 +149,12 @@ export function dockerSource(docker: Docker = new Docker()): DockerSource {
       return { networks, containers };
     },
     starting: (id) => startingContainer(docker, id),
+    async running(id) {
+      const listed = await docker.listContainers({ all: false, filters: { id: [id] } });
+      // The id filter matches prefixes (and an event's id is a full one): only the exact container will do.
+      return listed.find((c) => c.Id === id) ?? null;
+    },
+    networks: () => docker.listNetworks(),
     async ping() {
       await docker.ping();
     },

@@ -95,7 +95,7 @@ describe('Daemon drift watching', () => {
     await sleep(400); // the look after the monitor opened
     const saves = t.kernel.saves;
     t.docker.lists_ = { ...hostMixed, containers: hostMixed.containers.slice(1) };
-    t.docker.send({ type: 'container', action: 'destroy', id: 'x' });
+    t.docker.send({ type: 'container', action: 'destroy', id: hostMixed.containers[0].Id });
     await sleep(400);
     expect(t.cap.events('reconcile').at(-1)).toMatchObject({ trigger: 'container.destroy', committed: true });
     expect(t.kernel.saves).toBe(saves); // planned in memory, and no check after its own commit
@@ -139,8 +139,8 @@ describe('Daemon and containers being started', () => {
     const { cap, kernel, docker, d } = await setup();
     const before = kernel.restores.length;
     docker.lists_ = hostMixed;
-    docker.send({ type: 'container', action: 'start', id: 'a' });
-    docker.send({ type: 'container', action: 'start', id: 'b' });
+    docker.send({ type: 'container', action: 'start', id: edgey.Id });
+    docker.send({ type: 'container', action: 'start', id: others.containers[0].Id });
     for (let i = 0; i < 100 && !holdsEdgey(kernel); i++) await wait(5);
     expect(holdsEdgey(kernel)).toBe(true);
     expect(kernel.restores.length).toBe(before + 1);

@@ -11,6 +11,7 @@ import { PolicyDir } from '../adapters/policy-dir.js';
 import type { Config } from '../core/config.js';
 import { DriftWatcher } from './drift-watcher.js';
 import { Reconciler } from './reconciler.js';
+import { HostCache } from './host-cache.js';
 import { Scheduler } from './scheduler.js';
 import { type GateAnswer, StartGate } from './start-gate.js';
 import type { DaemonObserver } from './status.js';
@@ -57,6 +58,7 @@ export class Daemon {
   reconciler: Reconciler | null = null;
   /** Containers being started, and the gate that holds their process until their rules are in. */
   readonly gate: StartGate;
+  private readonly cache: HostCache;
 
   /** The runner moat's iptables use: each restore's pid tells the drift watcher that transaction is moat's own. */
   private readonly run: CommandRunner = (file, args, input, onSpawn) =>
@@ -68,6 +70,7 @@ export class Daemon {
   constructor(private readonly deps: DaemonDeps) {
     this.config = deps.config;
     this.policies = new PolicyDir(deps.config.policyDir, deps.log);
+    this.cache = new HostCache(deps.docker);
     this.gate = new StartGate({
       resolve: (id) => deps.docker.starting(id),
       reconcile: async (trigger) => {
@@ -92,6 +95,7 @@ export class Daemon {
    * its rules can be committed before its process starts, gate or no gate.
    */
   private prepare(e: DockerEvent): Promise<void> | undefined {
+    this.cache.note(e);
     if (e.type === 'container' && (e.action === 'die' || e.action === 'destroy')) this.gate.forget(e.id);
     if (e.type !== 'network' || !e.container) return undefined;
     if (e.action === 'disconnect') {
@@ -129,6 +133,7 @@ export class Daemon {
       conntrack: (filters) => deleteConntrack(this.deps.run, filters),
       disableIpv6: this.deps.disableIpv6,
       starting: (listed) => this.gate.starting(listed),
+      cache: this.cache,
     });
     this.reconciler = reconciler;
     const scheduler = new Scheduler(

@@ -1,6 +1,8 @@
 // Invariants:
-// - every run starts from a full Docker listing: events only say "look again";
-//   containers being started (see StartGate) join it until it lists them;
+// - every run starts from Docker's listing: in full, or (for a run asked for
+//   by Docker events only) the last one with what those events named read
+//   again (HostCache); events only say "look again"; containers being
+//   started (see StartGate) join it until it lists them;
 // - nothing is written unless the listing succeeded (no snapshot, no change),
 //   except that drift is put back to exactly what was last committed;
 // - the desired text is diffed against the rules the kernel holds, so an
@@ -20,6 +22,7 @@ import type { DockerSource } from '../adapters/docker.js';
 import type { ConntrackResult } from '../adapters/conntrack.js';
 import { type Iptables, RestoreError } from '../adapters/iptables.js';
 import type { Config } from '../core/config.js';
+import type { HostCache } from './host-cache.js';
 import { type DockerLists, fromDocker } from '../core/from-docker.js';
 import type { LiveState, LiveTable } from '../core/live.js';
 import type { Family, Problem, Snapshot } from '../core/model.js';
@@ -43,6 +46,8 @@ export interface ReconcilerDeps {
   readonly policyRules?: () => readonly PolicyRule[];
   /** Cuts live connections of revoked flows. */
   readonly conntrack?: (filters: readonly ConntrackFilter[]) => Promise<ConntrackResult>;
+  /** The last listing patched per event; without it every run lists Docker in full. */
+  readonly cache?: HostCache;
   /** Containers being started that the listing does not show yet (list entries), given the ids it shows. */
   readonly starting?: (listed: ReadonlySet<string>) => readonly unknown[];
   /** Turns IPv6 off on bridges whose IPv6 moat cannot firewall (fail closed). */
@@ -132,7 +137,9 @@ export class Reconciler {
 
     let desired: Desired;
     try {
-      desired = computeDesired(this.withStarting(await this.deps.docker.lists()), this.deps.config(), families, this.deps.policyRules?.() ?? []);
+      // Only Docker events (and gates) may trust the cached listing, as only they may trust memory for the kernel.
+      const lists = this.deps.cache ? await this.deps.cache.lists(this.forceFull || !eventsOnly(triggers)) : await this.deps.docker.lists();
+      desired = computeDesired(this.withStarting(lists), this.deps.config(), families, this.deps.policyRules?.() ?? []);
     } catch (err) {
       log.warn({ event: 'snapshot_failed', trigger: triggers.join(','), err: String(err) }, 'cannot list Docker: rules left as they are');
       const repaired = await this.restoreLastCommit().catch((e: unknown) => void log.warn({ event: 'drift_repair_failed', err: String(e) }, 'could not put back the last committed rules'));
@@ -171,6 +178,7 @@ export class Reconciler {
         this.revoke(ipt.family, desired.rulesets[i]!, liveAddresses(desired.snapshot), changed);
       } catch (err) {
         this.forceFull = true;
+        this.deps.cache?.invalidate();
         this.logFailure(err, ipt.family);
         const o = finish({ ok: false, committed, rules, error: String(err), stage: 'apply', driftRepaired });
         log.info({ event: 'reconcile', trigger: triggers.join(','), durationMs: o.durationMs, rules, committed, ok: false }, 'reconcile failed');

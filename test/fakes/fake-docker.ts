@@ -24,6 +24,20 @@ export class FakeDocker implements DockerSource {
     return structuredClone(this.starting_.get(id) ?? null);
   }
 
+  runningCalls = 0;
+  async running(id: string): Promise<unknown> {
+    this.runningCalls++;
+    if (this.down) throw new Error('connect ENOENT /var/run/docker.sock');
+    return structuredClone((this.lists_.containers as { Id?: string }[]).find((c) => c.Id === id) ?? null);
+  }
+
+  networkCalls = 0;
+  async networks(): Promise<readonly unknown[]> {
+    this.networkCalls++;
+    if (this.down) throw new Error('connect ENOENT /var/run/docker.sock');
+    return structuredClone(this.lists_.networks);
+  }
+
   async ping(): Promise<void> {
     if (this.down) throw new Error('connect ENOENT /var/run/docker.sock');
   }

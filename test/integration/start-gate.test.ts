@@ -25,7 +25,7 @@ const NETS = {
   gz: { subnets: ['172.31.64.0/24'], labels: { 'moat.egress': 'none' } },
 } as const;
 
-describe('start gate: a container\'s own first connection (SPEC §1.7)', () => {
+describe('start gate: a container\'s own first connection', () => {
   let bed: Bed;
   let moatd: Moatd;
   const servers: Record<string, ServerContainer> = {};

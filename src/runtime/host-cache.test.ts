@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { FakeDocker } from '../../test/fakes/fake-docker.js';
+import { hostMixed } from '../../test/fakes/reconciler-on-fakes.js';
+import { HostCache, MAX_PATCHED } from './host-cache.js';
+
+type Raw = { Id: string; Names: string[] };
+const ids = (l: { containers: readonly unknown[] }) => (l.containers as Raw[]).map((c) => c.Id).sort();
+
+function setup() {
+  const docker = new FakeDocker();
+  docker.lists_ = structuredClone(hostMixed);
+  const cache = new HostCache(docker);
+  return { docker, cache, all: () => docker.lists_.containers as Raw[] };
+}
+
+describe('HostCache', () => {
+  it('reads only the container an event names, and keeps every other entry as it was', async () => {
+    const { docker, cache, all } = setup();
+    const first = await cache.lists(false);
+    expect(docker.listCalls).toBe(1);
+    const renamed = { ...all()[0]!, Names: ['/renamed'] };
+    docker.lists_ = { ...docker.lists_, containers: [renamed, ...all().slice(1)] };
+    cache.note({ type: 'container', action: 'rename', id: renamed.Id });
+    const next = await cache.lists(false);
+    expect([docker.listCalls, docker.runningCalls, docker.networkCalls]).toEqual([1, 1, 0]);
+    expect(ids(next)).toEqual(ids(docker.lists_));
+    expect((next.containers as Raw[]).find((c) => c.Id === renamed.Id)?.Names).toEqual(['/renamed']);
+    // Unchanged entries are the very same objects: the core may reuse what it computed from them.
+    const before = new Map((first.containers as Raw[]).map((c) => [c.Id, c]));
+    for (const c of next.containers as Raw[]) if (c.Id !== renamed.Id) expect(c).toBe(before.get(c.Id));
+    expect(next.networks).toBe(first.networks);
+  });
+
+  it('drops a container at die without a read, adds one at start, and follows network connect by the container it names', async () => {
+    const { docker, cache, all } = setup();
+    await cache.lists(false);
+    const [gone, ...rest] = all();
+    docker.lists_ = { ...docker.lists_, containers: rest };
+    cache.note({ type: 'container', action: 'die', id: gone!.Id });
+    expect(ids(await cache.lists(false))).toEqual(ids(docker.lists_));
+    expect(docker.runningCalls).toBe(0);
+    docker.lists_ = { ...docker.lists_, containers: [gone!, ...rest] };
+    cache.note({ type: 'network', action: 'connect', id: 'n', container: gone!.Id });
+    expect(ids(await cache.lists(false))).toEqual(ids(docker.lists_));
+    expect(docker.runningCalls).toBe(1);
+  });
+
+  it('lists in full when asked, on events that name nothing, past MAX_PATCHED containers, and after a failed read', async () => {
+    const { docker, cache, all } = setup();
+    await cache.lists(false);
+    await cache.lists(true);
+    expect(docker.listCalls).toBe(2);
+    cache.note({ type: 'unknown', action: 'unparsable', id: '' });
+    await cache.lists(false);
+    expect(docker.listCalls).toBe(3);
+    for (let i = 0; i <= MAX_PATCHED; i++) cache.note({ type: 'container', action: 'start', id: `${i}`.padStart(64, '0') });
+    await cache.lists(false);
+    expect([docker.listCalls, docker.runningCalls]).toEqual([4, 0]);
+    cache.note({ type: 'network', action: 'create', id: 'n' });
+    await cache.lists(false);
+    expect(docker.networkCalls).toBe(1);
+    docker.down = true;
+    cache.note({ type: 'container', action: 'start', id: all()[0]!.Id });
+    await expect(cache.lists(false)).rejects.toThrow();
+    docker.down = false;
+    await cache.lists(false);
+    expect(docker.listCalls).toBe(5);
+  });
+});

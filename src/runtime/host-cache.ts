@@ -1,0 +1,96 @@
+// The last Docker listing, kept between reconciles and patched per event, so
+// that an event about one container costs a read of that container, not of
+// the whole host.
+//
+// Invariants:
+// - a full listing replaces everything: at start, on reconnect, resync,
+//   drift, config, policy, after any failure (listing or commit), after an
+//   event that names nothing (unparsable, oversized), and when more
+//   containers changed than a full listing costs to read;
+// - between full listings, a container named by an event (its own, or a
+//   network connect/disconnect) is read again alone: running, it replaces
+//   its entry; not running, its entry goes. `die` and `destroy` drop the
+//   entry without a read (the process is gone, whatever the list still says
+//   a moment later); a network created or removed rereads the network list;
+// - what an event marks is read by the next listing that starts after it
+//   (the scheduler runs one after every event), never lost: a failed read
+//   makes the next listing a full one;
+// - unchanged entries keep their identity from one listing to the next, so
+//   the core can reuse what it computed from them.
+import type { DockerEvent, DockerSource } from '../adapters/docker.js';
+import type { DockerLists } from '../core/from-docker.js';
+
+/** Past this many containers to reread, one full listing is cheaper than that many calls. */
+export const MAX_PATCHED = 16;
+
+export class HostCache {
+  private networks: readonly unknown[] | null = null;
+  private readonly containers = new Map<string, unknown>();
+  /** Entries without a usable id: kept so that the core reports them, as a full listing would. */
+  private odd: unknown[] = [];
+  private dirty = new Set<string>();
+  private gone = new Set<string>();
+  private networksDirty = false;
+  private full = true;
+
+  constructor(private readonly docker: DockerSource) {}
+
+  /** A Docker event arrived: mark what the next listing must read again. */
+  note(e: DockerEvent): void {
+    if (e.type === 'container' && e.id && (e.action === 'die' || e.action === 'destroy')) {
+      this.gone.add(e.id);
+      this.dirty.delete(e.id);
+    } else if (e.type === 'container' && e.id) {
+      this.dirty.add(e.id);
+      this.gone.delete(e.id);
+    }
+    else if (e.type === 'network' && (e.action === 'connect' || e.action === 'disconnect') && e.container) this.dirty.add(e.container);
+    else if (e.type === 'network' && e.action !== 'connect' && e.action !== 'disconnect') this.networksDirty = true;
+    else this.full = true; // names nothing we can read alone
+  }
+
+  /** The next listing is a full one. */
+  invalidate(): void {
+    this.full = true;
+  }
+
+  /** The host as Docker lists it: in full when `full` (or in doubt), else the last listing with what events changed read again. */
+  async lists(full: boolean): Promise<DockerLists> {
+    const ids = [...this.dirty];
+    const gone = [...this.gone];
+    const networksDirty = this.networksDirty;
+    this.dirty = new Set();
+    this.gone = new Set();
+    this.networksDirty = false;
+    try {
+      if (full || this.full || this.networks === null || ids.length > MAX_PATCHED) return await this.relist();
+      const [networks, found] = await Promise.all([networksDirty ? this.docker.networks() : this.networks, Promise.all(ids.map((id) => this.docker.running(id)))]);
+      this.networks = networks;
+      for (const id of gone) this.containers.delete(id);
+      ids.forEach((id, i) => {
+        const raw = found[i];
+        if (raw) this.containers.set(id, raw);
+        else this.containers.delete(id);
+      });
+      return { networks, containers: [...this.containers.values(), ...this.odd] };
+    } catch (err) {
+      this.full = true;
+      throw err;
+    }
+  }
+
+  private async relist(): Promise<DockerLists> {
+    this.full = true; // until this listing succeeds
+    const lists = await this.docker.lists();
+    this.networks = lists.networks;
+    this.containers.clear();
+    this.odd = [];
+    for (const c of lists.containers) {
+      const id = (c as { Id?: unknown } | null)?.Id;
+      if (typeof id === 'string' && !this.containers.has(id)) this.containers.set(id, c);
+      else this.odd.push(c);
+    }
+    this.full = false;
+    return lists;
+  }
+}
