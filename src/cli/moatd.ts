@@ -40,7 +40,7 @@ DOCKER_HOST is honoured. Needs root (CAP_NET_ADMIN) and the Docker socket.`)
     for (const warning of deprecations(config)) log.warn({ event: 'config_deprecated', path, warning }, warning);
     const metrics: Metrics = new Metrics({ dockerConnected: (): boolean => status.isConnected() });
     const status: DaemonStatus = new DaemonStatus({ now: () => performance.now(), wallClock: () => Date.now(), pid: process.pid, metrics });
-    const daemon = new Daemon({ config, docker: dockerSource(), run: execaRunner(), monitor: nftMonitor(), log, now: () => performance.now(), onReady: systemdReadiness(process.env, execaRunner(), log), disableIpv6, readSysctl, observer: status, drainGateTimeouts: () => drainGateTimeouts(gateSpoolPath(config.control.socket)) });
+    const daemon = new Daemon({ config, docker: dockerSource(), run: execaRunner(), monitor: nftMonitor(), log, now: () => performance.now(), onReady: systemdReadiness(process.env, execaRunner(), log), disableIpv6, readSysctl, observer: status, drainGateTimeouts: () => drainGateTimeouts(gateSpoolPath(config.control.socket)), onGateAnswer: (a) => metrics.gated(a.verdict, a.waitedMs) });
     // Status first: it answers (Docker disconnected, no reconcile yet) while moatd waits for Docker.
     // Enforcement matters more than the socket, so a socket that cannot open is logged, not fatal.
     let control: ControlServer | null = null;

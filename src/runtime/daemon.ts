@@ -37,6 +37,8 @@ export interface DaemonDeps {
   readonly observer?: DaemonObserver;
   /** Reads and empties the start-gate timeouts moat-runc recorded while moatd did not answer. */
   readonly drainGateTimeouts?: () => Promise<readonly Record<string, unknown>[]>;
+  /** Told about every start-gate answer (metrics). */
+  readonly onGateAnswer?: (answer: GateAnswer) => void;
 }
 
 export class StartupError extends Error {
@@ -70,7 +72,7 @@ export class Daemon {
   constructor(private readonly deps: DaemonDeps) {
     this.config = deps.config;
     this.policies = new PolicyDir(deps.config.policyDir, deps.log);
-    this.cache = new HostCache(deps.docker);
+    this.cache = new HostCache(deps.docker, deps.now);
     this.gate = new StartGate({
       resolve: (id) => deps.docker.starting(id),
       reconcile: async (trigger) => {
@@ -81,6 +83,7 @@ export class Daemon {
       now: deps.now,
       log: deps.log,
       drainTimeouts: deps.drainGateTimeouts,
+      onAnswer: (a) => deps.onGateAnswer?.(a),
     });
   }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FakeDocker } from '../../test/fakes/fake-docker.js';
 import { hostMixed } from '../../test/fakes/reconciler-on-fakes.js';
-import { HostCache, MAX_PATCHED } from './host-cache.js';
+import { DEAD_MS, HostCache, MAX_PATCHED } from './host-cache.js';
 
 type Raw = { Id: string; Names: string[] };
 const ids = (l: { containers: readonly unknown[] }) => (l.containers as Raw[]).map((c) => c.Id).sort();
@@ -9,8 +9,9 @@ const ids = (l: { containers: readonly unknown[] }) => (l.containers as Raw[]).m
 function setup() {
   const docker = new FakeDocker();
   docker.lists_ = structuredClone(hostMixed);
-  const cache = new HostCache(docker);
-  return { docker, cache, all: () => docker.lists_.containers as Raw[] };
+  const clock = { t: 0 };
+  const cache = new HostCache(docker, () => clock.t);
+  return { docker, cache, clock, all: () => docker.lists_.containers as Raw[] };
 }
 
 describe('HostCache', () => {
@@ -40,9 +41,14 @@ describe('HostCache', () => {
     expect(ids(await cache.lists(false))).toEqual(ids(docker.lists_));
     expect(docker.runningCalls).toBe(0);
     docker.lists_ = { ...docker.lists_, containers: [gone!, ...rest] };
-    cache.note({ type: 'network', action: 'connect', id: 'n', container: gone!.Id });
+    cache.note({ type: 'container', action: 'start', id: gone!.Id });
     expect(ids(await cache.lists(false))).toEqual(ids(docker.lists_));
     expect(docker.runningCalls).toBe(1);
+    const moved = { ...rest[0]!, Names: ['/moved'] };
+    docker.lists_ = { ...docker.lists_, containers: [gone!, moved, ...rest.slice(1)] };
+    cache.note({ type: 'network', action: 'connect', id: 'n', container: moved.Id });
+    expect((await cache.lists(false)).containers).toContainEqual(moved);
+    expect(docker.runningCalls).toBe(2);
   });
 
   it('lists in full when asked, on events that name nothing, past MAX_PATCHED containers, and after a failed read', async () => {
@@ -65,5 +71,22 @@ describe('HostCache', () => {
     docker.down = false;
     await cache.lists(false);
     expect(docker.listCalls).toBe(5);
+  });
+
+  it('keeps a container that died dead to reads (the list lags behind its die) until it starts again or DEAD_MS pass', async () => {
+    const { docker, cache, clock, all } = setup();
+    await cache.lists(false);
+    const dying = all()[0]!;
+    cache.note({ type: 'container', action: 'die', id: dying.Id });
+    // Its network is released while the list still says it runs, with its old address.
+    cache.note({ type: 'network', action: 'disconnect', id: 'n', container: dying.Id });
+    expect(ids(await cache.lists(false))).not.toContain(dying.Id);
+    expect(ids(await cache.lists(true))).not.toContain(dying.Id);
+    cache.note({ type: 'container', action: 'start', id: dying.Id });
+    expect(ids(await cache.lists(false))).toContain(dying.Id);
+    cache.note({ type: 'container', action: 'die', id: dying.Id });
+    await cache.lists(false);
+    clock.t += DEAD_MS;
+    expect(ids(await cache.lists(true))).toContain(dying.Id);
   });
 });

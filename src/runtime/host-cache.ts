@@ -10,8 +10,11 @@
 // - between full listings, a container named by an event (its own, or a
 //   network connect/disconnect) is read again alone: running, it replaces
 //   its entry; not running, its entry goes. `die` and `destroy` drop the
-//   entry without a read (the process is gone, whatever the list still says
-//   a moment later); a network created or removed rereads the network list;
+//   entry without a read, and for DEAD_MS, or until its next `start`, no
+//   read brings it back: the engine releases a dying container's network
+//   (`network disconnect`) before its list entry stops saying "running"
+//   with its old address. A network created or removed rereads the network
+//   list;
 // - what an event marks is read by the next listing that starts after it
 //   (the scheduler runs one after every event), never lost: a failed read
 //   makes the next listing a full one;
@@ -22,6 +25,8 @@ import type { DockerLists } from '../core/from-docker.js';
 
 /** Past this many containers to reread, one full listing is cheaper than that many calls. */
 export const MAX_PATCHED = 16;
+/** How long a container that died stays dead to reads, unless it starts again. */
+export const DEAD_MS = 10_000;
 
 export class HostCache {
   private networks: readonly unknown[] | null = null;
@@ -30,17 +35,24 @@ export class HostCache {
   private odd: unknown[] = [];
   private dirty = new Set<string>();
   private gone = new Set<string>();
+  /** Containers that died, and when: a read that still lists them running is stale. */
+  private readonly dead = new Map<string, number>();
   private networksDirty = false;
   private full = true;
 
-  constructor(private readonly docker: DockerSource) {}
+  constructor(
+    private readonly docker: DockerSource,
+    private readonly now: () => number,
+  ) {}
 
   /** A Docker event arrived: mark what the next listing must read again. */
   note(e: DockerEvent): void {
     if (e.type === 'container' && e.id && (e.action === 'die' || e.action === 'destroy')) {
       this.gone.add(e.id);
       this.dirty.delete(e.id);
+      this.dead.set(e.id, this.now());
     } else if (e.type === 'container' && e.id) {
+      if (e.action === 'start') this.dead.delete(e.id);
       this.dirty.add(e.id);
       this.gone.delete(e.id);
     }
@@ -69,7 +81,7 @@ export class HostCache {
       for (const id of gone) this.containers.delete(id);
       ids.forEach((id, i) => {
         const raw = found[i];
-        if (raw) this.containers.set(id, raw);
+        if (raw && !this.isDead(id)) this.containers.set(id, raw);
         else this.containers.delete(id);
       });
       return { networks, containers: [...this.containers.values(), ...this.odd] };
@@ -77,6 +89,14 @@ export class HostCache {
       this.full = true;
       throw err;
     }
+  }
+
+  private isDead(id: string): boolean {
+    const at = this.dead.get(id);
+    if (at === undefined) return false;
+    if (this.now() - at < DEAD_MS) return true;
+    this.dead.delete(id);
+    return false;
   }
 
   private async relist(): Promise<DockerLists> {
@@ -87,10 +107,11 @@ export class HostCache {
     this.odd = [];
     for (const c of lists.containers) {
       const id = (c as { Id?: unknown } | null)?.Id;
-      if (typeof id === 'string' && !this.containers.has(id)) this.containers.set(id, c);
-      else this.odd.push(c);
+      if (typeof id !== 'string' || this.containers.has(id)) this.odd.push(c);
+      else if (!this.isDead(id)) this.containers.set(id, c);
     }
+    for (const id of this.dead.keys()) this.isDead(id); // forget the old ones
     this.full = false;
-    return lists;
+    return { networks: lists.networks, containers: [...this.containers.values(), ...this.odd] };
   }
 }

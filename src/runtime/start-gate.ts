@@ -39,6 +39,8 @@ export interface StartGateDeps {
   /** Timeouts the wrapper recorded while moatd did not answer, drained at each contact. */
   readonly drainTimeouts?: () => Promise<readonly Record<string, unknown>[]>;
   readonly ttlMs?: number;
+  /** Told about every answer (metrics). */
+  readonly onAnswer?: (answer: GateAnswer) => void;
 }
 
 interface Entry {
@@ -118,6 +120,7 @@ export class StartGate {
     const answer = (verdict: GateVerdict): GateAnswer => {
       const waitedMs = Math.round((this.deps.now() - started) * 10) / 10;
       const a = { id, verdict, waitedMs };
+      this.deps.onAnswer?.(a);
       if (waitedMs > waitMs) this.deps.log.warn({ event: 'start_gate_timeout', container: id, waitedMs, waitMs, source: 'moatd', verdict }, `start of ${id.slice(0, 12)} was let go before its rules were committed`);
       else this.deps.log.debug({ event: 'start_gate', container: id, verdict, waitedMs }, 'start gate answered');
       return a;

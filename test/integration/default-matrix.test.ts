@@ -126,9 +126,11 @@ describe('default policy (SPEC §3), IPv4 and IPv6', () => {
   });
 
   it('forgets a removed container: no rule names its address', async () => {
+    const before = moatd.mark();
     const gone = await bed.startServer({ name: 'gone', networks: ['bed-a'] });
     const ip = gone.ipv4('bed-a');
-    await moatd.waitForEvent((l) => l.event === 'reconcile' && l.committed === true && String(l.trigger).includes('container.start'));
+    // Committed at its network connect, before its process started (or at its start).
+    await moatd.waitForEvent((l) => l.event === 'reconcile' && l.committed === true && /container\.start|network\.connect/.test(String(l.trigger)), { since: before });
     expect((await readRuleset(bed.topology.host, 4)).text).toContain(`${ip}/32`);
     const mark = moatd.mark();
     await gone.stop();

@@ -77,7 +77,7 @@ describe('hostile Docker data', () => {
       plain('many-labels', manyLabels),
       plain('quotes', { 'moat.egress': `world\n-j ACCEPT\n"v2:80" 'v2:8080' v2:80;v2:8080 net:hx-b$(x)`, 'moat.ingress': SHELL }),
     ]);
-    await moatd.waitForEvent((l) => l.event === 'reconcile' && l.committed === true && String(l.trigger).includes('container.start'), { since: mark });
+    await moatd.waitForEvent((l) => l.event === 'reconcile' && l.committed === true && /container\.start|network\.connect/.test(String(l.trigger)), { since: mark });
     await settled(moatd);
     const reconciles = moatd.lines.slice(mark).filter((l) => l.event === 'reconcile');
     const worst = Math.max(...reconciles.map((l) => Number(l.durationMs)));
