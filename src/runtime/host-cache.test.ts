@@ -74,7 +74,7 @@ describe('HostCache', () => {
   });
 
   it('keeps a container that died dead to reads (the list lags behind its die) until it starts again or DEAD_MS pass', async () => {
-    const { docker, cache, clock, all } = setup();
+    const { cache, clock, all } = setup();
     await cache.lists(false);
     const dying = all()[0]!;
     cache.note({ type: 'container', action: 'die', id: dying.Id });
