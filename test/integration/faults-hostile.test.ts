@@ -77,7 +77,9 @@ describe('hostile Docker data', () => {
       plain('many-labels', manyLabels),
       plain('quotes', { 'moat.egress': `world\n-j ACCEPT\n"v2:80" 'v2:8080' v2:80;v2:8080 net:hx-b$(x)`, 'moat.ingress': SHELL }),
     ]);
-    await moatd.waitForEvent((l) => l.event === 'reconcile' && l.committed === true && String(l.trigger).includes('container.start'), { since: mark });
+    // Five starts at once are a burst: their grants may go in as a held commit (trigger `hold`,
+    // usual on 28.5, where network connect events come ~0.2 s after create) rather than with the start.
+    await moatd.waitForEvent((l) => l.event === 'reconcile' && l.committed === true && /container\.start|hold/.test(String(l.trigger)), { since: mark });
     await settled(moatd);
     const reconciles = moatd.lines.slice(mark).filter((l) => l.event === 'reconcile');
     const worst = Math.max(...reconciles.map((l) => Number(l.durationMs)));
