@@ -54,3 +54,11 @@ describe('dockerd command line per engine', () => {
     expect(dockerdArgs('/d', 'n', { ip6tables: true }, e('28.5'))).not.toContain('--experimental');
   });
 });
+
+describe('dockerd command line: the engine default for ip6tables', () => {
+  it('passes no --ip6tables flag when asked for the engine default (null)', () => {
+    const args = dockerdArgs('/d', 'n', { ip6tables: null }, { version: '28.5', dockerd: 'dockerd' });
+    expect(args.filter((a) => a.startsWith('--ip6tables'))).toEqual([]);
+    expect(args).toContain('--iptables=false');
+  });
+});

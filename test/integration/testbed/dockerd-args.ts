@@ -11,9 +11,10 @@ export interface DockerdFlags {
    * Docker's ip6tables rules (default false). Always passed explicitly: from
    * 27.0 on the default is true, independently of --iptables. Before 27.0
    * (20.10, 26.1) ip6tables is experimental and is refused without
-   * --experimental, which is then added.
+   * --experimental, which is then added. null: no flag, the engine's own
+   * default (what a daemon.json with only `"iptables": false` gets).
    */
-  readonly ip6tables?: boolean;
+  readonly ip6tables?: boolean | null;
   /** IPv6 on the default bridge; 20.10 refuses --ipv6 without --fixed-cidr-v6. User networks need neither. */
   readonly defaultBridgeIpv6?: string;
   /** false gives `--bridge none` (no docker0). */
@@ -38,7 +39,7 @@ export function dockerdArgs(dir: string, name: string, flags: DockerdFlags, engi
     `--containerd-plugins-namespace=${name}-plugins`,
     `--cgroup-parent=${name}`,
     `--iptables=${flags.iptables ?? false}`,
-    `--ip6tables=${flags.ip6tables ?? false}`,
+    ...(flags.ip6tables === null ? [] : [`--ip6tables=${flags.ip6tables ?? false}`]),
     `--userland-proxy=${flags.userlandProxy ?? true}`,
     ...(flags.ip6tables && major(engine.version) < 27 ? ['--experimental'] : []),
     ...(flags.defaultBridgeIpv6 ? ['--ipv6', `--fixed-cidr-v6=${flags.defaultBridgeIpv6}`] : []),

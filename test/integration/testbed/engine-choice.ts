@@ -6,9 +6,11 @@
 // containerd, shim and docker-proxy; runc is the system's.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { TESTED_ENGINES, type TestedEngine } from '../../../src/core/engines.js';
 
-export const ENGINE_VERSIONS = ['20.10', '26.1', '28.5'] as const;
-export type EngineVersion = (typeof ENGINE_VERSIONS)[number];
+/** The engines moat claims to be tested on are exactly those the bed runs. */
+export const ENGINE_VERSIONS = TESTED_ENGINES;
+export type EngineVersion = TestedEngine;
 
 export interface EngineChoice {
   readonly version: EngineVersion;
@@ -38,7 +40,4 @@ export function chosenEngine(env: NodeJS.ProcessEnv = process.env, dir = ENGINES
   return engineChoice(version, dir);
 }
 
-/** Major.minor of a `docker version` / `/info` ServerVersion, e.g. `28.5.2+dfsg4` -> `28.5`. */
-export function engineLine(serverVersion: string): string {
-  return serverVersion.split('.').slice(0, 2).join('.');
-}
+export { engineLine } from '../../../src/core/engines.js';
