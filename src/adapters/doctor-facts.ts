@@ -60,8 +60,9 @@ export async function gatherFacts(config: Config, run: CommandRunner, policyRule
 
   let dockerFacts: DoctorFacts['docker'];
   try {
-    const info = (await docker.info()) as { ServerVersion?: string; DockerRootDir?: string; Swarm?: { LocalNodeState?: string } };
-    dockerFacts = { reachable: true, version: info.ServerVersion, swarm: info.Swarm?.LocalNodeState ?? '', rootDir: info.DockerRootDir };
+    const info = (await docker.info()) as { ServerVersion?: string; DockerRootDir?: string; Swarm?: { LocalNodeState?: string }; FirewallBackend?: { Driver?: string } };
+    const firewallBackend = info.FirewallBackend?.Driver;
+    dockerFacts = { reachable: true, version: info.ServerVersion, swarm: info.Swarm?.LocalNodeState ?? '', rootDir: info.DockerRootDir, ...(firewallBackend ? { firewallBackend } : {}) };
   } catch (err) {
     dockerFacts = { reachable: false, error: err instanceof Error ? err.message : String(err) };
   }
@@ -83,6 +84,9 @@ export async function gatherFacts(config: Config, run: CommandRunner, policyRule
     legacy6: await tool('ip6tables-legacy-save', []),
     nft6: await tool('ip6tables-nft-save', []),
   };
+
+  // Docker 29's nftables backend writes its own tables, beside iptables.
+  const nftTables = (await tool('nft', ['list', 'tables']))?.split('\n').flatMap((l) => /^table (\S+) (\S+)$/.exec(l.trim())?.slice(1, 3).join(' ') ?? []) ?? null;
 
   let desired: DoctorFacts['desired'] = null;
   let ipv6Networks = false;
@@ -115,5 +119,5 @@ export async function gatherFacts(config: Config, run: CommandRunner, policyRule
     control = { socket: config.control.socket, ok: false, error: err instanceof Error ? err.message : String(err) };
   }
 
-  return { docker: dockerFacts, dockerdArgs, daemonJson: { path: daemonJsonPath, text: await readText(daemonJsonPath) }, sysctl, iptablesVersion: version, saves, desired, containers, control, ipv6Networks };
+  return { docker: dockerFacts, dockerdArgs, daemonJson: { path: daemonJsonPath, text: await readText(daemonJsonPath) }, sysctl, iptablesVersion: version, saves, desired, containers, control, ipv6Networks, nftTables };
 }
