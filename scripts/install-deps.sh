@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what moat's demo and tests need on Debian 12 (run as root):
 # Debian's Docker engine, iptables, busybox-static (the offline probe image),
-# conntrack, ipset, docker-compose; then the npm packages (Node 24 among them).
+# conntrack, ipset, docker-compose; Docker 26.1 and 28.5 unpacked for the
+# test bed (scripts/fetch-engines.sh); then the npm packages (Node 24 among them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -16,6 +17,9 @@ apt-get update -qq
 apt-get install -y -qq --no-install-recommends \
   docker.io iptables nftables busybox-static conntrack ipset iproute2 docker-compose python3 \
   curl ca-certificates debootstrap systemd >/dev/null
+# Docker 26.1 and 28.5 for the test bed, unpacked beside the system's 20.10
+# (not installed; cached in /var/cache/moat-engines between runs).
+bash scripts/fetch-engines.sh
 # Node 24 comes from the npm registry as a dev dependency (package "node");
 # npm scripts then run on it. The system npm only installs.
 npm ci --no-audit --no-fund

@@ -61,8 +61,9 @@ export async function gatherFacts(config: Config, run: CommandRunner, policyRule
   let dockerFacts: DoctorFacts['docker'];
   let runtime: DoctorFacts['runtime'] = null;
   try {
-    const info = (await docker.info()) as { ServerVersion?: string; DockerRootDir?: string; Swarm?: { LocalNodeState?: string }; DefaultRuntime?: string; Runtimes?: Record<string, { path?: string; runtimeArgs?: string[] }> };
-    dockerFacts = { reachable: true, version: info.ServerVersion, swarm: info.Swarm?.LocalNodeState ?? '', rootDir: info.DockerRootDir };
+    const info = (await docker.info()) as { ServerVersion?: string; DockerRootDir?: string; Swarm?: { LocalNodeState?: string }; FirewallBackend?: { Driver?: string }; DefaultRuntime?: string; Runtimes?: Record<string, { path?: string; runtimeArgs?: string[] }> };
+    const firewallBackend = info.FirewallBackend?.Driver;
+    dockerFacts = { reachable: true, version: info.ServerVersion, swarm: info.Swarm?.LocalNodeState ?? '', rootDir: info.DockerRootDir, ...(firewallBackend ? { firewallBackend } : {}) };
     runtime = { default: info.DefaultRuntime ?? null, runtimes: info.Runtimes ?? {} };
   } catch (err) {
     dockerFacts = { reachable: false, error: err instanceof Error ? err.message : String(err) };
@@ -85,6 +86,9 @@ export async function gatherFacts(config: Config, run: CommandRunner, policyRule
     legacy6: await tool('ip6tables-legacy-save', []),
     nft6: await tool('ip6tables-nft-save', []),
   };
+
+  // Docker 29's nftables backend writes its own tables, beside iptables.
+  const nftTables = (await tool('nft', ['list', 'tables']))?.split('\n').flatMap((l) => /^table (\S+) (\S+)$/.exec(l.trim())?.slice(1, 3).join(' ') ?? []) ?? null;
 
   let desired: DoctorFacts['desired'] = null;
   let ipv6Networks = false;
@@ -117,5 +121,5 @@ export async function gatherFacts(config: Config, run: CommandRunner, policyRule
     control = { socket: config.control.socket, ok: false, error: err instanceof Error ? err.message : String(err) };
   }
 
-  return { docker: dockerFacts, dockerdArgs, daemonJson: { path: daemonJsonPath, text: await readText(daemonJsonPath) }, sysctl, iptablesVersion: version, saves, desired, containers, control, ipv6Networks, runtime };
+  return { docker: dockerFacts, dockerdArgs, daemonJson: { path: daemonJsonPath, text: await readText(daemonJsonPath) }, sysctl, iptablesVersion: version, saves, desired, containers, control, ipv6Networks, nftTables, runtime };
 }

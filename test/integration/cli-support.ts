@@ -11,8 +11,8 @@ export function moat(bed: Bed, args: readonly string[], env: Record<string, stri
 }
 
 /** `moat ARGS --json`, parsed; throws with stderr when the output is not JSON. */
-export async function moatJson<T>(bed: Bed, args: readonly string[]): Promise<{ exitCode: number; json: T; stderr: string }> {
-  const res = await moat(bed, [...args, '--json']);
+export async function moatJson<T>(bed: Bed, args: readonly string[], env: Record<string, string> = {}): Promise<{ exitCode: number; json: T; stderr: string }> {
+  const res = await moat(bed, [...args, '--json'], env);
   try {
     return { exitCode: res.exitCode, json: JSON.parse(res.stdout) as T, stderr: res.stderr };
   } catch {

@@ -13,6 +13,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBed, type Bed } from './testbed/bed.js';
 import { check, type Case } from './testbed/check.js';
+import { addDefaultRoute } from './testbed/container-route.js';
 import type { Moatd } from './testbed/moatd.js';
 import { containerSource, netnsSource, type ProbeSource } from './testbed/probe.js';
 import type { ServerContainer } from './testbed/server-container.js';
@@ -63,6 +64,8 @@ describe('network options and labels together (SPEC §3–§4)', () => {
     for (let i = 0; i < FILLERS; i++) await bed.createNetwork({ name: `filler${i}`, subnets: [`172.31.${100 + i}.0/24`] });
     const started = await Promise.all(Object.entries(CONTAINERS).map(([name, spec]) => bed.startServer({ name, networks: [spec.net], labels: spec.labels })));
     for (const s of started) c[s.name] = s;
+    // Docker 26+ gives internal networks no default route; 20.10 did. With it, each closed cell below is moat's doing.
+    for (const name of ['v1', 'v2']) await addDefaultRoute(bed.engine.docker, c[name]!.id, [gateway('vault'), gateway('vault', 6)]);
   });
 
   afterAll(async () => {

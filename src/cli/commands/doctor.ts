@@ -16,7 +16,9 @@ export function registerDoctor(program: Command): void {
     .option('--daemon-json <file>', "Docker's config file when dockerd has no --config-file (default /etc/docker/daemon.json)")
     .option('--json', 'machine-readable output (shape: docs/cli.md)')
     .addHelpText('after', `
-Checks: Docker's iptables off (config file, flags, live chains), br_netfilter,
+Checks: the engine version (tested with moat?), Docker's iptables and
+ip6tables off (config file, flags, live chains; Docker 27+ default ip6tables
+to true), Docker 29's docker-bridges nftables tables, br_netfilter,
 IP forwarding, one iptables backend (legacy vs nf_tables), Swarm, userland
 proxy vs publishMode, host-network/privileged/NET_ADMIN containers, moat's
 chains and jumps, moatd on its control socket.

@@ -60,7 +60,10 @@ describe.skipIf(!ready)('units under a real systemd', { timeout: 300_000 }, () =
     engine = await startEngine({ netns, dir: `/tmp/msd-${id}`, name: `moatsd${id}` });
     await execa(join(repo, 'scripts/make-base-image.sh'), ['moat-systemd:test'], { env: { DOCKER_HOST: engine.dockerHost, MOAT_BASE_INCLUDE: 'systemd,systemd-sysv,dbus,procps' } });
     await docker([
-      'run', '-d', '--name', ctr, '--cap-add', 'ALL', '--cap-drop', 'SYS_RESOURCE',
+      // Machines of this kind lack CAP_SYS_RESOURCE in their bounding set. Docker 20.10 grants
+      // every known capability for ALL (runc then fails) unless it is dropped; 26.1+ take ALL as
+      // what the environment has, and refuse to drop one it lacks.
+      'run', '-d', '--name', ctr, '--cap-add', 'ALL', ...(engine.choice.version === '20.10' ? ['--cap-drop', 'SYS_RESOURCE'] : []),
       '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined', '--security-opt', 'systempaths=unconfined',
       '--tmpfs', '/run', '--tmpfs', '/run/lock', '-v', '/sys/fs/cgroup:/sys/fs/cgroup:rw',
       '-v', `${repo}:/src:ro`, '-v', `${engine.socketPath}:/run/docker.sock`, 'moat-systemd:test', '/lib/systemd/systemd',

@@ -85,6 +85,8 @@ export async function createBed(options: BedOptions = {}): Promise<Bed> {
       unmounted = report.unmounted;
       cgroupsLeft = report.cgroupsLeft;
     });
+    // In the test output, so that a failure names the engine it ran on.
+    console.info(`test bed ${prefix}: ${engine.version}`);
     const image = await buildProbeImage(engine.docker, { tmpDir: dir, run });
     const bed: Bed = {
       prefix,

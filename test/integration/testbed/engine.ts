@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { removeCgroupDirs } from './cgroups.js';
 import { dockerdArgs, type DockerdFlags } from './dockerd-args.js';
+import { chosenEngine, engineLine, type EngineChoice } from './engine-choice.js';
 import { unmountUnder } from './mounts.js';
 import type { Netns } from './netns.js';
 import { isAlive, pidsWithCmdline, signal, terminate, waitForExit } from './processes.js';
@@ -23,6 +24,8 @@ export interface EngineOptions extends DockerdFlags {
   readonly startTimeoutMs?: number;
   /** daemon.json content (default `{}`), e.g. runtimes for the start gate. */
   readonly daemonJson?: Readonly<Record<string, unknown>>;
+  /** Which engine to run; default: the one MOAT_ENGINE chooses (engine-choice.ts). */
+  readonly engine?: EngineChoice;
   readonly run?: Run;
   readonly spawn?: Spawn;
 }
@@ -42,6 +45,10 @@ export interface Engine extends AsyncDisposable {
   readonly dir: string;
   readonly name: string;
   readonly netns: Netns;
+  /** The engine line that runs (20.10, 26.1, 28.5) and its binaries. */
+  readonly choice: EngineChoice;
+  /** What `docker version` says of the server, one line: `Docker 28.5.2+dfsg4 (API 1.51, containerd 2.1.9, runc 1.1.5-…)`. */
+  readonly version: string;
   /** PID of the running dockerd. */
   pid(): number;
   log(): Promise<string>;
@@ -57,8 +64,10 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
   const socketPath = join(dir, 'docker.sock');
   const logPath = join(dir, 'dockerd.log');
   if (Buffer.byteLength(socketPath) > 100) throw new Error(`socket path too long for a unix socket: ${socketPath}`);
-  const args = dockerdArgs(dir, name, options);
-  const env = { PATH: `${process.env.PATH ?? ''}:/usr/local/sbin:/usr/sbin:/sbin:/usr/bin:/bin` };
+  const choice = options.engine ?? chosenEngine();
+  const args = dockerdArgs(dir, name, options, choice);
+  // A fetched engine's own binaries (containerd, shim, docker-proxy) first; runc is the system's.
+  const env = { PATH: [...choice.pathDirs, process.env.PATH ?? '', '/usr/local/sbin:/usr/sbin:/sbin:/usr/bin:/bin'].join(':') };
   const docker = new Docker({ socketPath });
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'daemon.json'), `${JSON.stringify(options.daemonJson ?? {}, null, 2)}\n`);
@@ -77,7 +86,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
     for (;;) {
       if (await docker.ping().then(() => true, () => false)) break;
       if (exited || Date.now() > deadline) {
-        throw new Error(`dockerd in ${netns.name} ${exited ? 'exited' : 'did not answer'}; log tail:\n${(await log()).slice(-3000)}`);
+        throw new Error(`dockerd ${choice.version} (${choice.dockerd}) in ${netns.name} ${exited ? 'exited' : 'did not answer'}; log tail:\n${(await log()).slice(-3000)}`);
       }
       await sleep(50);
     }
@@ -102,6 +111,16 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
     }
   }
 
+  let version = '';
+  async function describeVersion(): Promise<string> {
+    const v = (await docker.version()) as { Version: string; ApiVersion: string; Components?: Array<{ Name: string; Version: string }> };
+    // A PATH mix-up (the system's dockerd instead of the fetched one) must not pass unnoticed.
+    if (engineLine(v.Version) !== choice.version) throw new Error(`engine ${choice.version} asked for, but dockerd says ${v.Version}`);
+    const part = (n: string) => v.Components?.find((c) => c.Name.toLowerCase() === n)?.Version;
+    const parts = [`API ${v.ApiVersion}`, ...['containerd', 'runc'].flatMap((n) => (part(n) ? [`${n} ${part(n)}`] : []))];
+    return `Docker ${v.Version} (${parts.join(', ')})`;
+  }
+
   let stopped: Promise<StopReport> | null = null;
   const engine: Engine = {
     docker,
@@ -110,6 +129,10 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
     dir,
     name,
     netns,
+    choice,
+    get version() {
+      return version;
+    },
     pid() {
       if (!daemon) throw new Error('engine is not running');
       return daemon.pid;
@@ -147,6 +170,7 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
   };
   try {
     await launch();
+    version = await describeVersion();
   } catch (err) {
     await engine.stop();
     throw err;

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The integration tests on each Docker engine the test bed runs (see
+# test/integration/testbed/engine-choice.ts), one engine at a time:
+#
+#   28.5   the whole integration suite
+#   26.1   every test that runs moat against an engine: flows-*, faults-*, start-gate*,
+#   20.10  default-matrix, doctor, status, lockdown, IPv6 fail-closed,
+#          golden rules in the kernel, policy files, the bed itself
+#          (not: shipping/, examples, cli-consistency, which test packaging
+#          and the CLI's agreement with itself, not the engine)
+#
+# Every engine runs even when one fails; each run opens with a banner naming
+# the engine, and the summary at the end names the engines that failed.
+# Usage: scripts/test-integration.sh [ENGINE...]  (default: 28.5 26.1 20.10)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ENGINE_SET=(flows- faults- start-gate default-matrix testbed.test lockdown ipv6-fail-closed cli-doctor cli-status golden-kernel policy-files)
+
+engines=("$@")
+[ ${#engines[@]} -gt 0 ] || engines=(28.5 26.1 20.10)
+failed=()
+summary=()
+for engine in "${engines[@]}"; do
+  if [ "$engine" = 28.5 ]; then files=(); what='whole integration suite'; else files=("${ENGINE_SET[@]}"); what='engine set (flows, faults, doctor…)'; fi
+  echo
+  echo "=================== integration tests on Docker $engine: $what ==================="
+  start=$SECONDS
+  if MOAT_ENGINE=$engine npx vitest run --project integration "${files[@]}"; then status=passed; else status=FAILED; failed+=("$engine"); fi
+  summary+=("Docker $engine ($what): $status in $((SECONDS - start)) s")
+  echo "=================== Docker $engine: $status ==================="
+done
+echo
+printf '%s\n' "${summary[@]}"
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "integration tests FAILED on Docker ${failed[*]}"
+  exit 1
+fi
