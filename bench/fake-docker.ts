@@ -37,6 +37,14 @@ export class FakeDocker {
     for (const s of this.streams) s.write(`${line}\n`);
   }
 
+  /** `filters={"id":[…]}` (what moatd asks for one container): the listed containers with that id. */
+  private filtered(url: string): string {
+    const filters = new URL(url, 'http://fake').searchParams.get('filters');
+    const ids = filters ? ((JSON.parse(filters) as { id?: string[] }).id ?? null) : null;
+    if (!ids) return this.containersJson;
+    return JSON.stringify((JSON.parse(this.containersJson) as { Id: string }[]).filter((c) => ids.includes(c.Id)));
+  }
+
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0]!.replace(/^\/v\d+\.\d+/, '');
     this.served.set(path, (this.served.get(path) ?? 0) + 1);
@@ -48,7 +56,7 @@ export class FakeDocker {
       res.writeHead(200, { 'Content-Type': 'text/plain', 'Api-Version': '1.41' });
       res.end('OK');
     } else if (path === '/networks') json(this.networksJson);
-    else if (path === '/containers/json') json(this.containersJson);
+    else if (path === '/containers/json') json(this.filtered(req.url ?? ''));
     else if (path === '/version') json(JSON.stringify({ ApiVersion: '1.41', Version: '20.10.24', Os: 'linux', Arch: 'amd64' }));
     else if (path === '/events') {
       res.writeHead(200, { 'Content-Type': 'application/json' });

@@ -13,6 +13,7 @@ import Docker from 'dockerode';
 import { execa } from 'execa';
 import pino from 'pino';
 import { dockerSource, type DockerSource } from '../src/adapters/docker.js';
+import { HostCache } from '../src/runtime/host-cache.js';
 import { DEFAULT_CONFIG, type Config } from '../src/core/config.js';
 import { fromDocker } from '../src/core/from-docker.js';
 import { planRestore } from '../src/core/plan.js';
@@ -126,13 +127,16 @@ function perCommand(samples: readonly Sample[]): Record<string, number> {
 /** A DockerSource that times its list calls. */
 function timedDocker(inner: DockerSource): DockerSource & { takeListMs(): number } {
   let ms = 0;
+  const timed = <A extends unknown[], R>(f: (...a: A) => Promise<R>) => async (...a: A): Promise<R> => {
+    const [v, t] = await time(() => f(...a));
+    ms += t;
+    return v;
+  };
   return {
     ...inner,
-    lists: async () => {
-      const [v, t] = await time(() => inner.lists());
-      ms += t;
-      return v;
-    },
+    lists: timed(() => inner.lists()),
+    running: timed((id: string) => inner.running(id)),
+    networks: timed(() => inner.networks()),
     takeListMs: () => {
       const v = ms;
       ms = 0;
@@ -178,7 +182,12 @@ export async function runScaleSize(spec: SyntheticSpec, opts: ScaleOptions): Pro
   const families = [v4!, v6!];
   const docker = timedDocker(dockerSource(new Docker({ socketPath: opts.socketPath })));
   const log = pino({ level: 'silent' });
-  const reconciler = () => new Reconciler({ docker, iptables: families, config: () => config, log, now: () => performance.now() });
+  // As moatd runs it: Docker events read only what they name (HostCache); anything else lists in full.
+  let cache = new HostCache(docker, () => performance.now());
+  const reconciler = () => {
+    cache = new HostCache(docker, () => performance.now());
+    return new Reconciler({ docker, iptables: families, config: () => config, log, now: () => performance.now(), cache });
+  };
   const sample = async (rec: Reconciler, trigger: string): Promise<Sample & { committed: boolean; chains: string[] }> => {
     runner.take();
     docker.takeListMs();
@@ -241,9 +250,12 @@ export async function runScaleSize(spec: SyntheticSpec, opts: ScaleOptions): Pro
     const adds: (Sample & { chains: string[] })[] = [];
     const removes: Sample[] = [];
     for (let r = 0; r < reps * 2; r++) {
-      fake.setLists({ networks: base.networks, containers: [...base.containers, extraContainer(spec, r)] });
+      const extra = extraContainer(spec, r);
+      fake.setLists({ networks: base.networks, containers: [...base.containers, extra] });
+      cache.note({ type: 'container', action: 'start', id: String(extra.Id) });
       adds.push(await sample(rec, 'container.start'));
       fake.setLists(base);
+      cache.note({ type: 'container', action: 'destroy', id: String(extra.Id) });
       removes.push(await sample(rec, 'container.destroy'));
     }
 
