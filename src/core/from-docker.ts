@@ -131,11 +131,41 @@ function toContainer(raw: unknown, problems: Problem[]): Container | null {
 const byNameThenId = (a: { name: string; id: string }, b: { name: string; id: string }) =>
   a.name === b.name ? a.id.localeCompare(b.id) : a.name < b.name ? -1 : 1;
 
+interface Parsed<T> {
+  readonly value: T | null;
+  readonly problems: readonly Problem[];
+}
+
+/**
+ * What each raw list object parsed to, kept across calls: an object Docker
+ * data did not change is not parsed again, and yields the very same Network
+ * or Container, which is what lets every later stage reuse its own work.
+ * Raw objects must be treated as immutable: replaced when they change, never edited.
+ */
+export interface FromDockerMemo {
+  readonly networks: WeakMap<object, Parsed<Network>>;
+  readonly containers: WeakMap<object, Parsed<Container>>;
+}
+
+export const createFromDockerMemo = (): FromDockerMemo => ({ networks: new WeakMap(), containers: new WeakMap() });
+
+function parseOnce<T>(cache: WeakMap<object, Parsed<T>>, raw: unknown, parse: (raw: unknown, problems: Problem[]) => T | null, problems: Problem[]): T | null {
+  const key = raw !== null && typeof raw === 'object' ? raw : null;
+  let parsed = key ? cache.get(key) : undefined;
+  if (!parsed) {
+    const own: Problem[] = [];
+    parsed = { value: parse(raw, own), problems: own };
+    if (key) cache.set(key, parsed);
+  }
+  problems.push(...parsed.problems);
+  return parsed.value;
+}
+
 /** Builds the snapshot from `GET /networks` and `GET /containers/json` answers. Never throws. */
-export function fromDocker(lists: DockerLists): Checked<Snapshot> {
+export function fromDocker(lists: DockerLists, memo: FromDockerMemo = createFromDockerMemo()): Checked<Snapshot> {
   const problems: Problem[] = [];
-  const networks = lists.networks.map((n) => toNetwork(n, problems)).filter((n): n is Network => n !== null);
-  const containers = lists.containers.map((c) => toContainer(c, problems)).filter((c): c is Container => c !== null);
+  const networks = lists.networks.map((n) => parseOnce(memo.networks, n, toNetwork, problems)).filter((n): n is Network => n !== null);
+  const containers = lists.containers.map((c) => parseOnce(memo.containers, c, toContainer, problems)).filter((c): c is Container => c !== null);
   return {
     result: { networks: [...new Map(networks.map((n) => [n.id, n])).values()].sort(byNameThenId), containers: [...new Map(containers.map((c) => [c.id, c])).values()].sort(byNameThenId) },
     problems,

@@ -2,10 +2,11 @@
 // suffices (SPEC §4): an egress entry on A naming B and an ingress entry on B
 // naming A both yield the flow A -> B. Anything that does not parse or names
 // nothing is reported and skipped; it never widens or narrows another flow.
-import { cidrContains, parseCidr } from './addr.js';
+import { type Cidr, cidrContains, parseCidr } from './addr.js';
 import type { Config } from './config.js';
-import { type Entry, parseLabelValue, type PortRange, type Proto } from './labels.js';
+import { type Entry, parseLabelValue, type Peer, type PortRange, type Proto } from './labels.js';
 import { pushTo } from './maps.js';
+import { cached, sameItems } from './memo.js';
 import type { Container, Family, Network, Problem, Snapshot } from './model.js';
 
 /** Peers outside Docker: an internal network never reaches or is reached from them. */
@@ -52,6 +53,39 @@ export interface Grants {
 
 const cut = (s: string, n = 200) => (s.length > n ? `${s.slice(0, n)}…` : s);
 
+interface OwnLabels {
+  readonly origins: readonly GrantOrigin[];
+  readonly none: boolean;
+  readonly problems: readonly Problem[];
+}
+
+interface Resolved {
+  /** Everything the origin's flows and problems were derived from, besides the origin itself. */
+  readonly inputs: readonly unknown[];
+  readonly flows: readonly Flow[];
+  readonly problems: readonly Problem[];
+}
+
+/**
+ * Kept across calls by the incremental path (desired.ts), for one config.
+ * Sides are kept per container or network object so that a flow resolved
+ * again against an unchanged peer names the very same side, and an origin
+ * whose every lookup answers as before keeps its flows (the same objects,
+ * which the ruleset's own memo then recognises).
+ */
+export interface GrantsMemo {
+  readonly labels: WeakMap<Container, OwnLabels>;
+  readonly sides: WeakMap<Container | Network | Peer, Side>;
+  readonly resolved: WeakMap<GrantOrigin, Resolved>;
+  readonly subnets: WeakMap<Network, readonly { readonly network: string; readonly cidr: Cidr | null }[]>;
+  /** insideDocker's answers, valid for exactly this list of networks. */
+  inside: { readonly networks: readonly Network[]; readonly byCidr: Map<string, string | null> } | null;
+}
+
+export const createGrantsMemo = (): GrantsMemo => ({ labels: new WeakMap(), sides: new WeakMap(), resolved: new WeakMap(), subnets: new WeakMap(), inside: null });
+
+const ZONES: Readonly<Record<'world' | 'lan' | 'host', Side>> = { world: { kind: 'world' }, lan: { kind: 'lan' }, host: { kind: 'host' } };
+
 /** The container that owns the network namespace (`container:X` joiners share X's). */
 export function netnsOwner(c: Container, byId: ReadonlyMap<string, Container>): Container | null {
   if (!c.networkMode.startsWith('container:')) return c;
@@ -60,11 +94,23 @@ export function netnsOwner(c: Container, byId: ReadonlyMap<string, Container>): 
 }
 
 /** Parses each container's own labels into origins; label problems are reported per entry. */
-export function labelOrigins(snapshot: Snapshot, config: Config, problems: Problem[]): { origins: GrantOrigin[]; egressNone: Set<string> } {
+export function labelOrigins(snapshot: Snapshot, config: Config, problems: Problem[], memo: GrantsMemo = createGrantsMemo()): { origins: GrantOrigin[]; egressNone: Set<string> } {
   const origins: GrantOrigin[] = [];
   const egressNone = new Set<string>();
   for (const c of snapshot.containers) {
-    if (c.networkMode.startsWith('container:')) continue; // reported by policy.ts as ignored
+    const own = cached(memo.labels, c, () => ownLabels(c, config));
+    origins.push(...own.origins);
+    if (own.none) egressNone.add(c.id);
+    problems.push(...own.problems);
+  }
+  return { origins, egressNone };
+}
+
+function ownLabels(c: Container, config: Config): OwnLabels {
+  const origins: GrantOrigin[] = [];
+  const problems: Problem[] = [];
+  let none = false;
+  if (!c.networkMode.startsWith('container:')) { // else reported by policy.ts as ignored
     for (const direction of ['egress', 'ingress'] as const) {
       const key = `${config.labelPrefix}.${direction}`;
       const value = c.labels[key];
@@ -77,17 +123,17 @@ export function labelOrigins(snapshot: Snapshot, config: Config, problems: Probl
       for (const p of parsed.problems) {
         problems.push({ kind: 'label_invalid', subject: `container ${c.name}`, container: c.name, key, value: cut(p.entry), reason: p.reason });
       }
-      if (parsed.none) egressNone.add(c.id);
+      if (parsed.none) none = true;
       if (parsed.entries.length > 0) {
         origins.push({ container: c, direction, entries: parsed.entries, key, reason: `label ${key} on ${c.name}`, id: `label:${c.id.slice(0, 12)}:${direction}` });
       }
     }
   }
-  return { origins, egressNone };
+  return { origins, none, problems };
 }
 
 /** Resolves entries against the snapshot; `origins` may also come from policy files. */
-export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[], problems: Problem[]): Flow[] {
+export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[], problems: Problem[], memo: GrantsMemo = createGrantsMemo()): Flow[] {
   const byId = new Map(snapshot.containers.map((c) => [c.id, c]));
   const networksByName = new Map(snapshot.networks.map((n) => [n.name, n]));
   const flows: Flow[] = [];
@@ -95,7 +141,7 @@ export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[
   const containerSide = (c: Container): Side | string => {
     if (c.networkMode === 'host') return `container ${c.name} is in host network mode and cannot be firewalled`;
     const owner = netnsOwner(c, byId);
-    return owner ? { kind: 'container', container: owner } : `container ${c.name} shares a network namespace moat cannot find`;
+    return owner ? cached(memo.sides, owner, (): Side => ({ kind: 'container', container: owner })) : `container ${c.name} shares a network namespace moat cannot find`;
   };
 
   // Indexed once: resolving each entry must not scan every container.
@@ -112,12 +158,12 @@ export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[
       case 'world':
       case 'lan':
       case 'host':
-        return [{ kind: p.kind }];
+        return [ZONES[p.kind]];
       case 'cidr':
-        return [{ kind: 'cidr', family: p.family, cidr: p.cidr }];
+        return [cached(memo.sides, p, (): Side => ({ kind: 'cidr', family: p.family, cidr: p.cidr }))];
       case 'network': {
         const net = networksByName.get(p.name);
-        return net ? [{ kind: 'network', network: net }] : `no network named ${JSON.stringify(p.name)}`;
+        return net ? [cached(memo.sides, net, (): Side => ({ kind: 'network', network: net }))] : `no network named ${JSON.stringify(p.name)}`;
       }
       case 'container': {
         const project = origin.container.project;
@@ -156,43 +202,74 @@ export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[
   // never lan or world, so a CIDR entry wholly inside one can never match
   // (the zone chains return for Docker destinations, and container traffic
   // never reaches the inbound chains). Reported, not silently dropped.
-  const dockerSubnets = snapshot.networks.flatMap((n) => [...n.subnets4, ...n.subnets6].map((s) => ({ network: n.name, cidr: parseCidr(s) })));
-  const insideDocker = (cidr: string) => {
+  // The answer depends on every network's subnets, so it is kept per CIDR
+  // only for as long as the list of networks is the same.
+  if (!memo.inside || !sameItems(memo.inside.networks, snapshot.networks)) memo.inside = { networks: snapshot.networks, byCidr: new Map() };
+  const inside = memo.inside;
+  let dockerSubnets: { readonly network: string; readonly cidr: Cidr | null }[] | null = null;
+  const insideDocker = (cidr: string): string | null => {
+    let found = inside.byCidr.get(cidr);
+    if (found !== undefined) return found;
+    dockerSubnets ??= snapshot.networks.flatMap((n) => cached(memo.subnets, n, () => [...n.subnets4, ...n.subnets6].map((s) => ({ network: n.name, cidr: parseCidr(s) }))));
     const c = parseCidr(cidr);
-    return c ? dockerSubnets.find((d) => d.cidr !== null && cidrContains(d.cidr, c)) : undefined;
+    found = (c ? dockerSubnets.find((d) => d.cidr !== null && cidrContains(d.cidr, c))?.network : undefined) ?? null;
+    inside.byCidr.set(cidr, found);
+    return found;
   };
 
   for (const origin of origins) {
     const self = containerSide(origin.container);
     if (typeof self === 'string') continue;
     const internalOnly = self.kind === 'container' ? onlyInternal(self.container) : null;
-    origin.entries.forEach((e, index) => {
+    const inputs: unknown[] = [self, internalOnly === null ? null : JSON.stringify(internalOnly)];
+    const resolved = origin.entries.map((e) => {
       const peers = resolvePeer(origin, e);
-      if (typeof peers === 'string') {
-        problems.push({ kind: 'label_invalid', subject: `container ${origin.container.name}`, container: origin.container.name, key: origin.key, value: cut(e.text), reason: peers });
-        return;
-      }
-      const docker = e.peer.kind === 'cidr' ? insideDocker(e.peer.cidr) : undefined;
-      if (docker) {
-        problems.push({
-          kind: 'label_ignored', subject: `container ${origin.container.name}`, container: origin.container.name, key: origin.key, value: cut(e.text),
-          reason: `inside the subnet of Docker network ${JSON.stringify(docker.network)}: addresses there are container peers, never lan or world; name the container, its compose service or net:${docker.network}`,
-        });
-        return;
-      }
-      if (internalOnly && OUTSIDE_DOCKER.has(e.peer.kind)) {
-        const nets = internalOnly.map((n) => JSON.stringify(n)).join(', ');
-        problems.push({
-          kind: 'label_ignored', subject: `container ${origin.container.name}`, container: origin.container.name, key: origin.key, value: cut(e.text),
-          reason: `only on internal network${internalOnly.length > 1 ? 's' : ''} ${nets}: internal networks never reach world, lan or the host, nor are reached from them`,
-        });
-        return;
-      }
-      for (const peer of peers) {
-        const [from, to] = origin.direction === 'egress' ? [self, peer] : [peer, self];
-        flows.push({ from, to, ports: e.ports, proto: e.proto, reason: `${origin.reason}: ${cut(e.text, 100)}`, id: `${origin.id}:${index}` });
-      }
+      const docker = typeof peers !== 'string' && e.peer.kind === 'cidr' ? insideDocker(e.peer.cidr) : null;
+      if (typeof peers === 'string') inputs.push(peers);
+      else inputs.push(peers.length, ...peers);
+      inputs.push(docker);
+      return { peers, docker };
     });
+    let kept = memo.resolved.get(origin);
+    if (!kept || !sameItems(kept.inputs, inputs)) {
+      kept = { inputs, ...originFlows(origin, self, internalOnly, resolved) };
+      memo.resolved.set(origin, kept);
+    }
+    flows.push(...kept.flows);
+    problems.push(...kept.problems);
   }
   return flows;
+}
+
+/** The flows of one origin from what its lookups answered; problems for the entries that name nothing. */
+function originFlows(origin: GrantOrigin, self: Side, internalOnly: readonly string[] | null, resolved: readonly { peers: Side[] | string; docker: string | null }[]): { flows: Flow[]; problems: Problem[] } {
+  const flows: Flow[] = [];
+  const problems: Problem[] = [];
+  origin.entries.forEach((e, index) => {
+    const { peers, docker } = resolved[index]!;
+    if (typeof peers === 'string') {
+      problems.push({ kind: 'label_invalid', subject: `container ${origin.container.name}`, container: origin.container.name, key: origin.key, value: cut(e.text), reason: peers });
+      return;
+    }
+    if (docker !== null) {
+      problems.push({
+        kind: 'label_ignored', subject: `container ${origin.container.name}`, container: origin.container.name, key: origin.key, value: cut(e.text),
+        reason: `inside the subnet of Docker network ${JSON.stringify(docker)}: addresses there are container peers, never lan or world; name the container, its compose service or net:${docker}`,
+      });
+      return;
+    }
+    if (internalOnly && OUTSIDE_DOCKER.has(e.peer.kind)) {
+      const nets = internalOnly.map((n) => JSON.stringify(n)).join(', ');
+      problems.push({
+        kind: 'label_ignored', subject: `container ${origin.container.name}`, container: origin.container.name, key: origin.key, value: cut(e.text),
+        reason: `only on internal network${internalOnly.length > 1 ? 's' : ''} ${nets}: internal networks never reach world, lan or the host, nor are reached from them`,
+      });
+      return;
+    }
+    for (const peer of peers) {
+      const [from, to] = origin.direction === 'egress' ? [self, peer] : [peer, self];
+      flows.push({ from, to, ports: e.ports, proto: e.proto, reason: `${origin.reason}: ${cut(e.text, 100)}`, id: `${origin.id}:${index}` });
+    }
+  });
+  return { flows, problems };
 }

@@ -1,0 +1,59 @@
+// Memoisation for the incremental event path (see desired.ts). Everything the
+// core computes is a pure function of immutable inputs, so a result may be
+// reused exactly when every input it was computed from is the very same
+// object (or the same primitive) as before: a reused result is then what a
+// fresh computation would give, by construction, not by hope.
+
+/** True when both lists hold the same items in the same order: objects by identity, primitives by value. */
+export function sameItems(a: readonly unknown[], b: readonly unknown[]): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Separates the parts of a dependency list, so that two different splits of the same items never compare equal. */
+export const SEP: unique symbol = Symbol('sep');
+
+interface Slot {
+  readonly deps: readonly unknown[];
+  readonly value: unknown;
+}
+
+/**
+ * Results kept by name from one computation to the next, each with the
+ * inputs it came from. A name no computation asks for again is dropped at
+ * the next `turn()`, so what is kept follows the host, not its history.
+ */
+export class Slots {
+  private prev = new Map<string, Slot>();
+  private next = new Map<string, Slot>();
+
+  /** The kept value when `deps` are the same items as when it was computed; else `compute()`, kept. */
+  reuse<T>(name: string, deps: readonly unknown[], compute: () => T): T {
+    const kept = this.next.get(name) ?? this.prev.get(name);
+    if (kept && sameItems(kept.deps, deps)) {
+      this.next.set(name, kept);
+      return kept.value as T;
+    }
+    const value = compute();
+    this.next.set(name, { deps, value });
+    return value;
+  }
+
+  /** Ends a computation: names it did not use are forgotten. */
+  turn(): void {
+    this.prev = this.next;
+    this.next = new Map();
+  }
+}
+
+/** The value cached for `key`, computed once. */
+export function cached<K extends object, V>(cache: WeakMap<K, V>, key: K, compute: () => V): V {
+  let v = cache.get(key);
+  if (v === undefined) {
+    v = compute();
+    cache.set(key, v);
+  }
+  return v;
+}
