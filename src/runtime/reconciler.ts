@@ -23,16 +23,14 @@ import type { DockerSource } from '../adapters/docker.js';
 import type { ConntrackResult } from '../adapters/conntrack.js';
 import { type Iptables, RestoreError } from '../adapters/iptables.js';
 import type { Config } from '../core/config.js';
-import { fromDocker } from '../core/from-docker.js';
 import type { LiveState, LiveTable } from '../core/live.js';
 import type { Family, Problem, Snapshot } from '../core/model.js';
 import type { TableName } from '../core/names.js';
 import { changedChains, compareRulesets, planRestore } from '../core/plan.js';
-import { buildPolicy, type Policy } from '../core/policy.js';
-import { policyOrigins, type PolicyRule } from '../core/policy-file.js';
+import type { PolicyRule } from '../core/policy-file.js';
 import { type ConntrackFilter, revokedFilters } from '../core/revocation.js';
-import { countRules, renderRuleset, type RenderedRuleset, TABLES } from '../core/render.js';
-import { buildRuleset, type Ruleset } from '../core/ruleset.js';
+import { countRules, type RenderedRuleset, TABLES } from '../core/render.js';
+import type { Ruleset } from '../core/ruleset.js';
 
 export interface ReconcilerDeps {
   readonly docker: DockerSource;
@@ -67,21 +65,9 @@ export interface ReconcileOutcome {
   readonly heldMs?: number;
 }
 
-/** Everything one reconcile computed, for status and `moat plan`. */
-export interface Desired {
-  readonly snapshot: Snapshot;
-  readonly policy: Policy;
-  readonly problems: readonly Problem[];
-  readonly rulesets: readonly Ruleset[];
-  readonly rendered: readonly RenderedRuleset[];
-}
-
-export function computeDesired(lists: Parameters<typeof fromDocker>[0], config: Config, families: readonly Family[], policyRules: readonly PolicyRule[] = []): Desired {
-  const { result: snapshot, problems: dataProblems } = fromDocker(lists);
-  const policy = buildPolicy(snapshot, config, policyOrigins(snapshot, policyRules));
-  const rulesets = families.map((f) => buildRuleset(policy, config, f));
-  return { snapshot, policy, problems: [...dataProblems, ...policy.problems], rulesets, rendered: rulesets.map(renderRuleset) };
-}
+// computeDesired moved to the core (src/core/desired.ts) with its incremental memo.
+import { computeDesired, type Desired } from '../core/desired.js';
+export { computeDesired, createDesiredMemo, type Desired, type DesiredMemo } from '../core/desired.js';
 
 const problemKey = (p: Problem) => JSON.stringify(p);
 
