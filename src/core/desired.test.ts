@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ChangingHost, change, type Change, type EntrySpec } from '../../test/fakes/list-changes.js';
+import { ChangingHost, change, type Change, type EntrySpec, type LabelSpec } from '../../test/fakes/list-changes.js';
 import { committedState } from '../runtime/reconciler.js';
 import { ConfigSchema } from './config.js';
 import { computeDesired, createDesiredMemo, type Desired } from './desired.js';
@@ -94,6 +94,16 @@ describe('computeDesired with a memo', () => {
     ['to every port', grant('')],
   ])('equals a fresh computation when a grant to a published port moves %s', (_, moved) => {
     for (const configIndex of [0, 1, 2, 3]) check(configIndex, [grant(':80'), moved, grant(':80')], { containers: 40, networks: 6 });
+  });
+
+  // A compose service looked up in the origin's own project gains a member
+  // that has another name: only the service key changed.
+  it('equals a fresh computation when a service in the same project gains a container', () => {
+    const add = (labels: LabelSpec): Change => ({ kind: 'add-container', net: 0, net2: null, host: 200, labels, publish: null, v6: false, mode: 'own' });
+    const none = { egress: null, ingress: null };
+    // x0 (project p0) asks for service s2 (c00000's), which p0 has only once x2 (service s2) arrives.
+    const changes = [add({ egress: [{ peer: 'own-svc', k: 0, port: ':80', proto: '' }], ingress: null }), add(none), add(none)];
+    for (const configIndex of [0, 1]) check(configIndex, changes, { containers: 40, networks: 6 });
   });
 
   it('hands back the same chain lines for chains a change did not touch', () => {

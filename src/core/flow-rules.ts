@@ -4,7 +4,8 @@
 // for traffic to the host, MOAT-OUTPUT for host -> container (when denied).
 import type { Config } from './config.js';
 import type { Flow, Side } from './grants.js';
-import { SEP, sameItems } from './memo.js';
+import { pushOne } from './maps.js';
+import { SEP } from './memo.js';
 import type { Family } from './model.js';
 import { FROM_LAN_CHAIN, FROM_WORLD_CHAIN, TO_EXTERNAL_CHAIN, TO_LAN_CHAIN, TO_WORLD_CHAIN } from './names.js';
 import type { NetworkPolicy } from './policy.js';
@@ -23,11 +24,6 @@ interface Ep {
   readonly net: NetworkPolicy;
 }
 
-const push = (m: Map<string, Rule[]>, key: string, r: Rule) => {
-  const list = m.get(key) ?? [];
-  list.push(r);
-  m.set(key, list);
-};
 
 function match(flow: Flow): Pick<Rule, 'proto' | 'dport'> {
   if (flow.proto === null) return {};
@@ -55,17 +51,29 @@ export function flowRules(flows: readonly Flow[], networks: readonly NetworkPoli
     if (side.kind === 'container') for (const e of side.container.endpoints) deps.push(byId.get(e.networkId));
     else if (side.kind === 'network') deps.push(byId.get(side.network.id));
   };
+  // The same check without building the list: this runs for every flow of the host on every event.
+  const sameSideDeps = (side: Side, deps: readonly unknown[], at: number): number => {
+    if (side.kind === 'container') {
+      for (const e of side.container.endpoints) if (deps[at++] !== byId.get(e.networkId)) return -1;
+    } else if (side.kind === 'network' && deps[at++] !== byId.get(side.network.id)) return -1;
+    return at;
+  };
+  const keptDeps = (flow: Flow, deps: readonly unknown[]) => {
+    const mid = sameSideDeps(flow.from, deps, 0);
+    if (mid < 0 || deps[mid] !== SEP) return false;
+    return sameSideDeps(flow.to, deps, mid + 1) === deps.length;
+  };
   for (const flow of flows) {
-    const deps: unknown[] = [];
-    sideDeps(flow.from, deps);
-    deps.push(SEP);
-    sideDeps(flow.to, deps);
     let kept = memo.get(flow);
-    if (!kept || !sameItems(kept.deps, deps)) {
+    if (!kept || !keptDeps(flow, kept.deps)) {
+      const deps: unknown[] = [];
+      sideDeps(flow.from, deps);
+      deps.push(SEP);
+      sideDeps(flow.to, deps);
       kept = { deps, adds: flowAdds(flow, byId, config, family) };
       memo.set(flow, kept);
     }
-    for (const [table, key, rule] of kept.adds) push(rules[table], key, rule);
+    for (const [table, key, rule] of kept.adds) pushOne(rules[table], key, rule);
   }
   return rules;
 }

@@ -4,8 +4,8 @@
 // nothing is reported and skipped; it never widens or narrows another flow.
 import { type Cidr, cidrContains, parseCidr } from './addr.js';
 import type { Config } from './config.js';
+import { buildIndex, type ContainerIndex, updateIndex } from './container-index.js';
 import { type Entry, parseLabelValue, type Peer, type PortRange, type Proto } from './labels.js';
-import { pushTo } from './maps.js';
 import { cached, sameItems } from './memo.js';
 import type { Container, Family, Network, Problem, Snapshot } from './model.js';
 
@@ -62,8 +62,12 @@ interface OwnLabels {
 interface Resolved {
   /** Everything the origin's flows and problems were derived from, besides the origin itself. */
   readonly inputs: readonly unknown[];
+  /** The container lookups (see keysOf) that produced `inputs`. */
+  readonly keys: readonly string[];
   readonly flows: readonly Flow[];
   readonly problems: readonly Problem[];
+  /** The call that last checked it (GrantsMemo.calls). */
+  checked: number;
 }
 
 /**
@@ -80,9 +84,13 @@ export interface GrantsMemo {
   readonly subnets: WeakMap<Network, readonly { readonly network: string; readonly cidr: Cidr | null }[]>;
   /** insideDocker's answers, valid for exactly this list of networks. */
   inside: { readonly networks: readonly Network[]; readonly byCidr: Map<string, string | null> } | null;
+  /** The containers of the last call that completed, indexed; null after a call that did not. */
+  index: ContainerIndex | null;
+  /** Calls completed so far. */
+  calls: number;
 }
 
-export const createGrantsMemo = (): GrantsMemo => ({ labels: new WeakMap(), sides: new WeakMap(), resolved: new WeakMap(), subnets: new WeakMap(), inside: null });
+export const createGrantsMemo = (): GrantsMemo => ({ labels: new WeakMap(), sides: new WeakMap(), resolved: new WeakMap(), subnets: new WeakMap(), inside: null, index: null, calls: 0 });
 
 const ZONES: Readonly<Record<'world' | 'lan' | 'host', Side>> = { world: { kind: 'world' }, lan: { kind: 'lan' }, host: { kind: 'host' } };
 
@@ -99,9 +107,9 @@ export function labelOrigins(snapshot: Snapshot, config: Config, problems: Probl
   const egressNone = new Set<string>();
   for (const c of snapshot.containers) {
     const own = cached(memo.labels, c, () => ownLabels(c, config));
-    origins.push(...own.origins);
+    for (const o of own.origins) origins.push(o);
     if (own.none) egressNone.add(c.id);
-    problems.push(...own.problems);
+    for (const p of own.problems) problems.push(p);
   }
   return { origins, egressNone };
 }
@@ -134,23 +142,32 @@ function ownLabels(c: Container, config: Config): OwnLabels {
 
 /** Resolves entries against the snapshot; `origins` may also come from policy files. */
 export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[], problems: Problem[], memo: GrantsMemo = createGrantsMemo()): Flow[] {
-  const byId = new Map(snapshot.containers.map((c) => [c.id, c]));
   const networksByName = new Map(snapshot.networks.map((n) => [n.name, n]));
   const flows: Flow[] = [];
+  // An origin checked by the last completed call whose lookups name no
+  // container that came or went since, with the same networks, resolves as
+  // it did then: it is not resolved again. Anything else is.
+  const previous = memo.index;
+  const sameNetworks = memo.inside !== null && sameItems(memo.inside.networks, snapshot.networks);
+  memo.index = null;
+  const { index, dirty } = previous ? updateIndex(previous, snapshot.containers) : { index: buildIndex(snapshot.containers), dirty: null };
+  const unchanged = sameNetworks ? dirty : null;
+  const { byId, byName, byService } = index;
+  const call = memo.calls + 1;
+  let keys: string[] = [];
 
   const containerSide = (c: Container): Side | string => {
     if (c.networkMode === 'host') return `container ${c.name} is in host network mode and cannot be firewalled`;
-    const owner = netnsOwner(c, byId);
-    return owner ? cached(memo.sides, owner, (): Side => ({ kind: 'container', container: owner })) : `container ${c.name} shares a network namespace moat cannot find`;
+    let owner: Container | null = c;
+    if (c.networkMode.startsWith('container:')) {
+      // netnsOwner, from the index: the first container of that name in snapshot order is the first in byId's.
+      const ref = c.networkMode.slice('container:'.length);
+      keys.push(`i:${ref}`, `n:${ref}`);
+      owner = byId.get(ref) ?? byName.get(ref)?.[0] ?? null;
+    }
+    const o = owner;
+    return o ? cached(memo.sides, o, (): Side => ({ kind: 'container', container: o })) : `container ${c.name} shares a network namespace moat cannot find`;
   };
-
-  // Indexed once: resolving each entry must not scan every container.
-  const byName = new Map<string, Container[]>();
-  const byService = new Map<string, Container[]>();
-  for (const c of snapshot.containers) {
-    pushTo(byName, c.name, c);
-    if (c.project !== null && c.service !== null) pushTo(byService, `${c.project}/${c.service}`, c);
-  }
 
   const resolvePeer = (origin: GrantOrigin, e: Entry): Side[] | string => {
     const p = e.peer;
@@ -167,12 +184,15 @@ export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[
       }
       case 'container': {
         const project = origin.container.project;
+        if (project) keys.push(`s:${project}/${p.name}`);
+        keys.push(`n:${p.name}`);
         const inProject = project ? (byService.get(`${project}/${p.name}`) ?? []) : [];
         const matches = inProject.length > 0 ? inProject : (byName.get(p.name) ?? []);
         if (matches.length === 0) return `no container or compose service named ${JSON.stringify(p.name)}${project ? ` (looked in project ${JSON.stringify(project)} first)` : ''}`;
         return sides(matches);
       }
       case 'service': {
+        keys.push(`s:${p.project}/${p.service}`);
         const matches = byService.get(`${p.project}/${p.service}`) ?? [];
         return matches.length > 0 ? sides(matches) : `no compose service ${JSON.stringify(`${p.project}/${p.service}`)}`;
       }
@@ -218,8 +238,19 @@ export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[
   };
 
   for (const origin of origins) {
+    const was = memo.resolved.get(origin);
+    if (was && unchanged && was.checked === memo.calls && !was.keys.some((k) => unchanged.has(k))) {
+      was.checked = call;
+      for (const f of was.flows) flows.push(f);
+      for (const p of was.problems) problems.push(p);
+      continue;
+    }
+    keys = [];
     const self = containerSide(origin.container);
-    if (typeof self === 'string') continue;
+    if (typeof self === 'string') {
+      memo.resolved.set(origin, { inputs: [self], keys, flows: [], problems: [], checked: call });
+      continue;
+    }
     const internalOnly = self.kind === 'container' ? onlyInternal(self.container) : null;
     const inputs: unknown[] = [self, internalOnly === null ? null : JSON.stringify(internalOnly)];
     const resolved = origin.entries.map((e) => {
@@ -230,14 +261,13 @@ export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[
       inputs.push(docker);
       return { peers, docker };
     });
-    let kept = memo.resolved.get(origin);
-    if (!kept || !sameItems(kept.inputs, inputs)) {
-      kept = { inputs, ...originFlows(origin, self, internalOnly, resolved) };
-      memo.resolved.set(origin, kept);
-    }
-    flows.push(...kept.flows);
-    problems.push(...kept.problems);
+    const kept: Resolved = was && sameItems(was.inputs, inputs) ? { ...was, keys, checked: call } : { inputs, keys, ...originFlows(origin, self, internalOnly, resolved), checked: call };
+    memo.resolved.set(origin, kept);
+    for (const f of kept.flows) flows.push(f);
+    for (const p of kept.problems) problems.push(p);
   }
+  memo.index = index;
+  memo.calls = call;
   return flows;
 }
 

@@ -41,6 +41,22 @@ export class Slots {
     return value;
   }
 
+  /**
+   * `reuse` with the inputs given as lists compared list by list (the same
+   * as one list with a separator between them), so that callers need not
+   * copy long lists of rules into one.
+   */
+  reuseParts<T>(name: string, parts: readonly (readonly unknown[])[], compute: () => T): T {
+    const kept = this.next.get(name) ?? this.prev.get(name);
+    if (kept && kept.deps.length === parts.length && parts.every((p, i) => sameItems(kept.deps[i] as readonly unknown[], p))) {
+      this.next.set(name, kept);
+      return kept.value as T;
+    }
+    const value = compute();
+    this.next.set(name, { deps: parts, value });
+    return value;
+  }
+
   /** Ends a computation: names it did not use are forgotten. */
   turn(): void {
     this.prev = this.next;
@@ -56,4 +72,46 @@ export function cached<K extends object, V>(cache: WeakMap<K, V>, key: K, comput
     cache.set(key, v);
   }
   return v;
+}
+
+/**
+ * What turns `before` into `after` (lists in one order, items compared by
+ * identity): the items only in `before` and the items only in `after`; null
+ * when they differ in more than `limit` places, where starting over is
+ * cheaper. Exact as multisets: `after` = `before` - removed + added.
+ */
+export function changedItems<T>(before: readonly T[], after: readonly T[], limit = 32): { readonly removed: T[]; readonly added: T[] } | null {
+  const removed: T[] = [];
+  const added: T[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < before.length && j < after.length) {
+    if (before[i] === after[j]) {
+      i++;
+      j++;
+      continue;
+    }
+    if (removed.length + added.length >= limit) return null;
+    // The nearest point where the lists agree again: k items inserted, or k removed.
+    let k = 1;
+    for (; k <= limit; k++) {
+      if (j + k < after.length && before[i] === after[j + k]) {
+        added.push(...after.slice(j, j + k));
+        j += k;
+        break;
+      }
+      if (i + k < before.length && before[i + k] === after[j]) {
+        removed.push(...before.slice(i, i + k));
+        i += k;
+        break;
+      }
+    }
+    if (k > limit) {
+      removed.push(before[i++]!);
+      added.push(after[j++]!);
+    }
+  }
+  while (i < before.length) removed.push(before[i++]!);
+  while (j < after.length) added.push(after[j++]!);
+  return removed.length + added.length > limit ? null : { removed, added };
 }

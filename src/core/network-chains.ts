@@ -6,7 +6,6 @@
 // event touched.
 import type { Config } from './config.js';
 import type { Leaf } from './dispatch.js';
-import { SEP } from './memo.js';
 import type { Family } from './model.js';
 import { DENY_CHAIN, DROP_CHAIN, fromHostChain, hostChain, inChain, outChain } from './names.js';
 import type { NetworkPolicy } from './policy.js';
@@ -78,13 +77,13 @@ export const fromHostRules = (family: Family, granted: readonly Rule[]): Rule[] 
  * The network's chains; `reuse` may hand back a chain built before from the
  * same inputs (see ruleset.ts), each chain keyed on its own inputs only.
  */
-export function networkChains(np: NetworkPolicy, config: Config, family: Family, rules: NetworkRules, reuse: (name: string, deps: readonly unknown[], build: () => Rule[]) => Chain): Chain[] {
+export function networkChains(np: NetworkPolicy, config: Config, family: Family, rules: NetworkRules, reuse: (name: string, parts: readonly (readonly unknown[])[], build: () => Rule[]) => Chain): Chain[] {
   const id = np.network.id;
   const chains = [
-    reuse(outChain(id), [np, SEP, ...rules.out, SEP, ...rules.world], () => outRules(np, family, rules.out, rules.world)),
-    reuse(inChain(id), [np, SEP, ...rules.in, SEP, ...rules.published], () => inRules(config, rules.in, rules.published)),
-    reuse(hostChain(id), [np, SEP, ...rules.host], () => hostRules(family, rules.host)),
+    reuse(outChain(id), [[np], rules.out, rules.world], () => outRules(np, family, rules.out, rules.world)),
+    reuse(inChain(id), [[np], rules.in, rules.published], () => inRules(config, rules.in, rules.published)),
+    reuse(hostChain(id), [[np], rules.host], () => hostRules(family, rules.host)),
   ];
-  if (config.hostToContainers === 'deny') chains.push(reuse(fromHostChain(id), [np, SEP, ...rules.output], () => fromHostRules(family, rules.output)));
+  if (config.hostToContainers === 'deny') chains.push(reuse(fromHostChain(id), [[np], rules.output], () => fromHostRules(family, rules.output)));
   return chains;
 }

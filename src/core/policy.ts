@@ -136,7 +136,7 @@ export function buildPolicy(snapshot: Snapshot, config: Config, extraOrigins: re
   const { origins, egressNone } = labelOrigins(snapshot, config, problems, memo.grants);
   const containers = snapshot.containers.map((c) => {
     const kept = cached(memo.containers, c, () => ({ problems: containerProblems(c, config), cp: null }));
-    problems.push(...kept.problems);
+    for (const p of kept.problems) problems.push(p);
     const world = worldOf(c, byId, egressNone, config);
     if (kept.cp?.world.reason !== world.reason) kept.cp = { container: c, world };
     return kept.cp;

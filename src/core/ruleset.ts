@@ -13,7 +13,7 @@ import { parseCidr } from './addr.js';
 import type { Config } from './config.js';
 import { cidrDispatch, type CidrLeaf, dispatch, type Leaf, portDispatch } from './dispatch.js';
 import { flowRules, type FlowRulesMemo } from './flow-rules.js';
-import { pushTo } from './maps.js';
+import { pushOne, pushTo } from './maps.js';
 import { cached, Slots } from './memo.js';
 import type { Container, Family } from './model.js';
 import {
@@ -165,7 +165,7 @@ export function buildRuleset(policy: Policy, config: Config, family: Family, mem
   const world = new Map<string, Rule[]>();
   for (const cp of policy.containers) {
     if (!cp.world.value) continue;
-    for (const { networkId, rule } of cached(memo.world, cp.container, () => worldRules(cp.container, family))) pushTo(world, networkId, rule);
+    for (const { networkId, rule } of cached(memo.world, cp.container, () => worldRules(cp.container, family))) pushOne(world, networkId, rule);
   }
 
   // Published ports: DNAT rules (nat) and the filter rules that let them in.
@@ -208,7 +208,7 @@ export function buildRuleset(policy: Policy, config: Config, family: Family, mem
       host: grants.host.get(net.id) ?? [],
       output: grants.output.get(net.bridge!) ?? [],
     };
-    perNetwork.push(...networkChains(np, config, family, rules, (name, deps, build) => slots.reuse(`network:${name}`, deps, (): Chain => ({ name, rules: build() }))));
+    perNetwork.push(...networkChains(np, config, family, rules, (name, parts, build) => slots.reuseParts(`network:${name}`, parts, (): Chain => ({ name, rules: build() }))));
   }
   const dispatched = {
     forwardIn: slots.reuse('dispatch:forwardIn', leaves.forwardIn, () => dispatch(leaves.forwardIn, 'in', DISPATCH_PREFIX.forwardIn)),
