@@ -12,6 +12,10 @@ export function sameItems(a: readonly unknown[], b: readonly unknown[]): boolean
   return true;
 }
 
+/** `sameItems` part by part. */
+export const sameParts = (a: readonly (readonly unknown[])[], b: readonly (readonly unknown[])[]): boolean =>
+  a.length === b.length && a.every((part, i) => sameItems(part, b[i]!));
+
 /** Separates the parts of a dependency list, so that two different splits of the same items never compare equal. */
 export const SEP: unique symbol = Symbol('sep');
 
@@ -48,7 +52,7 @@ export class Slots {
    */
   reuseParts<T>(name: string, parts: readonly (readonly unknown[])[], compute: () => T): T {
     const kept = this.next.get(name) ?? this.prev.get(name);
-    if (kept && kept.deps.length === parts.length && parts.every((p, i) => sameItems(kept.deps[i] as readonly unknown[], p))) {
+    if (kept && sameParts(kept.deps as readonly (readonly unknown[])[], parts)) {
       this.next.set(name, kept);
       return kept.value as T;
     }

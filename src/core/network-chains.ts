@@ -6,6 +6,7 @@
 // event touched.
 import type { Config } from './config.js';
 import type { Leaf } from './dispatch.js';
+import { sameParts } from './memo.js';
 import type { Family } from './model.js';
 import { DENY_CHAIN, DROP_CHAIN, fromHostChain, hostChain, inChain, outChain } from './names.js';
 import type { NetworkPolicy } from './policy.js';
@@ -73,17 +74,28 @@ export const hostRules = (family: Family, granted: readonly Rule[]): Rule[] => [
 export const fromHostRules = (family: Family, granted: readonly Rule[]): Rule[] =>
   [ESTABLISHED, ...ndp(family, {}), ...unique(granted), { comment: 'moat:host-to-containers', jump: DENY_CHAIN }];
 
+/** The chains last built for one network policy, each with the rule lists it was built from (one config and family). */
+export type KeptChains = Partial<Record<'out' | 'in' | 'host' | 'fromHost', { readonly parts: readonly (readonly Rule[])[]; readonly chain: Chain }>>;
+
 /**
- * The network's chains; `reuse` may hand back a chain built before from the
- * same inputs (see ruleset.ts), each chain keyed on its own inputs only.
+ * The network's chains. A chain whose rule lists are the same as when it
+ * was kept in `kept` is handed back as it was: each chain depends on its own
+ * lists only (and on the network policy `kept` belongs to).
  */
-export function networkChains(np: NetworkPolicy, config: Config, family: Family, rules: NetworkRules, reuse: (name: string, parts: readonly (readonly unknown[])[], build: () => Rule[]) => Chain): Chain[] {
+export function networkChains(np: NetworkPolicy, config: Config, family: Family, rules: NetworkRules, kept: KeptChains): Chain[] {
   const id = np.network.id;
+  const reuse = (slot: keyof KeptChains, parts: readonly (readonly Rule[])[], name: (id: string) => string, build: () => Rule[]): Chain => {
+    const k = kept[slot];
+    if (k && sameParts(k.parts, parts)) return k.chain;
+    const chain = { name: name(id), rules: build() };
+    kept[slot] = { parts, chain };
+    return chain;
+  };
   const chains = [
-    reuse(outChain(id), [[np], rules.out, rules.world], () => outRules(np, family, rules.out, rules.world)),
-    reuse(inChain(id), [[np], rules.in, rules.published], () => inRules(config, rules.in, rules.published)),
-    reuse(hostChain(id), [[np], rules.host], () => hostRules(family, rules.host)),
+    reuse('out', [rules.out, rules.world], outChain, () => outRules(np, family, rules.out, rules.world)),
+    reuse('in', [rules.in, rules.published], inChain, () => inRules(config, rules.in, rules.published)),
+    reuse('host', [rules.host], hostChain, () => hostRules(family, rules.host)),
   ];
-  if (config.hostToContainers === 'deny') chains.push(reuse(fromHostChain(id), [[np], rules.output], () => fromHostRules(family, rules.output)));
+  if (config.hostToContainers === 'deny') chains.push(reuse('fromHost', [rules.output], fromHostChain, () => fromHostRules(family, rules.output)));
   return chains;
 }

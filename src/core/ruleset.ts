@@ -20,7 +20,7 @@ import {
   BUILTIN_JUMPS, DENY_CHAIN, DISPATCH_PREFIX, DNAT_CHAIN, DROP_CHAIN, FROM_LAN_CHAIN, FROM_WORLD_CHAIN,
   TO_EXTERNAL_CHAIN, TO_LAN_CHAIN, TO_WORLD_CHAIN, type TableName,
 } from './names.js';
-import { networkChains, type NetworkLeaves, networkLeaves, type NetworkRules } from './network-chains.js';
+import { type KeptChains, networkChains, type NetworkLeaves, networkLeaves, type NetworkRules } from './network-chains.js';
 import type { NetworkPolicy, Policy } from './policy.js';
 import { publishedDeps, publishedRules } from './published.js';
 import type { Rule } from './rule.js';
@@ -53,10 +53,11 @@ export interface RulesetMemo {
   readonly flows: FlowRulesMemo;
   readonly world: WeakMap<Container, readonly { readonly networkId: string; readonly rule: Rule }[]>;
   readonly leaves: WeakMap<NetworkPolicy, NetworkLeaves>;
+  readonly chains: WeakMap<NetworkPolicy, KeptChains>;
   readonly masquerade: WeakMap<NetworkPolicy, readonly CidrLeaf[]>;
 }
 
-export const createRulesetMemo = (): RulesetMemo => ({ slots: new Slots(), flows: new WeakMap(), world: new WeakMap(), leaves: new WeakMap(), masquerade: new WeakMap() });
+export const createRulesetMemo = (): RulesetMemo => ({ slots: new Slots(), flows: new WeakMap(), world: new WeakMap(), leaves: new WeakMap(), chains: new WeakMap(), masquerade: new WeakMap() });
 
 /** True when an iptables interface pattern (`br-+`) matches the name. */
 export const matchesPattern = (pattern: string, name: string) => (pattern.endsWith('+') ? name.startsWith(pattern.slice(0, -1)) : name === pattern);
@@ -208,7 +209,7 @@ export function buildRuleset(policy: Policy, config: Config, family: Family, mem
       host: grants.host.get(net.id) ?? [],
       output: grants.output.get(net.bridge!) ?? [],
     };
-    perNetwork.push(...networkChains(np, config, family, rules, (name, parts, build) => slots.reuseParts(`network:${name}`, parts, (): Chain => ({ name, rules: build() }))));
+    for (const chain of networkChains(np, config, family, rules, cached(memo.chains, np, (): KeptChains => ({})))) perNetwork.push(chain);
   }
   const dispatched = {
     forwardIn: slots.reuse('dispatch:forwardIn', leaves.forwardIn, () => dispatch(leaves.forwardIn, 'in', DISPATCH_PREFIX.forwardIn)),
@@ -249,7 +250,8 @@ export function buildRuleset(policy: Policy, config: Config, family: Family, mem
     natJumps.OUTPUT = BUILTIN_JUMPS.nat.OUTPUT;
   }
 
-  // The same rules as last time: the same Chain, which render and plan recognise without reading it.
+  // The same rules as last time: the same Chain, which render and plan recognise
+  // without reading it. (A network's own chains are kept that way already.)
   const same = (table: TableName) => (c: Chain): Chain => slots.reuse(`chain:${table}:${c.name}`, c.rules, () => c);
   return {
     family,
@@ -264,8 +266,7 @@ export function buildRuleset(policy: Policy, config: Config, family: Family, mem
           ...frame.zones,
           ...Object.values(dispatched).flatMap((d) => d.chains),
           ...published.chains,
-          ...perNetwork,
-        ].map(same('filter')),
+        ].map(same('filter')).concat(perNetwork),
         jumps: BUILTIN_JUMPS.filter,
       },
       nat: { chains: [...natChains, ...natDispatch].map(same('nat')), jumps: natJumps },
