@@ -106,6 +106,16 @@ describe('computeDesired with a memo', () => {
     for (const configIndex of [0, 1]) check(configIndex, changes, { containers: 40, networks: 6 });
   });
 
+  // A network named by an entry, or holding the subnet a CIDR entry falls in, goes away.
+  it.each([
+    ['named by net:', 'net'],
+    ['whose subnet a CIDR entry is inside', 'inside'],
+  ] as const)('equals a fresh computation when a network %s is removed', (_, peer) => {
+    // lists.networks: bridge, host, none, then n0000... (synthetic.ts); k = 3 is n0000, on no grant's own side.
+    const changes: Change[] = [{ kind: 'relabel', at: 1, labels: { egress: [{ peer, k: 3, port: ':80', proto: '' }], ingress: null } }, { kind: 'remove-network', at: 3 }];
+    for (const configIndex of [0, 1]) check(configIndex, changes, { containers: 40, networks: 6 });
+  });
+
   it('hands back the same chain lines for chains a change did not touch', () => {
     const host = new ChangingHost(200, 20);
     const memo = createDesiredMemo();

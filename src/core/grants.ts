@@ -6,7 +6,7 @@ import { type Cidr, cidrContains, parseCidr } from './addr.js';
 import type { Config } from './config.js';
 import { buildIndex, type ContainerIndex, updateIndex } from './container-index.js';
 import { type Entry, parseLabelValue, type Peer, type PortRange, type Proto } from './labels.js';
-import { cached, sameItems } from './memo.js';
+import { cached, changedItems, sameItems } from './memo.js';
 import type { Container, Family, Network, Problem, Snapshot } from './model.js';
 
 /** Peers outside Docker: an internal network never reaches or is reached from them. */
@@ -84,8 +84,8 @@ export interface GrantsMemo {
   readonly subnets: WeakMap<Network, readonly { readonly network: string; readonly cidr: Cidr | null }[]>;
   /** insideDocker's answers, valid for exactly this list of networks. */
   inside: { readonly networks: readonly Network[]; readonly byCidr: Map<string, string | null> } | null;
-  /** The containers of the last call that completed, indexed; null after a call that did not. */
-  index: ContainerIndex | null;
+  /** The containers of the last call that completed, indexed, and its networks; null after a call that did not. */
+  index: (ContainerIndex & { readonly networks: readonly Network[] }) | null;
   /** Calls completed so far. */
   calls: number;
 }
@@ -148,10 +148,15 @@ export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[
   // container that came or went since, with the same networks, resolves as
   // it did then: it is not resolved again. Anything else is.
   const previous = memo.index;
-  const sameNetworks = memo.inside !== null && sameItems(memo.inside.networks, snapshot.networks);
   memo.index = null;
   const { index, dirty } = previous ? updateIndex(previous, snapshot.containers) : { index: buildIndex(snapshot.containers), dirty: null };
-  const unchanged = sameNetworks ? dirty : null;
+  // Networks that came or went: their name and id, and every subnet test (insideDocker), are dirty.
+  const nets = previous ? changedItems(previous.networks, snapshot.networks) : null;
+  if (dirty && nets && nets.removed.length + nets.added.length > 0) {
+    for (const n of [...nets.removed, ...nets.added]) dirty.add(`N:${n.name}`).add(`I:${n.id}`);
+    dirty.add('subnets');
+  }
+  const unchanged = nets ? dirty : null;
   const { byId, byName, byService } = index;
   const call = memo.calls + 1;
   let keys: string[] = [];
@@ -179,6 +184,7 @@ export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[
       case 'cidr':
         return [cached(memo.sides, p, (): Side => ({ kind: 'cidr', family: p.family, cidr: p.cidr }))];
       case 'network': {
+        keys.push(`N:${p.name}`);
         const net = networksByName.get(p.name);
         return net ? [cached(memo.sides, net, (): Side => ({ kind: 'network', network: net }))] : `no network named ${JSON.stringify(p.name)}`;
       }
@@ -251,10 +257,12 @@ export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[
       memo.resolved.set(origin, { inputs: [self], keys, flows: [], problems: [], checked: call });
       continue;
     }
+    if (self.kind === 'container') for (const ep of self.container.endpoints) keys.push(`I:${ep.networkId}`);
     const internalOnly = self.kind === 'container' ? onlyInternal(self.container) : null;
     const inputs: unknown[] = [self, internalOnly === null ? null : JSON.stringify(internalOnly)];
     const resolved = origin.entries.map((e) => {
       const peers = resolvePeer(origin, e);
+      if (e.peer.kind === 'cidr') keys.push('subnets');
       const docker = typeof peers !== 'string' && e.peer.kind === 'cidr' ? insideDocker(e.peer.cidr) : null;
       if (typeof peers === 'string') inputs.push(peers);
       else inputs.push(peers.length, ...peers);
@@ -266,7 +274,7 @@ export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[
     for (const f of kept.flows) flows.push(f);
     for (const p of kept.problems) problems.push(p);
   }
-  memo.index = index;
+  memo.index = { ...index, networks: snapshot.networks };
   memo.calls = call;
   return flows;
 }
