@@ -13,7 +13,8 @@ import { parseCidr } from './addr.js';
 import type { Config } from './config.js';
 import { cidrDispatch, type CidrLeaf, dispatch, type Leaf, portDispatch } from './dispatch.js';
 import { flowRules, type FlowRulesMemo } from './flow-rules.js';
-import { pushOne, pushTo } from './maps.js';
+import { pushTo } from './maps.js';
+import { type Members, membersOf, updateMembers } from './members.js';
 import { cached, Slots } from './memo.js';
 import type { Container, Family } from './model.js';
 import {
@@ -55,9 +56,11 @@ export interface RulesetMemo {
   readonly leaves: WeakMap<NetworkPolicy, NetworkLeaves>;
   readonly chains: WeakMap<NetworkPolicy, KeptChains>;
   readonly masquerade: WeakMap<NetworkPolicy, readonly CidrLeaf[]>;
+  /** The last policy's members and the `world` rules of each network, patched by the next one. */
+  members: { readonly members: Members; readonly world: ReadonlyMap<string, readonly Rule[]> } | null;
 }
 
-export const createRulesetMemo = (): RulesetMemo => ({ slots: new Slots(), flows: new WeakMap(), world: new WeakMap(), leaves: new WeakMap(), chains: new WeakMap(), masquerade: new WeakMap() });
+export const createRulesetMemo = (): RulesetMemo => ({ slots: new Slots(), flows: new WeakMap(), world: new WeakMap(), leaves: new WeakMap(), chains: new WeakMap(), masquerade: new WeakMap(), members: null });
 
 /** True when an iptables interface pattern (`br-+`) matches the name. */
 export const matchesPattern = (pattern: string, name: string) => (pattern.endsWith('+') ? name.startsWith(pattern.slice(0, -1)) : name === pattern);
@@ -162,20 +165,29 @@ export function buildRuleset(policy: Policy, config: Config, family: Family, mem
   const grants = flowRules(policy.flows, policy.networks, config, family, memo.flows);
   const dnat = config.publishMode === 'dnat';
 
-  // Per network, the `world` rules of the containers that may reach it from there.
-  const world = new Map<string, Rule[]>();
-  for (const cp of policy.containers) {
-    if (!cp.world.value) continue;
-    for (const { networkId, rule } of cached(memo.world, cp.container, () => worldRules(cp.container, family))) pushOne(world, networkId, rule);
+  // Per network, the `world` rules of the containers that may reach it from
+  // there, in policy order: made again only for the networks whose members changed.
+  const kept = memo.members;
+  memo.members = null;
+  const { members, touched } = kept ? updateMembers(kept.members, policy.containers) : { members: membersOf(policy.containers), touched: null };
+  const world = new Map<string, readonly Rule[]>(touched && kept ? kept.world : []);
+  for (const id of touched ?? members.byNetwork.keys()) {
+    const rules: Rule[] = [];
+    for (const cp of members.byNetwork.get(id) ?? []) {
+      if (!cp.world.value) continue;
+      for (const w of cached(memo.world, cp.container, () => worldRules(cp.container, family))) if (w.networkId === id) rules.push(w.rule);
+    }
+    if (rules.length > 0) world.set(id, rules);
+    else world.delete(id);
   }
+  memo.members = { members, world };
 
   // Published ports: DNAT rules (nat) and the filter rules that let them in.
   const dnatRules: Rule[] = [];
   const fromDocker: Rule[] = [];
   const publishedIn = new Map<string, Rule[]>();
   const inputPublished: Rule[] = [];
-  for (const cp of policy.containers) {
-    if (cp.container.ports.length === 0) continue;
+  for (const cp of members.publishers) {
     const p = slots.reuse(`published:${cp.container.id}`, publishedDeps(cp, policy, managedById), () => publishedRules(cp, policy, managedById, config, family));
     inputPublished.push(...p.input);
     dnatRules.push(...p.dnat);
