@@ -53,7 +53,7 @@ export interface Grants {
 
 const cut = (s: string, n = 200) => (s.length > n ? `${s.slice(0, n)}…` : s);
 
-interface OwnLabels {
+export interface OwnLabels {
   readonly origins: readonly GrantOrigin[];
   readonly none: boolean;
   readonly problems: readonly Problem[];
@@ -101,20 +101,26 @@ export function netnsOwner(c: Container, byId: ReadonlyMap<string, Container>): 
   return byId.get(ref) ?? [...byId.values()].find((o) => o.name === ref) ?? null;
 }
 
+/** Shared by every container whose labels grant nothing and report nothing (most of them). */
+const NO_LABELS: OwnLabels = { origins: [], none: false, problems: [] };
+
 /** Parses each container's own labels into origins; label problems are reported per entry. */
-export function labelOrigins(snapshot: Snapshot, config: Config, problems: Problem[], memo: GrantsMemo = createGrantsMemo()): { origins: GrantOrigin[]; egressNone: Set<string> } {
+/** `own`: each container's ownLabels, when the caller has them (in snapshot order). */
+export function labelOrigins(snapshot: Snapshot, config: Config, problems: Problem[], memo: GrantsMemo = createGrantsMemo(), own?: readonly OwnLabels[]): { origins: GrantOrigin[]; egressNone: Set<string> } {
   const origins: GrantOrigin[] = [];
   const egressNone = new Set<string>();
-  for (const c of snapshot.containers) {
-    const own = cached(memo.labels, c, () => ownLabels(c, config));
-    for (const o of own.origins) origins.push(o);
-    if (own.none) egressNone.add(c.id);
-    for (const p of own.problems) problems.push(p);
-  }
+  snapshot.containers.forEach((c, i) => {
+    const o = own?.[i] ?? cached(memo.labels, c, () => ownLabels(c, config));
+    if (o === NO_LABELS) return;
+    for (const x of o.origins) origins.push(x);
+    if (o.none) egressNone.add(c.id);
+    for (const p of o.problems) problems.push(p);
+  });
   return { origins, egressNone };
 }
 
-function ownLabels(c: Container, config: Config): OwnLabels {
+/** One container's label origins, `egress=none` and label problems. */
+export function ownLabels(c: Container, config: Config): OwnLabels {
   const origins: GrantOrigin[] = [];
   const problems: Problem[] = [];
   let none = false;
@@ -137,7 +143,7 @@ function ownLabels(c: Container, config: Config): OwnLabels {
       }
     }
   }
-  return { origins, none, problems };
+  return origins.length === 0 && !none && problems.length === 0 ? NO_LABELS : { origins, none, problems };
 }
 
 /** Resolves entries against the snapshot; `origins` may also come from policy files. */

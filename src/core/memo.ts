@@ -119,3 +119,47 @@ export function changedItems<T>(before: readonly T[], after: readonly T[], limit
   while (j < after.length) added.push(after[j++]!);
   return removed.length + added.length > limit ? null : { removed, added };
 }
+
+/**
+ * `items.map(f)` that reuses the result of every item found again in
+ * `before.items` (a pointer walk like changedItems'); everything else, and
+ * everything when the lists differ in more than `limit` places, goes
+ * through `f`. Only for an `f` whose result depends on the item alone (and
+ * on what the caller keeps fixed): then a reused result is what `f` gives.
+ */
+export function alignedMap<T, R>(before: { readonly items: readonly T[]; readonly results: readonly R[] } | null, items: readonly T[], f: (item: T) => R, limit = 32): R[] {
+  const out: R[] = new Array<R>(items.length);
+  let j = 0;
+  if (before) {
+    const { items: was, results } = before;
+    let i = 0;
+    let misses = 0;
+    while (j < items.length && i < was.length && misses <= limit) {
+      if (was[i] === items[j]) {
+        out[j] = results[i]!;
+        i++;
+        j++;
+        continue;
+      }
+      misses++;
+      let k = 1;
+      for (; k <= limit; k++) {
+        if (j + k < items.length && was[i] === items[j + k]) {
+          for (const end = j + k; j < end; j++) out[j] = f(items[j]!);
+          break;
+        }
+        if (i + k < was.length && was[i + k] === items[j]) {
+          i += k;
+          break;
+        }
+      }
+      if (k > limit) {
+        out[j] = f(items[j]!);
+        i++;
+        j++;
+      }
+    }
+  }
+  for (; j < items.length; j++) out[j] = f(items[j]!);
+  return out;
+}

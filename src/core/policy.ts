@@ -1,8 +1,8 @@
 // Snapshot + config -> the decisions the ruleset enforces, each with the
 // reason (default, Docker option or label) that produced it.
 import type { Config } from './config.js';
-import { createGrantsMemo, type Flow, type GrantOrigin, type GrantsMemo, labelOrigins, resolveGrants } from './grants.js';
-import { cached } from './memo.js';
+import { createGrantsMemo, type Flow, type GrantOrigin, type GrantsMemo, labelOrigins, type OwnLabels, ownLabels, resolveGrants } from './grants.js';
+import { alignedMap, cached, sameItems } from './memo.js';
 import type { Container, Network, Problem, Snapshot } from './model.js';
 
 export interface Decision<T> {
@@ -44,9 +44,19 @@ export interface PolicyMemo {
   /** `cp`: the last policy made for the container, kept while its world decision stays the same. */
   readonly containers: WeakMap<Container, { readonly problems: readonly Problem[]; cp: ContainerPolicy | null }>;
   readonly grants: GrantsMemo;
+  /** The last call's per-container results in snapshot order, reused for the containers found again (alignedMap). */
+  last: {
+    readonly containers: readonly Container[];
+    readonly networks: readonly NetworkPolicy[];
+    readonly own: readonly OwnLabels[];
+    readonly cps: readonly ContainerPolicy[];
+    readonly problems: readonly (readonly Problem[])[];
+  } | null;
 }
 
-export const createPolicyMemo = (): PolicyMemo => ({ networks: new WeakMap(), containers: new WeakMap(), grants: createGrantsMemo() });
+export const createPolicyMemo = (): PolicyMemo => ({ networks: new WeakMap(), containers: new WeakMap(), grants: createGrantsMemo(), last: null });
+
+const NO_PROBLEMS: readonly Problem[] = [];
 
 const UNFIREWALLED_DRIVERS = new Set(['macvlan', 'ipvlan', 'overlay']);
 
@@ -95,7 +105,7 @@ function networkPolicy(net: Network, config: Config, problems: Problem[]): Netwo
   return { network: net, managed, icc, egress, nat };
 }
 
-function containerProblems(c: Container, config: Config): Problem[] {
+function containerProblems(c: Container, config: Config): readonly Problem[] {
   const p = config.labelPrefix;
   const problems: Problem[] = [];
   if (c.networkMode === 'host') {
@@ -107,7 +117,7 @@ function containerProblems(c: Container, config: Config): Problem[] {
       problems.push({ kind: 'label_ignored', subject: `container ${c.name}`, key, reason: `shares the network namespace of ${c.networkMode.slice(10, 22)}: that container's policy applies` });
     }
   }
-  return problems;
+  return problems.length > 0 ? problems : NO_PROBLEMS;
 }
 
 function worldOf(c: Container, nets: ReadonlyMap<string, NetworkPolicy>, egressNone: ReadonlySet<string>, config: Config): Decision<boolean> {
@@ -133,14 +143,25 @@ export function buildPolicy(snapshot: Snapshot, config: Config, extraOrigins: re
     return kept.np;
   });
   const byId = new Map(networks.map((n) => [n.network.id, n]));
-  const { origins, egressNone } = labelOrigins(snapshot, config, problems, memo.grants);
-  const containers = snapshot.containers.map((c) => {
-    const kept = cached(memo.containers, c, () => ({ problems: containerProblems(c, config), cp: null }));
-    for (const p of kept.problems) problems.push(p);
+  // A container found again at its place keeps its results: its labels' and
+  // its problems always (they depend on it alone), its policy while the
+  // network policies are the same.
+  const last = memo.last;
+  memo.last = null;
+  const was = <R>(results: readonly R[] | undefined) => (last && results ? { items: last.containers, results } : null);
+  const own = alignedMap(was(last?.own), snapshot.containers, (c) => cached(memo.grants.labels, c, () => ownLabels(c, config)));
+  const { origins, egressNone } = labelOrigins(snapshot, config, problems, memo.grants, own);
+  const kept = (c: Container) => cached(memo.containers, c, () => ({ problems: containerProblems(c, config), cp: null }));
+  const containerProblemsList = alignedMap(was(last?.problems), snapshot.containers, (c) => kept(c).problems);
+  for (const list of containerProblemsList) for (const p of list) problems.push(p);
+  const sameNetworks = last !== null && sameItems(last.networks, networks);
+  const containers = alignedMap(sameNetworks ? was(last?.cps) : null, snapshot.containers, (c) => {
+    const k = kept(c);
     const world = worldOf(c, byId, egressNone, config);
-    if (kept.cp?.world.reason !== world.reason) kept.cp = { container: c, world };
-    return kept.cp;
+    if (k.cp?.world.reason !== world.reason) k.cp = { container: c, world };
+    return k.cp;
   });
+  memo.last = { containers: snapshot.containers, networks, own, cps: containers, problems: containerProblemsList };
   const flows = resolveGrants(snapshot, [...origins, ...extraOrigins], problems, memo.grants);
   return { networks, containers, flows, problems };
 }
