@@ -116,6 +116,13 @@ describe('computeDesired with a memo', () => {
     for (const configIndex of [0, 1]) check(configIndex, changes, { containers: 40, networks: 6 });
   });
 
+  // Docker data with a problem comes and goes: its problem with it (the patched snapshot keeps the last problems only when nothing changed them).
+  it.each(['bad-address', 'duplicate-id', 'bad-id', 'not-an-object'] as const)('equals a fresh computation when a container with a %s comes and goes', (what) => {
+    // Base 40 containers: the odd one is appended at index 40.
+    const changes: Change[] = [{ kind: 'odd', at: 3, what }, { kind: 'touch' }, { kind: 'remove-container', at: 40 }, { kind: 'odd', at: 5, what }, { kind: 'remove-container', at: 5 }];
+    for (const configIndex of [0, 1]) check(configIndex, changes, { containers: 40, networks: 6 });
+  });
+
   it('hands back the same chain lines for chains a change did not touch', () => {
     const host = new ChangingHost(200, 20);
     const memo = createDesiredMemo();

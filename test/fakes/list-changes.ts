@@ -46,6 +46,7 @@ export type Change =
   | { readonly kind: 'add-network'; readonly name: number; readonly labels: NetLabelSpec; readonly v6: boolean }
   | { readonly kind: 'remove-network'; readonly at: number }
   | { readonly kind: 'network-labels'; readonly at: number; readonly labels: NetLabelSpec }
+  | { readonly kind: 'odd'; readonly at: number; readonly what: 'duplicate-id' | 'bad-id' | 'bad-address' | 'not-an-object' }
   | { readonly kind: 'policy' }
   | { readonly kind: 'touch' };
 
@@ -78,12 +79,13 @@ export const change: fc.Arbitrary<Change> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('add-network'), name: fc.nat(8), labels: netLabels, v6: fc.boolean() }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('remove-network'), at }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('network-labels'), at, labels: netLabels }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('odd'), at, what: fc.constantFrom('duplicate-id', 'bad-id', 'bad-address', 'not-an-object') }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('policy') }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('touch') }) },
 ) as fc.Arbitrary<Change>;
 
 const obj = (v: unknown): Raw => (v !== null && typeof v === 'object' ? (v as Raw) : {});
-const nameOf = (c: Raw) => String((c.Names as string[])[0]).slice(1);
+const nameOf = (c: Raw) => (Array.isArray(obj(c).Names) ? String((obj(c).Names as string[])[0]).slice(1) : 'nobody');
 const subnetsOf = (n: Raw) => ((obj(n.IPAM).Config as Raw[] | undefined) ?? []).map((c) => String(c.Subnet));
 
 /** An address of `host` in the network's first subnet of the family ('' when it has none). */
@@ -245,6 +247,19 @@ export class ChangingHost {
         const networks = [...ns];
         networks[n[0]] = this.netLabelsRaw(n[1], ch.labels);
         this.lists = { networks, containers: [...cs] };
+        return;
+      }
+      case 'odd': {
+        // Docker data as from-docker.ts must survive it: a second object with an id already listed, an id that is not one, an address that is not one, a list item that is not an object.
+        const c = pick(cs, ch.at);
+        if (!c) return;
+        const k = this.made++;
+        const odd: unknown =
+          ch.what === 'duplicate-id' ? { ...c[1], Names: [`/dup${k}`] }
+          : ch.what === 'bad-id' ? { ...c[1], Id: `nothex${k}`, Names: [`/bad${k}`] }
+          : ch.what === 'bad-address' ? { ...c[1], Id: hexId(`odd-${k}`), Names: [`/odd${k}`], NetworkSettings: { Networks: Object.fromEntries(Object.entries(obj(obj(c[1].NetworkSettings).Networks)).map(([n, e]) => [n, { ...obj(e), IPAddress: '10.0.0.300' }])) } }
+          : `not an object ${k}`;
+        this.lists = { networks: [...ns], containers: [...cs, odd as Raw] };
         return;
       }
       case 'policy':
