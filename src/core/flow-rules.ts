@@ -5,7 +5,7 @@
 import type { Config } from './config.js';
 import type { Flow, Side } from './grants.js';
 import { pushOne } from './maps.js';
-import { SEP } from './memo.js';
+import { alignedMap, sameItems, SEP } from './memo.js';
 import type { Family } from './model.js';
 import { FROM_LAN_CHAIN, FROM_WORLD_CHAIN, TO_EXTERNAL_CHAIN, TO_LAN_CHAIN, TO_WORLD_CHAIN } from './names.js';
 import type { NetworkPolicy } from './policy.js';
@@ -41,9 +41,18 @@ type Add = readonly [keyof FlowRules, string, Rule];
  * for one config and family (see desired.ts): a flow object seen before
  * whose endpoints' networks are the same adds the very same rules.
  */
-export type FlowRulesMemo = WeakMap<Flow, { readonly deps: readonly unknown[]; readonly adds: readonly Add[] }>;
+export interface FlowRulesMemo {
+  readonly byFlow: WeakMap<Flow, { readonly deps: readonly unknown[]; readonly adds: readonly Add[] }>;
+  /** The last call's flows and what each added, for the flows found again at their place while the network policies are the same list. */
+  last: { readonly flows: readonly Flow[]; readonly networks: readonly NetworkPolicy[]; readonly adds: readonly (readonly Add[])[] } | null;
+}
 
-export function flowRules(flows: readonly Flow[], networks: readonly NetworkPolicy[], config: Config, family: Family, memo: FlowRulesMemo = new WeakMap()): FlowRules {
+export const createFlowRulesMemo = (): FlowRulesMemo => ({ byFlow: new WeakMap(), last: null });
+
+/** Shared by every flow that adds nothing in a family (most flows, in a family their containers have no address of). */
+const NO_ADDS: readonly Add[] = [];
+
+export function flowRules(flows: readonly Flow[], networks: readonly NetworkPolicy[], config: Config, family: Family, memo: FlowRulesMemo = createFlowRulesMemo()): FlowRules {
   const byId = new Map(networks.filter((n) => n.managed).map((n) => [n.network.id, n]));
   const rules: FlowRules = { out: new Map(), in: new Map(), host: new Map(), output: new Map() };
   // Everything a flow's rules read besides the flow: the policy of each network its sides touch.
@@ -63,18 +72,24 @@ export function flowRules(flows: readonly Flow[], networks: readonly NetworkPoli
     if (mid < 0 || deps[mid] !== SEP) return false;
     return sameSideDeps(flow.to, deps, mid + 1) === deps.length;
   };
-  for (const flow of flows) {
-    let kept = memo.get(flow);
+  const addsOf = (flow: Flow): readonly Add[] => {
+    let kept = memo.byFlow.get(flow);
     if (!kept || !keptDeps(flow, kept.deps)) {
       const deps: unknown[] = [];
       sideDeps(flow.from, deps);
       deps.push(SEP);
       sideDeps(flow.to, deps);
-      kept = { deps, adds: flowAdds(flow, byId, config, family) };
-      memo.set(flow, kept);
+      const adds = flowAdds(flow, byId, config, family);
+      kept = { deps, adds: adds.length > 0 ? adds : NO_ADDS };
+      memo.byFlow.set(flow, kept);
     }
-    for (const [table, key, rule] of kept.adds) pushOne(rules[table], key, rule);
-  }
+    return kept.adds;
+  };
+  const last = memo.last;
+  memo.last = null;
+  const adds = alignedMap(last && sameItems(last.networks, networks) ? { items: last.flows, results: last.adds } : null, flows, addsOf);
+  for (const list of adds) for (const [table, key, rule] of list) pushOne(rules[table], key, rule);
+  memo.last = { flows, networks, adds };
   return rules;
 }
 

@@ -12,7 +12,7 @@
 import { parseCidr } from './addr.js';
 import type { Config } from './config.js';
 import { cidrDispatch, type CidrLeaf, dispatch, type Leaf, portDispatch } from './dispatch.js';
-import { flowRules, type FlowRulesMemo } from './flow-rules.js';
+import { createFlowRulesMemo, flowRules, type FlowRulesMemo } from './flow-rules.js';
 import { pushTo } from './maps.js';
 import { type Members, membersOf, updateMembers } from './members.js';
 import { cached, Slots } from './memo.js';
@@ -60,7 +60,7 @@ export interface RulesetMemo {
   members: { readonly members: Members; readonly world: ReadonlyMap<string, readonly Rule[]> } | null;
 }
 
-export const createRulesetMemo = (): RulesetMemo => ({ slots: new Slots(), flows: new WeakMap(), world: new WeakMap(), leaves: new WeakMap(), chains: new WeakMap(), masquerade: new WeakMap(), members: null });
+export const createRulesetMemo = (): RulesetMemo => ({ slots: new Slots(), flows: createFlowRulesMemo(), world: new WeakMap(), leaves: new WeakMap(), chains: new WeakMap(), masquerade: new WeakMap(), members: null });
 
 /** True when an iptables interface pattern (`br-+`) matches the name. */
 export const matchesPattern = (pattern: string, name: string) => (pattern.endsWith('+') ? name.startsWith(pattern.slice(0, -1)) : name === pattern);
