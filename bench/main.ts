@@ -1,7 +1,8 @@
 // `npm run bench`: moat's benchmarks (issue 5). Sections, in order:
 //   scale  — synthetic hosts (100 / 1,000 / 5,000 containers) through the real
 //            core and a real kernel in a namespace of the bench's own, plus the
-//            real moatd against a fake engine at those sizes;
+//            real moatd against a fake engine at those sizes; and one event's
+//            pure computation from scratch vs through the memo (incremental.ts);
 //   native, floor, moat — one private engine each (the integration test bed):
 //            start-to-reachable side by side; on moat also lone events,
 //            50-container bursts and the footprint with 100 real containers.
@@ -13,6 +14,7 @@ import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { installAbortHandlers, isAborting } from './abort.js';
+import { runIncremental, type IncrementalResult } from './incremental.js';
 import { runEngines, type EngineResult } from './engine-section.js';
 import { describeMachine } from './machine.js';
 import { renderReport } from './report.js';
@@ -44,6 +46,7 @@ const machine = await describeMachine();
 log(`machine: ${machine.cpus} CPUs, ${machine.memoryGiB} GiB, kernel ${machine.kernel}, ${machine.iptables}, load ${machine.loadavgAtStart.join(' ')}`);
 
 let scale: SizeResult[] = [];
+const incremental: IncrementalResult[] = [];
 let footprint: FootprintResult[] = [];
 const engines: EngineResult[] = [];
 const errors: string[] = [];
@@ -79,6 +82,12 @@ await section('scale', async () => {
   });
   scale = r.scale;
   footprint = r.footprint;
+  // CPU only, in this process: no kernel, no namespace needed.
+  for (const size of (quick ? '100/10,1000/100' : '100/10,1000/100,5000/500').split(',')) {
+    const [containers, networks] = size.split('/').map(Number);
+    incremental.push(runIncremental({ containers: containers!, networks: networks! }, quick ? 5 : 15));
+    log(`incremental ${size} done`);
+  }
 });
 
 const modes = (['native', 'floor', 'moat'] as const).filter((m) => only.has(m));
@@ -113,6 +122,7 @@ const result = {
   sectionLoad,
   errors,
   scale,
+  incremental,
   footprint,
   engines,
 };

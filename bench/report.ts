@@ -3,6 +3,7 @@
 // p95 where the issue asks for it.
 import type { BurstResult } from './burst.js';
 import type { EngineResult } from './engine-section.js';
+import { incrementalRows, type IncrementalResult } from './incremental.js';
 import type { Machine } from './machine.js';
 import type { SizeResult } from './scale.js';
 import { ratio, round, summarize, type Summary } from './stats.js';
@@ -17,6 +18,8 @@ export interface BenchResult {
   readonly sectionLoad: Record<string, { readonly start: readonly number[]; readonly end: readonly number[] }>;
   readonly errors: readonly string[];
   readonly scale: readonly SizeResult[];
+  /** The pure computation of one event, from scratch and memoised (incremental.ts); absent from older results. */
+  readonly incremental?: readonly IncrementalResult[];
   readonly footprint: readonly FootprintResult[];
   readonly engines: readonly EngineResult[];
 }
@@ -148,6 +151,13 @@ export function renderReport(r: BenchResult): string {
     out.push(table(['size', 'fromDocker', 'policy', 'ruleset', 'render', 'hash', 'list JSON bytes'], r.scale.map((s) => [size(s.spec), ...['fromDocker', 'policy', 'ruleset', 'render', 'hash'].map((k) => String(round(s.render.stages[k] ?? NaN))), s.listBytes.toLocaleString('en')])));
     out.push('');
     out.push(`Chains rewritten by +1 container: ${[...new Set(r.scale.map((s) => s.oneContainerAdd.chains.length))].join(' / ')} (one MOAT-OUT-<net>); by +1 network: ${r.scale[0]?.oneNetworkAdd.chains.join(', ')}.\n`);
+
+    if (r.incremental && r.incremental.length > 0) {
+      out.push('### One event, CPU only: from scratch and through the memo (bench/incremental.ts)\n');
+      out.push('computeDesired for both families plus what the reconciler does against the last commit in memory (plan, changed chains, scoped revocation), no Docker, no kernel: median CPU ms (user + system) of one change applied the way a cached listing presents it (the changed raw object new, every other the same object). "memoised" passes the memo the reconciler keeps (createDesiredMemo).\n');
+      out.push(table(['size', 'change', 'from scratch', 'memoised', 'speed-up'], incrementalRows(r.incremental)));
+      out.push('');
+    }
 
     out.push('## Per-packet cost (rules traversed before the verdict)\n');
     out.push('Computed from the ruleset structure: the packet is walked through moat\'s chains as netfilter does (rules in order, jumps descend, RETURN/end of chain go back, ACCEPT/DROP/REJECT/MASQUERADE end the walk), counting every rule evaluated, starting with the jump from the built-in chain. "worst net": the packet is walked from every network and the longest walk is shown (bridges are found through a dispatch tree, src/core/dispatch.ts). Not counted: rules of other owners in the built-in chains.\n');

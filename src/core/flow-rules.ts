@@ -4,6 +4,8 @@
 // for traffic to the host, MOAT-OUTPUT for host -> container (when denied).
 import type { Config } from './config.js';
 import type { Flow, Side } from './grants.js';
+import { pushOne } from './maps.js';
+import { alignedMap, sameItems, SEP } from './memo.js';
 import type { Family } from './model.js';
 import { FROM_LAN_CHAIN, FROM_WORLD_CHAIN, TO_EXTERNAL_CHAIN, TO_LAN_CHAIN, TO_WORLD_CHAIN } from './names.js';
 import type { NetworkPolicy } from './policy.js';
@@ -22,11 +24,6 @@ interface Ep {
   readonly net: NetworkPolicy;
 }
 
-const push = (m: Map<string, Rule[]>, key: string, r: Rule) => {
-  const list = m.get(key) ?? [];
-  list.push(r);
-  m.set(key, list);
-};
 
 function match(flow: Flow): Pick<Rule, 'proto' | 'dport'> {
   if (flow.proto === null) return {};
@@ -37,10 +34,69 @@ function match(flow: Flow): Pick<Rule, 'proto' | 'dport'> {
 
 const familyOfCidr = (cidr: string): Family => (cidr.includes(':') ? 6 : 4);
 
-export function flowRules(flows: readonly Flow[], networks: readonly NetworkPolicy[], config: Config, family: Family): FlowRules {
+type Add = readonly [keyof FlowRules, string, Rule];
+
+/**
+ * The rules each flow added, with the network policies they were placed by,
+ * for one config and family (see desired.ts): a flow object seen before
+ * whose endpoints' networks are the same adds the very same rules.
+ */
+export interface FlowRulesMemo {
+  readonly byFlow: WeakMap<Flow, { readonly deps: readonly unknown[]; readonly adds: readonly Add[] }>;
+  /** The last call's flows and what each added, for the flows found again at their place while the network policies are the same list. */
+  last: { readonly flows: readonly Flow[]; readonly networks: readonly NetworkPolicy[]; readonly adds: readonly (readonly Add[])[] } | null;
+}
+
+export const createFlowRulesMemo = (): FlowRulesMemo => ({ byFlow: new WeakMap(), last: null });
+
+/** Shared by every flow that adds nothing in a family (most flows, in a family their containers have no address of). */
+const NO_ADDS: readonly Add[] = [];
+
+export function flowRules(flows: readonly Flow[], networks: readonly NetworkPolicy[], config: Config, family: Family, memo: FlowRulesMemo = createFlowRulesMemo()): FlowRules {
   const byId = new Map(networks.filter((n) => n.managed).map((n) => [n.network.id, n]));
   const rules: FlowRules = { out: new Map(), in: new Map(), host: new Map(), output: new Map() };
+  // Everything a flow's rules read besides the flow: the policy of each network its sides touch.
+  const sideDeps = (side: Side, deps: unknown[]) => {
+    if (side.kind === 'container') for (const e of side.container.endpoints) deps.push(byId.get(e.networkId));
+    else if (side.kind === 'network') deps.push(byId.get(side.network.id));
+  };
+  // The same check without building the list: this runs for every flow of the host on every event.
+  const sameSideDeps = (side: Side, deps: readonly unknown[], at: number): number => {
+    if (side.kind === 'container') {
+      for (const e of side.container.endpoints) if (deps[at++] !== byId.get(e.networkId)) return -1;
+    } else if (side.kind === 'network' && deps[at++] !== byId.get(side.network.id)) return -1;
+    return at;
+  };
+  const keptDeps = (flow: Flow, deps: readonly unknown[]) => {
+    const mid = sameSideDeps(flow.from, deps, 0);
+    if (mid < 0 || deps[mid] !== SEP) return false;
+    return sameSideDeps(flow.to, deps, mid + 1) === deps.length;
+  };
+  const addsOf = (flow: Flow): readonly Add[] => {
+    let kept = memo.byFlow.get(flow);
+    if (!kept || !keptDeps(flow, kept.deps)) {
+      const deps: unknown[] = [];
+      sideDeps(flow.from, deps);
+      deps.push(SEP);
+      sideDeps(flow.to, deps);
+      const adds = flowAdds(flow, byId, config, family);
+      kept = { deps, adds: adds.length > 0 ? adds : NO_ADDS };
+      memo.byFlow.set(flow, kept);
+    }
+    return kept.adds;
+  };
+  const last = memo.last;
+  memo.last = null;
+  const adds = alignedMap(last && sameItems(last.networks, networks) ? { items: last.flows, results: last.adds } : null, flows, addsOf);
+  for (const list of adds) for (const [table, key, rule] of list) pushOne(rules[table], key, rule);
+  memo.last = { flows, networks, adds };
+  return rules;
+}
+
+function flowAdds(flow: Flow, byId: ReadonlyMap<string, NetworkPolicy>, config: Config, family: Family): Add[] {
+  const adds: Add[] = [];
   const bits = family === 4 ? 32 : 128;
+  const add = (table: keyof FlowRules, key: string, r: Rule) => adds.push([table, key, r]);
 
   const endpoints = (side: Side): Ep[] => {
     if (side.kind !== 'container') return [];
@@ -55,61 +111,59 @@ export function flowRules(flows: readonly Flow[], networks: readonly NetworkPoli
   // Internal networks never reach, nor are reached from, lan, world or the host.
   const outside = (ep: Ep) => !ep.net.network.internal;
 
-  for (const flow of flows) {
-    const m = match(flow);
-    const comment = `moat:${flow.id}`;
-    const { from, to } = flow;
-    if (from.kind === 'container') {
-      for (const a of endpoints(from)) {
-        const chain = a.net.network.id;
-        switch (to.kind) {
-          case 'container':
-            for (const b of endpoints(to)) push(rules.out, chain, { src: a.ip, dst: b.ip, ...m, comment, jump: 'ACCEPT' });
-            break;
-          case 'network': {
-            const target = byId.get(to.network.id);
-            if (target) push(rules.out, chain, { src: a.ip, out: target.network.bridge!, ...m, comment, jump: 'ACCEPT' });
-            break;
-          }
-          case 'world':
-            if (outside(a)) push(rules.out, chain, { src: a.ip, ...m, comment, jump: TO_WORLD_CHAIN });
-            break;
-          case 'lan':
-            if (outside(a)) push(rules.out, chain, { src: a.ip, ...m, comment, jump: TO_LAN_CHAIN });
-            break;
-          case 'cidr':
-            if (outside(a) && to.family === family) push(rules.out, chain, { src: a.ip, dst: to.cidr, ...m, comment, jump: TO_EXTERNAL_CHAIN });
-            break;
-          case 'host':
-            if (outside(a)) push(rules.host, chain, { src: a.ip, ...m, comment, jump: 'ACCEPT' });
-            break;
-        }
-      }
-      continue;
-    }
-    // Ingress: the destination is a container.
-    for (const b of endpoints(to)) {
-      const chain = b.net.network.id;
-      switch (from.kind) {
+  const m = match(flow);
+  const comment = `moat:${flow.id}`;
+  const { from, to } = flow;
+  if (from.kind === 'container') {
+    for (const a of endpoints(from)) {
+      const chain = a.net.network.id;
+      switch (to.kind) {
+        case 'container':
+          for (const b of endpoints(to)) add('out', chain, { src: a.ip, dst: b.ip, ...m, comment, jump: 'ACCEPT' });
+          break;
         case 'network': {
-          const source = byId.get(from.network.id);
-          if (source) push(rules.out, source.network.id, { dst: b.ip, ...m, comment, jump: 'ACCEPT' });
+          const target = byId.get(to.network.id);
+          if (target) add('out', chain, { src: a.ip, out: target.network.bridge!, ...m, comment, jump: 'ACCEPT' });
           break;
         }
         case 'world':
-          if (outside(b)) push(rules.in, chain, { dst: b.ip, ...m, comment, jump: FROM_WORLD_CHAIN });
+          if (outside(a)) add('out', chain, { src: a.ip, ...m, comment, jump: TO_WORLD_CHAIN });
           break;
         case 'lan':
-          if (outside(b)) push(rules.in, chain, { dst: b.ip, ...m, comment, jump: FROM_LAN_CHAIN });
+          if (outside(a)) add('out', chain, { src: a.ip, ...m, comment, jump: TO_LAN_CHAIN });
           break;
         case 'cidr':
-          if (outside(b) && familyOfCidr(from.cidr) === family) push(rules.in, chain, { src: from.cidr, dst: b.ip, ...m, comment, jump: 'ACCEPT' });
+          if (outside(a) && to.family === family) add('out', chain, { src: a.ip, dst: to.cidr, ...m, comment, jump: TO_EXTERNAL_CHAIN });
           break;
         case 'host':
-          if (outside(b) && config.hostToContainers === 'deny') push(rules.output, b.net.network.bridge!, { dst: b.ip, out: b.net.network.bridge!, ...m, comment, jump: 'ACCEPT' });
+          if (outside(a)) add('host', chain, { src: a.ip, ...m, comment, jump: 'ACCEPT' });
           break;
       }
     }
+    return adds;
   }
-  return rules;
+  // Ingress: the destination is a container.
+  for (const b of endpoints(to)) {
+    const chain = b.net.network.id;
+    switch (from.kind) {
+      case 'network': {
+        const source = byId.get(from.network.id);
+        if (source) add('out', source.network.id, { dst: b.ip, ...m, comment, jump: 'ACCEPT' });
+        break;
+      }
+      case 'world':
+        if (outside(b)) add('in', chain, { dst: b.ip, ...m, comment, jump: FROM_WORLD_CHAIN });
+        break;
+      case 'lan':
+        if (outside(b)) add('in', chain, { dst: b.ip, ...m, comment, jump: FROM_LAN_CHAIN });
+        break;
+      case 'cidr':
+        if (outside(b) && familyOfCidr(from.cidr) === family) add('in', chain, { src: from.cidr, dst: b.ip, ...m, comment, jump: 'ACCEPT' });
+        break;
+      case 'host':
+        if (outside(b) && config.hostToContainers === 'deny') add('output', b.net.network.bridge!, { dst: b.ip, out: b.net.network.bridge!, ...m, comment, jump: 'ACCEPT' });
+        break;
+    }
+  }
+  return adds;
 }

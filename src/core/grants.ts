@@ -2,10 +2,11 @@
 // suffices (SPEC §4): an egress entry on A naming B and an ingress entry on B
 // naming A both yield the flow A -> B. Anything that does not parse or names
 // nothing is reported and skipped; it never widens or narrows another flow.
-import { cidrContains, parseCidr } from './addr.js';
+import { type Cidr, cidrContains, parseCidr } from './addr.js';
 import type { Config } from './config.js';
-import { type Entry, parseLabelValue, type PortRange, type Proto } from './labels.js';
-import { pushTo } from './maps.js';
+import { buildIndex, type ContainerIndex, updateIndex } from './container-index.js';
+import { type Entry, parseLabelValue, type Peer, type PortRange, type Proto } from './labels.js';
+import { cached, changedItems, sameItems } from './memo.js';
 import type { Container, Family, Network, Problem, Snapshot } from './model.js';
 
 /** Peers outside Docker: an internal network never reaches or is reached from them. */
@@ -52,6 +53,47 @@ export interface Grants {
 
 const cut = (s: string, n = 200) => (s.length > n ? `${s.slice(0, n)}…` : s);
 
+export interface OwnLabels {
+  readonly origins: readonly GrantOrigin[];
+  readonly none: boolean;
+  readonly problems: readonly Problem[];
+}
+
+interface Resolved {
+  /** Everything the origin's flows and problems were derived from, besides the origin itself. */
+  readonly inputs: readonly unknown[];
+  /** The container lookups (see keysOf) that produced `inputs`. */
+  readonly keys: readonly string[];
+  readonly flows: readonly Flow[];
+  readonly problems: readonly Problem[];
+  /** The call that last checked it (GrantsMemo.calls). */
+  checked: number;
+}
+
+/**
+ * Kept across calls by the incremental path (desired.ts), for one config.
+ * Sides are kept per container or network object so that a flow resolved
+ * again against an unchanged peer names the very same side, and an origin
+ * whose every lookup answers as before keeps its flows (the same objects,
+ * which the ruleset's own memo then recognises).
+ */
+export interface GrantsMemo {
+  readonly labels: WeakMap<Container, OwnLabels>;
+  readonly sides: WeakMap<Container | Network | Peer, Side>;
+  readonly resolved: WeakMap<GrantOrigin, Resolved>;
+  readonly subnets: WeakMap<Network, readonly { readonly network: string; readonly cidr: Cidr | null }[]>;
+  /** insideDocker's answers, valid for exactly this list of networks. */
+  inside: { readonly networks: readonly Network[]; readonly byCidr: Map<string, string | null> } | null;
+  /** The containers of the last call that completed, indexed, and its networks; null after a call that did not. */
+  index: (ContainerIndex & { readonly networks: readonly Network[] }) | null;
+  /** Calls completed so far. */
+  calls: number;
+}
+
+export const createGrantsMemo = (): GrantsMemo => ({ labels: new WeakMap(), sides: new WeakMap(), resolved: new WeakMap(), subnets: new WeakMap(), inside: null, index: null, calls: 0 });
+
+const ZONES: Readonly<Record<'world' | 'lan' | 'host', Side>> = { world: { kind: 'world' }, lan: { kind: 'lan' }, host: { kind: 'host' } };
+
 /** The container that owns the network namespace (`container:X` joiners share X's). */
 export function netnsOwner(c: Container, byId: ReadonlyMap<string, Container>): Container | null {
   if (!c.networkMode.startsWith('container:')) return c;
@@ -59,12 +101,30 @@ export function netnsOwner(c: Container, byId: ReadonlyMap<string, Container>): 
   return byId.get(ref) ?? [...byId.values()].find((o) => o.name === ref) ?? null;
 }
 
+/** Shared by every container whose labels grant nothing and report nothing (most of them). */
+const NO_LABELS: OwnLabels = { origins: [], none: false, problems: [] };
+
 /** Parses each container's own labels into origins; label problems are reported per entry. */
-export function labelOrigins(snapshot: Snapshot, config: Config, problems: Problem[]): { origins: GrantOrigin[]; egressNone: Set<string> } {
+/** `own`: each container's ownLabels, when the caller has them (in snapshot order). */
+export function labelOrigins(snapshot: Snapshot, config: Config, problems: Problem[], memo: GrantsMemo = createGrantsMemo(), own?: readonly OwnLabels[]): { origins: GrantOrigin[]; egressNone: Set<string> } {
   const origins: GrantOrigin[] = [];
   const egressNone = new Set<string>();
-  for (const c of snapshot.containers) {
-    if (c.networkMode.startsWith('container:')) continue; // reported by policy.ts as ignored
+  snapshot.containers.forEach((c, i) => {
+    const o = own?.[i] ?? cached(memo.labels, c, () => ownLabels(c, config));
+    if (o === NO_LABELS) return;
+    for (const x of o.origins) origins.push(x);
+    if (o.none) egressNone.add(c.id);
+    for (const p of o.problems) problems.push(p);
+  });
+  return { origins, egressNone };
+}
+
+/** One container's label origins, `egress=none` and label problems. */
+export function ownLabels(c: Container, config: Config): OwnLabels {
+  const origins: GrantOrigin[] = [];
+  const problems: Problem[] = [];
+  let none = false;
+  if (!c.networkMode.startsWith('container:')) { // else reported by policy.ts as ignored
     for (const direction of ['egress', 'ingress'] as const) {
       const key = `${config.labelPrefix}.${direction}`;
       const value = c.labels[key];
@@ -77,34 +137,48 @@ export function labelOrigins(snapshot: Snapshot, config: Config, problems: Probl
       for (const p of parsed.problems) {
         problems.push({ kind: 'label_invalid', subject: `container ${c.name}`, container: c.name, key, value: cut(p.entry), reason: p.reason });
       }
-      if (parsed.none) egressNone.add(c.id);
+      if (parsed.none) none = true;
       if (parsed.entries.length > 0) {
         origins.push({ container: c, direction, entries: parsed.entries, key, reason: `label ${key} on ${c.name}`, id: `label:${c.id.slice(0, 12)}:${direction}` });
       }
     }
   }
-  return { origins, egressNone };
+  return origins.length === 0 && !none && problems.length === 0 ? NO_LABELS : { origins, none, problems };
 }
 
 /** Resolves entries against the snapshot; `origins` may also come from policy files. */
-export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[], problems: Problem[]): Flow[] {
-  const byId = new Map(snapshot.containers.map((c) => [c.id, c]));
+export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[], problems: Problem[], memo: GrantsMemo = createGrantsMemo()): Flow[] {
   const networksByName = new Map(snapshot.networks.map((n) => [n.name, n]));
   const flows: Flow[] = [];
+  // An origin checked by the last completed call whose lookups name no
+  // container that came or went since, with the same networks, resolves as
+  // it did then: it is not resolved again. Anything else is.
+  const previous = memo.index;
+  memo.index = null;
+  const { index, dirty } = previous ? updateIndex(previous, snapshot.containers) : { index: buildIndex(snapshot.containers), dirty: null };
+  // Networks that came or went: their name and id, and every subnet test (insideDocker), are dirty.
+  const nets = previous ? changedItems(previous.networks, snapshot.networks) : null;
+  if (dirty && nets && nets.removed.length + nets.added.length > 0) {
+    for (const n of [...nets.removed, ...nets.added]) dirty.add(`N:${n.name}`).add(`I:${n.id}`);
+    dirty.add('subnets');
+  }
+  const unchanged = nets ? dirty : null;
+  const { byId, byName, byService } = index;
+  const call = memo.calls + 1;
+  let keys: string[] = [];
 
   const containerSide = (c: Container): Side | string => {
     if (c.networkMode === 'host') return `container ${c.name} is in host network mode and cannot be firewalled`;
-    const owner = netnsOwner(c, byId);
-    return owner ? { kind: 'container', container: owner } : `container ${c.name} shares a network namespace moat cannot find`;
+    let owner: Container | null = c;
+    if (c.networkMode.startsWith('container:')) {
+      // netnsOwner, from the index: the first container of that name in snapshot order is the first in byId's.
+      const ref = c.networkMode.slice('container:'.length);
+      keys.push(`i:${ref}`, `n:${ref}`);
+      owner = byId.get(ref) ?? byName.get(ref)?.[0] ?? null;
+    }
+    const o = owner;
+    return o ? cached(memo.sides, o, (): Side => ({ kind: 'container', container: o })) : `container ${c.name} shares a network namespace moat cannot find`;
   };
-
-  // Indexed once: resolving each entry must not scan every container.
-  const byName = new Map<string, Container[]>();
-  const byService = new Map<string, Container[]>();
-  for (const c of snapshot.containers) {
-    pushTo(byName, c.name, c);
-    if (c.project !== null && c.service !== null) pushTo(byService, `${c.project}/${c.service}`, c);
-  }
 
   const resolvePeer = (origin: GrantOrigin, e: Entry): Side[] | string => {
     const p = e.peer;
@@ -112,21 +186,25 @@ export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[
       case 'world':
       case 'lan':
       case 'host':
-        return [{ kind: p.kind }];
+        return [ZONES[p.kind]];
       case 'cidr':
-        return [{ kind: 'cidr', family: p.family, cidr: p.cidr }];
+        return [cached(memo.sides, p, (): Side => ({ kind: 'cidr', family: p.family, cidr: p.cidr }))];
       case 'network': {
+        keys.push(`N:${p.name}`);
         const net = networksByName.get(p.name);
-        return net ? [{ kind: 'network', network: net }] : `no network named ${JSON.stringify(p.name)}`;
+        return net ? [cached(memo.sides, net, (): Side => ({ kind: 'network', network: net }))] : `no network named ${JSON.stringify(p.name)}`;
       }
       case 'container': {
         const project = origin.container.project;
+        if (project) keys.push(`s:${project}/${p.name}`);
+        keys.push(`n:${p.name}`);
         const inProject = project ? (byService.get(`${project}/${p.name}`) ?? []) : [];
         const matches = inProject.length > 0 ? inProject : (byName.get(p.name) ?? []);
         if (matches.length === 0) return `no container or compose service named ${JSON.stringify(p.name)}${project ? ` (looked in project ${JSON.stringify(project)} first)` : ''}`;
         return sides(matches);
       }
       case 'service': {
+        keys.push(`s:${p.project}/${p.service}`);
         const matches = byService.get(`${p.project}/${p.service}`) ?? [];
         return matches.length > 0 ? sides(matches) : `no compose service ${JSON.stringify(`${p.project}/${p.service}`)}`;
       }
@@ -156,43 +234,86 @@ export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[
   // never lan or world, so a CIDR entry wholly inside one can never match
   // (the zone chains return for Docker destinations, and container traffic
   // never reaches the inbound chains). Reported, not silently dropped.
-  const dockerSubnets = snapshot.networks.flatMap((n) => [...n.subnets4, ...n.subnets6].map((s) => ({ network: n.name, cidr: parseCidr(s) })));
-  const insideDocker = (cidr: string) => {
+  // The answer depends on every network's subnets, so it is kept per CIDR
+  // only for as long as the list of networks is the same.
+  if (!memo.inside || !sameItems(memo.inside.networks, snapshot.networks)) memo.inside = { networks: snapshot.networks, byCidr: new Map() };
+  const inside = memo.inside;
+  let dockerSubnets: { readonly network: string; readonly cidr: Cidr | null }[] | null = null;
+  const insideDocker = (cidr: string): string | null => {
+    let found = inside.byCidr.get(cidr);
+    if (found !== undefined) return found;
+    dockerSubnets ??= snapshot.networks.flatMap((n) => cached(memo.subnets, n, () => [...n.subnets4, ...n.subnets6].map((s) => ({ network: n.name, cidr: parseCidr(s) }))));
     const c = parseCidr(cidr);
-    return c ? dockerSubnets.find((d) => d.cidr !== null && cidrContains(d.cidr, c)) : undefined;
+    found = (c ? dockerSubnets.find((d) => d.cidr !== null && cidrContains(d.cidr, c))?.network : undefined) ?? null;
+    inside.byCidr.set(cidr, found);
+    return found;
   };
 
   for (const origin of origins) {
+    const was = memo.resolved.get(origin);
+    if (was && unchanged && was.checked === memo.calls && !was.keys.some((k) => unchanged.has(k))) {
+      was.checked = call;
+      for (const f of was.flows) flows.push(f);
+      for (const p of was.problems) problems.push(p);
+      continue;
+    }
+    keys = [];
     const self = containerSide(origin.container);
-    if (typeof self === 'string') continue;
+    if (typeof self === 'string') {
+      memo.resolved.set(origin, { inputs: [self], keys, flows: [], problems: [], checked: call });
+      continue;
+    }
+    if (self.kind === 'container') for (const ep of self.container.endpoints) keys.push(`I:${ep.networkId}`);
     const internalOnly = self.kind === 'container' ? onlyInternal(self.container) : null;
-    origin.entries.forEach((e, index) => {
+    const inputs: unknown[] = [self, internalOnly === null ? null : JSON.stringify(internalOnly)];
+    const resolved = origin.entries.map((e) => {
       const peers = resolvePeer(origin, e);
-      if (typeof peers === 'string') {
-        problems.push({ kind: 'label_invalid', subject: `container ${origin.container.name}`, container: origin.container.name, key: origin.key, value: cut(e.text), reason: peers });
-        return;
-      }
-      const docker = e.peer.kind === 'cidr' ? insideDocker(e.peer.cidr) : undefined;
-      if (docker) {
-        problems.push({
-          kind: 'label_ignored', subject: `container ${origin.container.name}`, container: origin.container.name, key: origin.key, value: cut(e.text),
-          reason: `inside the subnet of Docker network ${JSON.stringify(docker.network)}: addresses there are container peers, never lan or world; name the container, its compose service or net:${docker.network}`,
-        });
-        return;
-      }
-      if (internalOnly && OUTSIDE_DOCKER.has(e.peer.kind)) {
-        const nets = internalOnly.map((n) => JSON.stringify(n)).join(', ');
-        problems.push({
-          kind: 'label_ignored', subject: `container ${origin.container.name}`, container: origin.container.name, key: origin.key, value: cut(e.text),
-          reason: `only on internal network${internalOnly.length > 1 ? 's' : ''} ${nets}: internal networks never reach world, lan or the host, nor are reached from them`,
-        });
-        return;
-      }
-      for (const peer of peers) {
-        const [from, to] = origin.direction === 'egress' ? [self, peer] : [peer, self];
-        flows.push({ from, to, ports: e.ports, proto: e.proto, reason: `${origin.reason}: ${cut(e.text, 100)}`, id: `${origin.id}:${index}` });
-      }
+      if (e.peer.kind === 'cidr') keys.push('subnets');
+      const docker = typeof peers !== 'string' && e.peer.kind === 'cidr' ? insideDocker(e.peer.cidr) : null;
+      if (typeof peers === 'string') inputs.push(peers);
+      else inputs.push(peers.length, ...peers);
+      inputs.push(docker);
+      return { peers, docker };
     });
+    const kept: Resolved = was && sameItems(was.inputs, inputs) ? { ...was, keys, checked: call } : { inputs, keys, ...originFlows(origin, self, internalOnly, resolved), checked: call };
+    memo.resolved.set(origin, kept);
+    for (const f of kept.flows) flows.push(f);
+    for (const p of kept.problems) problems.push(p);
   }
+  memo.index = { ...index, networks: snapshot.networks };
+  memo.calls = call;
   return flows;
+}
+
+/** The flows of one origin from what its lookups answered; problems for the entries that name nothing. */
+function originFlows(origin: GrantOrigin, self: Side, internalOnly: readonly string[] | null, resolved: readonly { peers: Side[] | string; docker: string | null }[]): { flows: Flow[]; problems: Problem[] } {
+  const flows: Flow[] = [];
+  const problems: Problem[] = [];
+  origin.entries.forEach((e, index) => {
+    const { peers, docker } = resolved[index]!;
+    if (typeof peers === 'string') {
+      problems.push({ kind: 'label_invalid', subject: `container ${origin.container.name}`, container: origin.container.name, key: origin.key, value: cut(e.text), reason: peers });
+      return;
+    }
+    if (docker !== null) {
+      problems.push({
+        kind: 'label_ignored', subject: `container ${origin.container.name}`, container: origin.container.name, key: origin.key, value: cut(e.text),
+        reason: `inside the subnet of Docker network ${JSON.stringify(docker)}: addresses there are container peers, never lan or world; name the container, its compose service or net:${docker}`,
+      });
+      return;
+    }
+    if (internalOnly && OUTSIDE_DOCKER.has(e.peer.kind)) {
+      const nets = internalOnly.map((n) => JSON.stringify(n)).join(', ');
+      problems.push({
+        kind: 'label_ignored', subject: `container ${origin.container.name}`, container: origin.container.name, key: origin.key, value: cut(e.text),
+        reason: `only on internal network${internalOnly.length > 1 ? 's' : ''} ${nets}: internal networks never reach world, lan or the host, nor are reached from them`,
+      });
+      return;
+    }
+    for (const peer of peers) {
+      const [from, to] = origin.direction === 'egress' ? [self, peer] : [peer, self];
+      flows.push({ from, to, ports: e.ports, proto: e.proto, reason: `${origin.reason}: ${cut(e.text, 100)}`, id: `${origin.id}:${index}` });
+    }
+  });
+  return { flows, problems };
 }

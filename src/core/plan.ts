@@ -24,7 +24,9 @@ export interface Plan {
 }
 
 const jumpBody = (target: string) => `-j ${target}`;
-const same = (a: readonly string[] | undefined, b: readonly string[]) => a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]);
+// The incremental path (desired.ts) hands back the very same line arrays for
+// chains that did not change: comparing those costs nothing, whatever the host.
+const same = (a: readonly string[] | undefined, b: readonly string[]) => a === b || (a !== undefined && a.length === b.length && a.every((x, i) => x === b[i]));
 
 /** `full` rewrites every moat chain (after a failure, to leave nothing half-known). */
 export function planRestore(desired: RenderedRuleset, live: LiveState, full = false): Plan {

@@ -4,7 +4,8 @@
 import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
 import type { GrantOrigin } from './grants.js';
 import { type Entry, parseLabelValue } from './labels.js';
-import type { Snapshot } from './model.js';
+import { cached } from './memo.js';
+import type { Container, Snapshot } from './model.js';
 
 export interface Selector {
   readonly service?: string;
@@ -105,8 +106,11 @@ export function parsePolicyFile(file: string, text: string): { rules: PolicyRule
   return errors.length > 0 ? { rules: [], errors } : { rules, errors: [] };
 }
 
+/** Origins already made per rule and container: the same objects while both stay the same (see desired.ts). */
+export type PolicyOriginsMemo = WeakMap<PolicyRule, WeakMap<Container, readonly GrantOrigin[]>>;
+
 /** The containers each rule selects, as grant origins (resolved like labels). */
-export function policyOrigins(snapshot: Snapshot, rules: readonly PolicyRule[]): GrantOrigin[] {
+export function policyOrigins(snapshot: Snapshot, rules: readonly PolicyRule[], memo: PolicyOriginsMemo = new WeakMap()): GrantOrigin[] {
   const netIds = new Map(snapshot.networks.map((n) => [n.name, n.id]));
   const origins: GrantOrigin[] = [];
   for (const rule of rules) {
@@ -121,11 +125,15 @@ export function policyOrigins(snapshot: Snapshot, rules: readonly PolicyRule[]):
     const base = rule.file.split('/').pop() ?? '';
     const tag = /^[A-Za-z0-9_.-]{1,64}$/.test(base) ? base : 'file';
     const where = `${rule.file}:${rule.line}`;
+    const byContainer = cached(memo, rule, () => new WeakMap<Container, readonly GrantOrigin[]>());
     for (const container of selected) {
-      for (const direction of ['egress', 'ingress'] as const) {
-        const entries = rule[direction];
-        if (entries.length > 0) origins.push({ container, direction, entries, key: where, reason: `policy ${where}`, id: `policy:${tag}:${rule.line}:${direction}` });
-      }
+      origins.push(
+        ...cached(byContainer, container, () =>
+          (['egress', 'ingress'] as const)
+            .filter((direction) => rule[direction].length > 0)
+            .map((direction): GrantOrigin => ({ container, direction, entries: rule[direction], key: where, reason: `policy ${where}`, id: `policy:${tag}:${rule.line}:${direction}` })),
+        ),
+      );
     }
   }
   return origins;

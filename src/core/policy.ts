@@ -1,7 +1,8 @@
 // Snapshot + config -> the decisions the ruleset enforces, each with the
 // reason (default, Docker option or label) that produced it.
 import type { Config } from './config.js';
-import { type Flow, type GrantOrigin, labelOrigins, resolveGrants } from './grants.js';
+import { createGrantsMemo, type Flow, type GrantOrigin, type GrantsMemo, labelOrigins, type OwnLabels, ownLabels, resolveGrants } from './grants.js';
+import { alignedMap, cached, sameItems } from './memo.js';
 import type { Container, Network, Problem, Snapshot } from './model.js';
 
 export interface Decision<T> {
@@ -33,6 +34,29 @@ export interface Policy {
   readonly flows: readonly Flow[];
   readonly problems: readonly Problem[];
 }
+
+/**
+ * Kept across calls by the incremental path (desired.ts), for one config: a
+ * network or container object seen before is not decided again.
+ */
+export interface PolicyMemo {
+  readonly networks: WeakMap<Network, { readonly np: NetworkPolicy; readonly problems: readonly Problem[] }>;
+  /** `cp`: the last policy made for the container, kept while its world decision stays the same. */
+  readonly containers: WeakMap<Container, { readonly problems: readonly Problem[]; cp: ContainerPolicy | null }>;
+  readonly grants: GrantsMemo;
+  /** The last call's per-container results in snapshot order, reused for the containers found again (alignedMap). */
+  last: {
+    readonly containers: readonly Container[];
+    readonly networks: readonly NetworkPolicy[];
+    readonly own: readonly OwnLabels[];
+    readonly cps: readonly ContainerPolicy[];
+    readonly problems: readonly (readonly Problem[])[];
+  } | null;
+}
+
+export const createPolicyMemo = (): PolicyMemo => ({ networks: new WeakMap(), containers: new WeakMap(), grants: createGrantsMemo(), last: null });
+
+const NO_PROBLEMS: readonly Problem[] = [];
 
 const UNFIREWALLED_DRIVERS = new Set(['macvlan', 'ipvlan', 'overlay']);
 
@@ -81,8 +105,9 @@ function networkPolicy(net: Network, config: Config, problems: Problem[]): Netwo
   return { network: net, managed, icc, egress, nat };
 }
 
-function containerPolicy(c: Container, nets: ReadonlyMap<string, NetworkPolicy>, egressNone: ReadonlySet<string>, config: Config, problems: Problem[]): ContainerPolicy {
+function containerProblems(c: Container, config: Config): readonly Problem[] {
   const p = config.labelPrefix;
+  const problems: Problem[] = [];
   if (c.networkMode === 'host') {
     problems.push({ kind: 'not_isolatable', subject: `container ${c.name}`, reason: 'host network mode: a host firewall cannot isolate it' });
   }
@@ -92,23 +117,51 @@ function containerPolicy(c: Container, nets: ReadonlyMap<string, NetworkPolicy>,
       problems.push({ kind: 'label_ignored', subject: `container ${c.name}`, key, reason: `shares the network namespace of ${c.networkMode.slice(10, 22)}: that container's policy applies` });
     }
   }
+  return problems.length > 0 ? problems : NO_PROBLEMS;
+}
+
+function worldOf(c: Container, nets: ReadonlyMap<string, NetworkPolicy>, egressNone: ReadonlySet<string>, config: Config): Decision<boolean> {
+  const p = config.labelPrefix;
   const optedOut = egressNone.has(c.id);
   const anyWorldNet = c.endpoints.some((e) => nets.get(e.networkId)?.egress.value === 'world');
-  const world: Decision<boolean> = optedOut
+  return optedOut
     ? { value: false, reason: `container label ${p}.egress=none` }
     : anyWorldNet
       ? { value: true, reason: 'network egress world' }
       : { value: false, reason: 'no network with world egress' };
-  return { container: c, world };
 }
 
 /** `extraOrigins` are grants from policy files, resolved exactly like labels. */
-export function buildPolicy(snapshot: Snapshot, config: Config, extraOrigins: readonly GrantOrigin[] = []): Policy {
+export function buildPolicy(snapshot: Snapshot, config: Config, extraOrigins: readonly GrantOrigin[] = [], memo: PolicyMemo = createPolicyMemo()): Policy {
   const problems: Problem[] = [];
-  const networks = snapshot.networks.map((n) => networkPolicy(n, config, problems));
+  const networks = snapshot.networks.map((n) => {
+    const kept = cached(memo.networks, n, () => {
+      const own: Problem[] = [];
+      return { np: networkPolicy(n, config, own), problems: own };
+    });
+    problems.push(...kept.problems);
+    return kept.np;
+  });
   const byId = new Map(networks.map((n) => [n.network.id, n]));
-  const { origins, egressNone } = labelOrigins(snapshot, config, problems);
-  const containers = snapshot.containers.map((c) => containerPolicy(c, byId, egressNone, config, problems));
-  const flows = resolveGrants(snapshot, [...origins, ...extraOrigins], problems);
+  // A container found again at its place keeps its results: its labels' and
+  // its problems always (they depend on it alone), its policy while the
+  // network policies are the same.
+  const last = memo.last;
+  memo.last = null;
+  const was = <R>(results: readonly R[] | undefined) => (last && results ? { items: last.containers, results } : null);
+  const own = alignedMap(was(last?.own), snapshot.containers, (c) => cached(memo.grants.labels, c, () => ownLabels(c, config)));
+  const { origins, egressNone } = labelOrigins(snapshot, config, problems, memo.grants, own);
+  const kept = (c: Container) => cached(memo.containers, c, () => ({ problems: containerProblems(c, config), cp: null }));
+  const containerProblemsList = alignedMap(was(last?.problems), snapshot.containers, (c) => kept(c).problems);
+  for (const list of containerProblemsList) for (const p of list) problems.push(p);
+  const sameNetworks = last !== null && sameItems(last.networks, networks);
+  const containers = alignedMap(sameNetworks ? was(last?.cps) : null, snapshot.containers, (c) => {
+    const k = kept(c);
+    const world = worldOf(c, byId, egressNone, config);
+    if (k.cp?.world.reason !== world.reason) k.cp = { container: c, world };
+    return k.cp;
+  });
+  memo.last = { containers: snapshot.containers, networks, own, cps: containers, problems: containerProblemsList };
+  const flows = resolveGrants(snapshot, [...origins, ...extraOrigins], problems, memo.grants);
   return { networks, containers, flows, problems };
 }

@@ -1,10 +1,11 @@
 // Ruleset -> iptables-restore text in a stable order. The same bodies are
 // what iptables-save prints, so the rendered text doubles as the expected
 // live state (golden files, `moat plan`, drift detection).
+import { cached } from './memo.js';
 import type { Family } from './model.js';
 import type { TableName } from './names.js';
-import { renderRule } from './rule.js';
-import type { Ruleset } from './ruleset.js';
+import { renderRule, type Rule } from './rule.js';
+import type { Chain, Ruleset } from './ruleset.js';
 
 /** Rendered form of one table: chain name -> rule bodies, in order. */
 export interface RenderedTable {
@@ -19,12 +20,30 @@ export interface RenderedRuleset {
 
 export const TABLES: readonly TableName[] = ['filter', 'nat'];
 
+/**
+ * Rendered text kept per Chain and per Rule object, by family (see
+ * desired.ts): a chain the ruleset handed back unchanged renders to the very
+ * same line array, which planning then compares at no cost.
+ */
+export interface RenderMemo {
+  readonly chains: Readonly<Record<Family, WeakMap<Chain, readonly string[]>>>;
+  readonly rules: Readonly<Record<Family, WeakMap<Rule, string>>>;
+}
+
+export const createRenderMemo = (): RenderMemo => ({ chains: { 4: new WeakMap(), 6: new WeakMap() }, rules: { 4: new WeakMap(), 6: new WeakMap() } });
+
 export function renderRuleset(ruleset: Ruleset): RenderedRuleset {
+  return renderRulesetWith(ruleset, createRenderMemo());
+}
+
+export function renderRulesetWith(ruleset: Ruleset, memo: RenderMemo): RenderedRuleset {
   const tables = {} as Record<TableName, RenderedTable>;
+  const family = ruleset.family;
+  const rules = memo.rules[family];
   for (const table of TABLES) {
     const t = ruleset.tables[table];
     const chains = new Map<string, readonly string[]>();
-    for (const chain of t.chains) chains.set(chain.name, chain.rules.map((r) => renderRule(r, ruleset.family)));
+    for (const chain of t.chains) chains.set(chain.name, cached(memo.chains[family], chain, () => chain.rules.map((r) => cached(rules, r, () => renderRule(r, family)))));
     tables[table] = { chains, jumps: t.jumps };
   }
   return { family: ruleset.family, tables };

@@ -12,16 +12,20 @@
 import { parseCidr } from './addr.js';
 import type { Config } from './config.js';
 import { cidrDispatch, type CidrLeaf, dispatch, type Leaf, portDispatch } from './dispatch.js';
+import { createFlowRulesMemo, flowRules, type FlowRulesMemo } from './flow-rules.js';
 import { pushTo } from './maps.js';
-import { flowRules } from './flow-rules.js';
-import type { Flow } from './grants.js';
-import type { Container, Family, Network } from './model.js';
+import { type Members, membersOf, updateMembers } from './members.js';
+import { cached, Slots } from './memo.js';
+import type { Container, Family } from './model.js';
 import {
-  BUILTIN_JUMPS, DENY_CHAIN, DISPATCH_PREFIX, DNAT_CHAIN, DROP_CHAIN, FROM_LAN_CHAIN, FROM_WORLD_CHAIN, fromHostChain, hostChain, inChain, outChain,
+  BUILTIN_JUMPS, DENY_CHAIN, DISPATCH_PREFIX, DNAT_CHAIN, DROP_CHAIN, FROM_LAN_CHAIN, FROM_WORLD_CHAIN,
   TO_EXTERNAL_CHAIN, TO_LAN_CHAIN, TO_WORLD_CHAIN, type TableName,
 } from './names.js';
-import type { ContainerPolicy, Policy } from './policy.js';
+import { type KeptChains, networkChains, type NetworkLeaves, networkLeaves, type NetworkRules } from './network-chains.js';
+import type { NetworkPolicy, Policy } from './policy.js';
+import { publishedDeps, publishedRules } from './published.js';
 import type { Rule } from './rule.js';
+import { ESTABLISHED, hostAddr, logRule, short, subnetsOf, unique } from './rule-parts.js';
 
 export interface Chain {
   readonly name: string;
@@ -39,21 +43,27 @@ export interface Ruleset {
   readonly tables: Readonly<Record<TableName, TableRuleset>>;
 }
 
-/** Neighbour solicitation and advertisement: IPv6 cannot resolve a neighbour without them. */
-const NDP_TYPES = [135, 136];
+/**
+ * Kept across calls by the incremental path (desired.ts), for one config and
+ * one family. Every piece is reused only when the objects it was built from
+ * are the same ones, and every chain whose rules are the same objects as last
+ * time is handed back as the same Chain, so rendering and planning can skip it.
+ */
+export interface RulesetMemo {
+  readonly slots: Slots;
+  readonly flows: FlowRulesMemo;
+  readonly world: WeakMap<Container, readonly { readonly networkId: string; readonly rule: Rule }[]>;
+  readonly leaves: WeakMap<NetworkPolicy, NetworkLeaves>;
+  readonly chains: WeakMap<NetworkPolicy, KeptChains>;
+  readonly masquerade: WeakMap<NetworkPolicy, readonly CidrLeaf[]>;
+  /** The last policy's members and the `world` rules of each network, patched by the next one. */
+  members: { readonly members: Members; readonly world: ReadonlyMap<string, readonly Rule[]> } | null;
+}
+
+export const createRulesetMemo = (): RulesetMemo => ({ slots: new Slots(), flows: createFlowRulesMemo(), world: new WeakMap(), leaves: new WeakMap(), chains: new WeakMap(), masquerade: new WeakMap(), members: null });
 
 /** True when an iptables interface pattern (`br-+`) matches the name. */
 export const matchesPattern = (pattern: string, name: string) => (pattern.endsWith('+') ? name.startsWith(pattern.slice(0, -1)) : name === pattern);
-
-const ESTABLISHED: Rule = { ctstate: 'RELATED,ESTABLISHED', comment: 'moat:established', jump: 'ACCEPT' };
-
-const hostAddr = (ip: string, family: Family) => `${ip}/${family === 4 ? 32 : 128}`;
-const subnetsOf = (net: Network, family: Family): readonly string[] => (family === 4 ? net.subnets4 : net.subnets6);
-const short = (id: string) => id.slice(0, 12);
-
-/** A rate-limited kernel log line (dmesg / journalctl -k) before a deny, when `logDenied` is on. */
-const logRule = (config: Config, prefix: string): Rule[] =>
-  config.logDenied ? [{ limit: '10/min', comment: 'moat:log-denied', jump: 'LOG', jumpArgs: `--log-prefix "${prefix}: "` }] : [];
 
 function denyChain(config: Config, family: Family): Chain {
   const log = logRule(config, 'moat-deny');
@@ -68,276 +78,210 @@ function denyChain(config: Config, family: Family): Chain {
   };
 }
 
-/** Every field of a rule, in a fixed order: equal keys, equal rules. */
-const ruleKey = (r: Rule) =>
-  `${r.src}|${r.dst}|${r.notDst}|${r.in}|${r.notIn}|${r.out}|${r.notOut}|${r.proto}|${r.dport}|${r.icmp6Type}|${r.addrType}|${r.limit}|${r.ctstate}|${r.comment}|${r.jump}|${r.jumpArgs}`;
-
-/** Drops exact duplicates (e.g. a flow granted by both sides), keeping the first. */
-function unique(rules: readonly Rule[]): Rule[] {
-  const seen = new Set<string>();
-  return rules.filter((r) => {
-    const key = ruleKey(r);
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
-}
-
-/** The flows to each container, by container id: built once per policy (both families share it). */
-const flowsByTarget = new WeakMap<Policy, Map<string, Flow[]>>();
-
-/** The flows granted to `target` that cover its container port `port`. */
-function flowsToPort(policy: Policy, target: Container, port: { containerPort: number; proto: string }): Flow[] {
-  let index = flowsByTarget.get(policy);
-  if (!index) {
-    index = new Map();
-    for (const f of policy.flows) if (f.to.kind === 'container') pushTo(index, f.to.container.id, f);
-    flowsByTarget.set(policy, index);
-  }
-  return (index.get(target.id) ?? []).filter(
-    (f) => (f.proto === null || f.proto === port.proto) && (f.ports === null || (port.containerPort >= f.ports.lo && port.containerPort <= f.ports.hi)),
-  );
-}
-
-/** Sources granted inbound to a published port under `published: labelled`, as INPUT/FORWARD rules. */
-function labelledSources(cp: ContainerPolicy, policy: Policy, port: { containerPort: number; proto: string }, family: Family, base: Rule): Rule[] {
-  const out: Rule[] = [];
-  for (const f of flowsToPort(policy, cp.container, port)) {
-    const comment = `moat:${f.id}`;
-    if (f.from.kind === 'world') out.push({ ...base, comment, jump: FROM_WORLD_CHAIN });
-    else if (f.from.kind === 'lan') out.push({ ...base, comment, jump: FROM_LAN_CHAIN });
-    else if (f.from.kind === 'cidr' && f.from.cidr.includes(':') === (family === 6)) out.push({ ...base, src: f.from.cidr, comment, jump: 'ACCEPT' });
+/** Per network, the `world` rule of each of its containers' addresses. */
+function worldRules(c: Container, family: Family): { networkId: string; rule: Rule }[] {
+  const out: { networkId: string; rule: Rule }[] = [];
+  for (const ep of c.endpoints) {
+    const ip = family === 4 ? ep.ipv4 : ep.ipv6;
+    if (ip) out.push({ networkId: ep.networkId, rule: { src: hostAddr(ip, family), comment: `moat:world:${short(c.id)}`, jump: TO_WORLD_CHAIN } });
   }
   return out;
 }
 
-export function buildRuleset(policy: Policy, config: Config, family: Family): Ruleset {
-  // Bridges Docker may create: one not in the snapshot yet is denied, not ignored.
-  const UNKNOWN_BRIDGES = config.dockerBridges;
-  const coveredByPattern = (bridge: string) => UNKNOWN_BRIDGES.some((p) => matchesPattern(p, bridge));
-  const managed = policy.networks.filter((n) => n.managed);
-  const managedById = new Map(managed.map((n) => [n.network.id, n]));
+interface Bridges {
+  /** Every Docker bridge, known or not: the patterns, and the named bridges they do not cover. */
+  readonly ifaces: readonly string[];
+  /** Subnets of bridge networks whose interface name moat refuses to render. */
+  readonly unnamedSubnets: readonly string[];
+  /** Patterns no managed bridge is named exactly. */
+  readonly unknown: readonly string[];
+  /** Subnets of networks moat does not dispatch by bridge (macvlan, unrenderable bridges). */
+  readonly routedSubnets: readonly string[];
+}
+
+/** The rules that depend on the set of bridges and on the config, not on any one network or container. */
+function frameOf(b: Bridges, config: Config, family: Family) {
   const protectedRanges = config.protectedNetworks.map(parseCidr).filter((c) => c?.family === family).map((c) => c!.text);
-  const ndp = (extra: Partial<Rule>): Rule[] =>
-    family === 6 ? NDP_TYPES.map((t) => ({ ...extra, proto: 'icmp', icmp6Type: t, comment: 'moat:ndp', jump: 'ACCEPT' })) : [];
-  const grants = flowRules(policy.flows, policy.networks, config, family);
-  const dnat = config.publishMode === 'dnat';
-  const labelled = config.published === 'labelled';
-
-  // Per network, the addresses of containers that may reach `world` from it.
-  const worldSources = new Map<string, { container: Container; ip: string }[]>();
-  for (const cp of policy.containers) {
-    if (!cp.world.value) continue;
-    for (const ep of cp.container.endpoints) {
-      const ip = family === 4 ? ep.ipv4 : ep.ipv6;
-      if (!ip) continue;
-      pushTo(worldSources, ep.networkId, { container: cp.container, ip });
-    }
-  }
-
-  // Sources inside Docker that a grant lets reach `target` on the published port's container port.
-  const grantedSources = (target: Container, port: { containerPort: number; proto: string }, targetBridge: string) => {
-    const out: { ip: string; bridge: string }[] = [];
-    for (const f of flowsToPort(policy, target, port)) {
-      if (f.from.kind === 'container') {
-        for (const ep of f.from.container.endpoints) {
-          const ip = family === 4 ? ep.ipv4 : ep.ipv6;
-          const br = managedById.get(ep.networkId)?.network.bridge;
-          if (ip && br && br !== targetBridge) out.push({ ip: hostAddr(ip, family), bridge: br });
-        }
-      } else if (f.from.kind === 'network') {
-        const br = managedById.get(f.from.network.id)?.network.bridge;
-        if (br && br !== targetBridge) for (const s of subnetsOf(f.from.network, family)) out.push({ ip: s, bridge: br });
-      }
-    }
-    return out;
-  };
-
-  // Published ports: DNAT rules (nat) and the filter rules that let them in.
-  const dnatRules: Rule[] = [];
-  const fromDocker: Rule[] = [];
-  const publishedIn = new Map<string, Rule[]>();
-  const inputPublished: Rule[] = [];
-  const wildcard = family === 4 ? '0.0.0.0' : '::';
-  for (const cp of policy.containers) {
-    for (const port of cp.container.ports) {
-      if (port.hostIp.includes(':') !== (family === 6)) continue;
-      const id = `moat:published:${short(cp.container.id)}:${port.containerPort}/${port.proto}`;
-      const hostDst = port.hostIp === wildcard ? {} : { dst: hostAddr(port.hostIp, family) };
-      const hostPort = { proto: port.proto, dport: String(port.hostPort) } as const;
-      if (!dnat) {
-        const base: Rule = { ...hostDst, ...hostPort, comment: id, jump: 'ACCEPT' };
-        if (!labelled) inputPublished.push(base);
-        else inputPublished.push(...labelledSources(cp, policy, port, family, base), { ...hostDst, notIn: 'lo', ...hostPort, comment: `${id}:unlisted`, jump: 'DROP' });
-        continue;
-      }
-      for (const ep of cp.container.endpoints) {
-        const ip = family === 4 ? ep.ipv4 : ep.ipv6;
-        const np = managedById.get(ep.networkId);
-        if (!ip || !np) continue;
-        const to = family === 4 ? `${ip}:${port.containerPort}` : `[${ip}]:${port.containerPort}`;
-        const dnatTo: Rule = { ...hostDst, ...hostPort, comment: id, jump: 'DNAT', jumpArgs: `--to-destination ${to}` };
-        // Containers are DNAT'ed only where a grant lets them reach the target
-        // port; the others reach the host (MOAT-HOST decides, and rejects from
-        // the right address). Same-bridge hairpin is never DNAT'ed: the reply
-        // would bypass the host; Docker's userland proxy serves it if allowed.
-        for (const src of grantedSources(cp.container, port, np.network.bridge!)) fromDocker.push({ ...dnatTo, src: src.ip, in: src.bridge });
-        dnatRules.push(dnatTo);
-        const base: Rule = { dst: hostAddr(ip, family), proto: port.proto, dport: String(port.containerPort), ctstate: 'DNAT', comment: id, jump: 'ACCEPT' };
-        const rules = labelled ? labelledSources(cp, policy, port, family, base) : [base];
-        pushTo(publishedIn, ep.networkId, ...rules);
-        break; // one DNAT target per published port
-      }
-    }
-  }
-
-  // Replies and established flows of every Docker bridge are accepted first,
-  // so their cost does not grow with the number of networks. (Each network's
-  // chains accept them too; this is the fast path, not the policy.)
-  const managedBridges = new Set(managed.map((n) => n.network.bridge!));
-  // Every Docker bridge, known or not: the patterns, and the named bridges they do not cover.
-  const bridgeIfaces = [...UNKNOWN_BRIDGES, ...[...managedBridges].filter((b) => !coveredByPattern(b)).sort()];
-  const forward: Rule[] = bridgeIfaces.flatMap((b): Rule[] => [{ in: b, ...ESTABLISHED }, { out: b, ...ESTABLISHED }]);
-  const input: Rule[] = bridgeIfaces.map((b): Rule => ({ in: b, ...ESTABLISHED }));
-  const perNetwork: Chain[] = [];
-  const leaves = { forwardIn: [] as Leaf[], forwardOut: [] as Leaf[], input: [] as Leaf[], output: [] as Leaf[] };
-
-  for (const np of managed) {
-    const net = np.network;
-    const br = net.bridge!;
-    const comment = `moat:net:${short(net.id)}`;
-    leaves.forwardIn.push({ iface: br, rule: { in: br, comment, jump: outChain(net.id) } });
-    leaves.forwardOut.push({ iface: br, rule: { out: br, comment, jump: inChain(net.id) } });
-    leaves.input.push({ iface: br, rule: { in: br, comment, jump: hostChain(net.id) } });
-
-    // Only grants can repeat (a flow granted by both sides): the structural rules are unique by construction.
-    const out: Rule[] = [ESTABLISHED, ...ndp({ out: br }), ...unique(grants.out.get(net.id) ?? [])];
-    out.push(np.icc.value ? { out: br, comment: 'moat:icc', jump: 'ACCEPT' } : { out: br, comment: 'moat:icc-off', jump: DENY_CHAIN });
-    if (!net.internal && np.egress.value === 'world') {
-      for (const { container, ip } of worldSources.get(net.id) ?? []) {
-        out.push({ src: hostAddr(ip, family), comment: `moat:world:${short(container.id)}`, jump: TO_WORLD_CHAIN });
-      }
-    }
-    out.push({ comment: net.internal ? 'moat:internal' : 'moat:default-deny', jump: DENY_CHAIN });
-    perNetwork.push({ name: outChain(net.id), rules: out });
-
-    const inbound = [ESTABLISHED, ...unique([...(grants.in.get(net.id) ?? []), ...(publishedIn.get(net.id) ?? [])]), { comment: 'moat:inbound', jump: config.logDenied ? DROP_CHAIN : 'DROP' }];
-    perNetwork.push({ name: inChain(net.id), rules: inbound });
-    perNetwork.push({ name: hostChain(net.id), rules: [ESTABLISHED, ...ndp({}), ...unique(grants.host.get(net.id) ?? []), { comment: 'moat:host', jump: DENY_CHAIN }] });
-
-    if (config.hostToContainers === 'deny') {
-      leaves.output.push({ iface: br, rule: { out: br, comment, jump: fromHostChain(net.id) } });
-      const fromHost = [ESTABLISHED, ...ndp({}), ...unique(grants.output.get(br) ?? []), { comment: 'moat:host-to-containers', jump: DENY_CHAIN }];
-      perNetwork.push({ name: fromHostChain(net.id), rules: fromHost });
-    }
-  }
-  const dispatched = {
-    forwardIn: dispatch(leaves.forwardIn, 'in', DISPATCH_PREFIX.forwardIn),
-    forwardOut: dispatch(leaves.forwardOut, 'out', DISPATCH_PREFIX.forwardOut),
-    input: dispatch(leaves.input, 'in', DISPATCH_PREFIX.input),
-    output: dispatch(leaves.output, 'out', DISPATCH_PREFIX.output),
-  };
-  forward.push(...dispatched.forwardIn.rules);
-  input.push(...dispatched.input.rules);
-  const output = dispatched.output.rules;
-  // A bridge network whose interface name moat refuses to render (Docker
-  // accepts `x;y`) cannot be dispatched by name: deny it by its subnets, so
-  // it fails closed instead of escaping every rule.
-  const unnamed = policy.networks.filter((n) => !n.managed && n.network.driver === 'bridge');
-  const unnamedSubnets = [...new Set(unnamed.flatMap((n) => subnetsOf(n.network, family)))].sort();
-  forward.unshift(
-    ...unnamedSubnets.flatMap((s): Rule[] => [
-      { src: s, comment: 'moat:unrenderable-bridge', jump: DENY_CHAIN },
-      { dst: s, comment: 'moat:unrenderable-bridge', jump: 'DROP' },
-    ]),
-  );
-  input.unshift(...unnamedSubnets.map((s): Rule => ({ src: s, comment: 'moat:unrenderable-bridge', jump: DENY_CHAIN })));
-  const unknownBridges = UNKNOWN_BRIDGES.filter((b) => !managedBridges.has(b));
-  for (const pattern of unknownBridges) forward.push({ in: pattern, comment: 'moat:unknown-bridge', jump: DENY_CHAIN });
-  forward.push(...dispatched.forwardOut.rules);
-  for (const pattern of unknownBridges) forward.push({ out: pattern, comment: 'moat:unknown-bridge', jump: 'DROP' });
-  for (const pattern of unknownBridges) input.push({ in: pattern, comment: 'moat:unknown-bridge', jump: DENY_CHAIN });
-  const published = portDispatch(inputPublished, DISPATCH_PREFIX.published);
-  input.push(...published.rules);
-
   // Zone chains. RETURN (not deny) keeps them composable: the caller's later
   // rules still decide. A Docker peer is never `lan` or `world`, and a bridge
   // moat does not know yet counts as a Docker peer. A bridge network's peers
   // are recognised by the bridge the packet leaves or enters by (a few
   // patterns, whatever the number of networks); only other networks
   // (macvlan, a bridge moat cannot name) are listed by subnet.
-  const routedSubnets = [...new Set(policy.networks.filter((n) => !n.managed).flatMap((n) => subnetsOf(n.network, family)))].sort();
   const dockerDst: Rule[] = [
-    ...bridgeIfaces.map((b): Rule => ({ out: b, comment: 'moat:zone:docker', jump: 'RETURN' })),
-    ...routedSubnets.map((s): Rule => ({ dst: s, comment: 'moat:zone:docker', jump: 'RETURN' })),
+    ...b.ifaces.map((i): Rule => ({ out: i, comment: 'moat:zone:docker', jump: 'RETURN' })),
+    ...b.routedSubnets.map((s): Rule => ({ dst: s, comment: 'moat:zone:docker', jump: 'RETURN' })),
   ];
   const dockerSrc: Rule[] = [
-    ...bridgeIfaces.map((b): Rule => ({ in: b, comment: 'moat:zone:docker', jump: 'RETURN' })),
-    ...routedSubnets.map((s): Rule => ({ src: s, comment: 'moat:zone:docker', jump: 'RETURN' })),
+    ...b.ifaces.map((i): Rule => ({ in: i, comment: 'moat:zone:docker', jump: 'RETURN' })),
+    ...b.routedSubnets.map((s): Rule => ({ src: s, comment: 'moat:zone:docker', jump: 'RETURN' })),
   ];
-  const zones: Chain[] = [
-    { name: TO_WORLD_CHAIN, rules: [...dockerDst, ...protectedRanges.map((r): Rule => ({ dst: r, comment: 'moat:zone:lan', jump: 'RETURN' })), { comment: 'moat:zone:world', jump: 'ACCEPT' }] },
-    { name: TO_LAN_CHAIN, rules: [...dockerDst, ...protectedRanges.map((r): Rule => ({ dst: r, comment: 'moat:zone:lan', jump: 'ACCEPT' }))] },
-    { name: TO_EXTERNAL_CHAIN, rules: [...dockerDst, { comment: 'moat:zone:external', jump: 'ACCEPT' }] },
-    { name: FROM_WORLD_CHAIN, rules: [...dockerSrc, ...protectedRanges.map((r): Rule => ({ src: r, comment: 'moat:zone:lan', jump: 'RETURN' })), { comment: 'moat:zone:world', jump: 'ACCEPT' }] },
-    { name: FROM_LAN_CHAIN, rules: [...dockerSrc, ...protectedRanges.map((r): Rule => ({ src: r, comment: 'moat:zone:lan', jump: 'ACCEPT' }))] },
-  ];
+  const toDnat: Rule = { addrType: 'LOCAL', comment: 'moat:published', jump: DNAT_CHAIN };
+  return {
+    // Replies and established flows of every Docker bridge are accepted first,
+    // so their cost does not grow with the number of networks. (Each network's
+    // chains accept them too; this is the fast path, not the policy.)
+    forwardEstablished: b.ifaces.flatMap((i): Rule[] => [{ in: i, ...ESTABLISHED }, { out: i, ...ESTABLISHED }]),
+    inputEstablished: b.ifaces.map((i): Rule => ({ in: i, ...ESTABLISHED })),
+    // A bridge network whose interface name moat refuses to render (Docker
+    // accepts `x;y`) cannot be dispatched by name: deny it by its subnets, so
+    // it fails closed instead of escaping every rule.
+    unnamedForward: b.unnamedSubnets.flatMap((s): Rule[] => [
+      { src: s, comment: 'moat:unrenderable-bridge', jump: DENY_CHAIN },
+      { dst: s, comment: 'moat:unrenderable-bridge', jump: 'DROP' },
+    ]),
+    unnamedInput: b.unnamedSubnets.map((s): Rule => ({ src: s, comment: 'moat:unrenderable-bridge', jump: DENY_CHAIN })),
+    unknownIn: b.unknown.map((p): Rule => ({ in: p, comment: 'moat:unknown-bridge', jump: DENY_CHAIN })),
+    unknownOut: b.unknown.map((p): Rule => ({ out: p, comment: 'moat:unknown-bridge', jump: 'DROP' })),
+    unknownInput: b.unknown.map((p): Rule => ({ in: p, comment: 'moat:unknown-bridge', jump: DENY_CHAIN })),
+    deny: denyChain(config, family),
+    drop: config.logDenied ? { name: DROP_CHAIN, rules: [...logRule(config, 'moat-drop'), { comment: 'moat:inbound', jump: 'DROP' }] } : null,
+    zones: [
+      { name: TO_WORLD_CHAIN, rules: [...dockerDst, ...protectedRanges.map((r): Rule => ({ dst: r, comment: 'moat:zone:lan', jump: 'RETURN' })), { comment: 'moat:zone:world', jump: 'ACCEPT' }] },
+      { name: TO_LAN_CHAIN, rules: [...dockerDst, ...protectedRanges.map((r): Rule => ({ dst: r, comment: 'moat:zone:lan', jump: 'ACCEPT' }))] },
+      { name: TO_EXTERNAL_CHAIN, rules: [...dockerDst, { comment: 'moat:zone:external', jump: 'ACCEPT' }] },
+      { name: FROM_WORLD_CHAIN, rules: [...dockerSrc, ...protectedRanges.map((r): Rule => ({ src: r, comment: 'moat:zone:lan', jump: 'RETURN' })), { comment: 'moat:zone:world', jump: 'ACCEPT' }] },
+      { name: FROM_LAN_CHAIN, rules: [...dockerSrc, ...protectedRanges.map((r): Rule => ({ src: r, comment: 'moat:zone:lan', jump: 'ACCEPT' }))] },
+    ] satisfies Chain[],
+    // Container-to-container traffic keeps its real source address.
+    noNat: [
+      ...b.ifaces.map((i): Rule => ({ out: i, comment: 'moat:no-nat-between-networks', jump: 'RETURN' })),
+      ...b.routedSubnets.map((s): Rule => ({ dst: s, comment: 'moat:no-nat-between-networks', jump: 'RETURN' })),
+    ],
+    prerouting: [toDnat],
+    // Host-local clients too, except loopback (Docker's userland proxy serves 127.0.0.1).
+    natOutput: [{ ...toDnat, notDst: family === 4 ? '127.0.0.0/8' : '::1/128' }],
+    dnatFromDocker: b.ifaces.map((i): Rule => ({ in: i, comment: 'moat:published:from-docker', jump: 'RETURN' })),
+  };
+}
+
+export function buildRuleset(policy: Policy, config: Config, family: Family, memo: RulesetMemo = createRulesetMemo()): Ruleset {
+  const { slots } = memo;
+  // Bridges Docker may create: one not in the snapshot yet is denied, not ignored.
+  const UNKNOWN_BRIDGES = config.dockerBridges;
+  const coveredByPattern = (bridge: string) => UNKNOWN_BRIDGES.some((p) => matchesPattern(p, bridge));
+  const managed = policy.networks.filter((n) => n.managed);
+  const managedById = new Map(managed.map((n) => [n.network.id, n]));
+  const grants = flowRules(policy.flows, policy.networks, config, family, memo.flows);
+  const dnat = config.publishMode === 'dnat';
+
+  // Per network, the `world` rules of the containers that may reach it from
+  // there, in policy order: made again only for the networks whose members changed.
+  const kept = memo.members;
+  memo.members = null;
+  const { members, touched } = kept ? updateMembers(kept.members, policy.containers) : { members: membersOf(policy.containers), touched: null };
+  const world = new Map<string, readonly Rule[]>(touched && kept ? kept.world : []);
+  for (const id of touched ?? members.byNetwork.keys()) {
+    const rules: Rule[] = [];
+    for (const cp of members.byNetwork.get(id) ?? []) {
+      if (!cp.world.value) continue;
+      for (const w of cached(memo.world, cp.container, () => worldRules(cp.container, family))) if (w.networkId === id) rules.push(w.rule);
+    }
+    if (rules.length > 0) world.set(id, rules);
+    else world.delete(id);
+  }
+  memo.members = { members, world };
+
+  // Published ports: DNAT rules (nat) and the filter rules that let them in.
+  const dnatRules: Rule[] = [];
+  const fromDocker: Rule[] = [];
+  const publishedIn = new Map<string, Rule[]>();
+  const inputPublished: Rule[] = [];
+  for (const cp of members.publishers) {
+    const p = slots.reuse(`published:${cp.container.id}`, publishedDeps(cp, policy, managedById), () => publishedRules(cp, policy, managedById, config, family));
+    inputPublished.push(...p.input);
+    dnatRules.push(...p.dnat);
+    fromDocker.push(...p.fromDocker);
+    for (const [networkId, rules] of p.inbound) pushTo(publishedIn, networkId, ...rules);
+  }
+
+  const managedBridges = new Set(managed.map((n) => n.network.bridge!));
+  const bridges: Bridges = {
+    ifaces: [...UNKNOWN_BRIDGES, ...[...managedBridges].filter((b) => !coveredByPattern(b)).sort()],
+    unnamedSubnets: [...new Set(policy.networks.filter((n) => !n.managed && n.network.driver === 'bridge').flatMap((n) => subnetsOf(n.network, family)))].sort(),
+    unknown: UNKNOWN_BRIDGES.filter((b) => !managedBridges.has(b)),
+    routedSubnets: [...new Set(policy.networks.filter((n) => !n.managed).flatMap((n) => subnetsOf(n.network, family)))].sort(),
+  };
+  const frame = slots.reuse('frame', [JSON.stringify(bridges)], () => frameOf(bridges, config, family));
+
+  const perNetwork: Chain[] = [];
+  const leaves = { forwardIn: [] as Leaf[], forwardOut: [] as Leaf[], input: [] as Leaf[], output: [] as Leaf[] };
+  for (const np of managed) {
+    const net = np.network;
+    const l = cached(memo.leaves, np, () => networkLeaves(np, config));
+    leaves.forwardIn.push(l.forwardIn);
+    leaves.forwardOut.push(l.forwardOut);
+    leaves.input.push(l.input);
+    if (l.output) leaves.output.push(l.output);
+    const rules: NetworkRules = {
+      out: grants.out.get(net.id) ?? [],
+      world: world.get(net.id) ?? [],
+      in: grants.in.get(net.id) ?? [],
+      published: publishedIn.get(net.id) ?? [],
+      host: grants.host.get(net.id) ?? [],
+      output: grants.output.get(net.bridge!) ?? [],
+    };
+    for (const chain of networkChains(np, config, family, rules, cached(memo.chains, np, (): KeptChains => ({})))) perNetwork.push(chain);
+  }
+  const dispatched = {
+    forwardIn: slots.reuse('dispatch:forwardIn', leaves.forwardIn, () => dispatch(leaves.forwardIn, 'in', DISPATCH_PREFIX.forwardIn)),
+    forwardOut: slots.reuse('dispatch:forwardOut', leaves.forwardOut, () => dispatch(leaves.forwardOut, 'out', DISPATCH_PREFIX.forwardOut)),
+    input: slots.reuse('dispatch:input', leaves.input, () => dispatch(leaves.input, 'in', DISPATCH_PREFIX.input)),
+    output: slots.reuse('dispatch:output', leaves.output, () => dispatch(leaves.output, 'out', DISPATCH_PREFIX.output)),
+  };
+  const published = slots.reuse('dispatch:published', inputPublished, () => portDispatch(inputPublished, DISPATCH_PREFIX.published));
+  const forward = [...frame.unnamedForward, ...frame.forwardEstablished, ...dispatched.forwardIn.rules, ...frame.unknownIn, ...dispatched.forwardOut.rules, ...frame.unknownOut];
+  const inputAll = [...frame.unnamedInput, ...frame.inputEstablished, ...dispatched.input.rules, ...frame.unknownInput, ...published.rules];
+  const input = slots.reuse('unique:input', inputAll, () => unique(inputAll));
 
   const postrouting: Rule[] = [];
   const natDispatch: Chain[] = [];
   const masqueraded = managed.filter((n) => n.nat.value && !n.network.internal && subnetsOf(n.network, family).length > 0);
   if (masqueraded.length > 0) {
-    // Container-to-container traffic keeps its real source address.
-    for (const b of bridgeIfaces) postrouting.push({ out: b, comment: 'moat:no-nat-between-networks', jump: 'RETURN' });
-    for (const s of routedSubnets) postrouting.push({ dst: s, comment: 'moat:no-nat-between-networks', jump: 'RETURN' });
-    const leaves: CidrLeaf[] = masqueraded.flatMap((np) =>
-      subnetsOf(np.network, family).map((s) => ({ cidr: parseCidr(s)!, rule: { src: s, notOut: np.network.bridge!, comment: `moat:nat:${short(np.network.id)}`, jump: 'MASQUERADE' } })),
+    const mqLeaves = masqueraded.flatMap((np) =>
+      cached(memo.masquerade, np, () =>
+        subnetsOf(np.network, family).map((s) => ({ cidr: parseCidr(s)!, rule: { src: s, notOut: np.network.bridge!, comment: `moat:nat:${short(np.network.id)}`, jump: 'MASQUERADE' } })),
+      ),
     );
-    const masquerade = cidrDispatch(leaves, 'src', DISPATCH_PREFIX.masquerade);
-    postrouting.push(...masquerade.rules);
+    const masquerade = slots.reuse('dispatch:masquerade', mqLeaves, () => cidrDispatch(mqLeaves, 'src', DISPATCH_PREFIX.masquerade));
+    postrouting.push(...frame.noNat, ...masquerade.rules);
     natDispatch.push(...masquerade.chains);
   }
   const natChains: Chain[] = [{ name: BUILTIN_JUMPS.nat.POSTROUTING, rules: postrouting }];
   const natJumps: Record<string, string> = { POSTROUTING: BUILTIN_JUMPS.nat.POSTROUTING };
   if (dnat) {
-    const dnatDispatch = portDispatch(unique(dnatRules), DISPATCH_PREFIX.dnat);
-    const toDnat: Rule = { addrType: 'LOCAL', comment: 'moat:published', jump: DNAT_CHAIN };
+    const dnatDispatch = slots.reuse('dispatch:dnat', dnatRules, () => portDispatch(unique(dnatRules), DISPATCH_PREFIX.dnat));
+    const dnatAll = [...fromDocker, ...frame.dnatFromDocker, ...dnatDispatch.rules];
     natChains.push(
-      { name: BUILTIN_JUMPS.nat.PREROUTING, rules: [toDnat] },
-      // Host-local clients too, except loopback (Docker's userland proxy serves 127.0.0.1).
-      { name: BUILTIN_JUMPS.nat.OUTPUT, rules: [{ ...toDnat, notDst: family === 4 ? '127.0.0.0/8' : '::1/128' }] },
-      {
-        name: DNAT_CHAIN,
-        rules: unique([
-          ...fromDocker,
-          ...bridgeIfaces.map((b): Rule => ({ in: b, comment: 'moat:published:from-docker', jump: 'RETURN' })),
-          ...dnatDispatch.rules,
-        ]),
-      },
+      { name: BUILTIN_JUMPS.nat.PREROUTING, rules: frame.prerouting },
+      { name: BUILTIN_JUMPS.nat.OUTPUT, rules: frame.natOutput },
+      { name: DNAT_CHAIN, rules: slots.reuse('unique:dnat', dnatAll, () => unique(dnatAll)) },
       ...dnatDispatch.chains,
     );
     natJumps.PREROUTING = BUILTIN_JUMPS.nat.PREROUTING;
     natJumps.OUTPUT = BUILTIN_JUMPS.nat.OUTPUT;
   }
 
+  // The same rules as last time: the same Chain, which render and plan recognise
+  // without reading it. (A network's own chains are kept that way already.)
+  const same = (table: TableName) => (c: Chain): Chain => slots.reuse(`chain:${table}:${c.name}`, c.rules, () => c);
   return {
     family,
     tables: {
       filter: {
         chains: [
           { name: BUILTIN_JUMPS.filter.FORWARD, rules: forward },
-          { name: BUILTIN_JUMPS.filter.INPUT, rules: unique(input) },
-          { name: BUILTIN_JUMPS.filter.OUTPUT, rules: output },
-          denyChain(config, family),
-          ...(config.logDenied ? [{ name: DROP_CHAIN, rules: [...logRule(config, 'moat-drop'), { comment: 'moat:inbound', jump: 'DROP' }] }] : []),
-          ...zones,
+          { name: BUILTIN_JUMPS.filter.INPUT, rules: input },
+          { name: BUILTIN_JUMPS.filter.OUTPUT, rules: dispatched.output.rules },
+          frame.deny,
+          ...(frame.drop ? [frame.drop] : []),
+          ...frame.zones,
           ...Object.values(dispatched).flatMap((d) => d.chains),
           ...published.chains,
-          ...perNetwork,
-        ],
+        ].map(same('filter')).concat(perNetwork),
         jumps: BUILTIN_JUMPS.filter,
       },
-      nat: { chains: [...natChains, ...natDispatch], jumps: natJumps },
+      nat: { chains: [...natChains, ...natDispatch].map(same('nat')), jumps: natJumps },
     },
   };
 }

@@ -23,16 +23,15 @@ import type { ConntrackResult } from '../adapters/conntrack.js';
 import { type Iptables, RestoreError } from '../adapters/iptables.js';
 import type { Config } from '../core/config.js';
 import type { HostCache } from './host-cache.js';
-import { type DockerLists, fromDocker } from '../core/from-docker.js';
+import type { DockerLists } from '../core/from-docker.js';
 import type { LiveState, LiveTable } from '../core/live.js';
 import type { Family, Problem, Snapshot } from '../core/model.js';
 import type { TableName } from '../core/names.js';
 import { changedChains, planRestore } from '../core/plan.js';
-import { buildPolicy, type Policy } from '../core/policy.js';
-import { policyOrigins, type PolicyRule } from '../core/policy-file.js';
+import type { PolicyRule } from '../core/policy-file.js';
 import { type ConntrackFilter, revokedFilters } from '../core/revocation.js';
-import { countRules, renderRuleset, type RenderedRuleset, TABLES } from '../core/render.js';
-import { buildRuleset, type Ruleset } from '../core/ruleset.js';
+import { countRules, type RenderedRuleset, TABLES } from '../core/render.js';
+import type { Ruleset } from '../core/ruleset.js';
 
 export interface ReconcilerDeps {
   readonly docker: DockerSource;
@@ -67,21 +66,9 @@ export interface ReconcileOutcome {
   readonly driftRepaired?: boolean;
 }
 
-/** Everything one reconcile computed, for status and `moat plan`. */
-export interface Desired {
-  readonly snapshot: Snapshot;
-  readonly policy: Policy;
-  readonly problems: readonly Problem[];
-  readonly rulesets: readonly Ruleset[];
-  readonly rendered: readonly RenderedRuleset[];
-}
-
-export function computeDesired(lists: Parameters<typeof fromDocker>[0], config: Config, families: readonly Family[], policyRules: readonly PolicyRule[] = []): Desired {
-  const { result: snapshot, problems: dataProblems } = fromDocker(lists);
-  const policy = buildPolicy(snapshot, config, policyOrigins(snapshot, policyRules));
-  const rulesets = families.map((f) => buildRuleset(policy, config, f));
-  return { snapshot, policy, problems: [...dataProblems, ...policy.problems], rulesets, rendered: rulesets.map(renderRuleset) };
-}
+// computeDesired moved to the core (src/core/desired.ts) with its incremental memo.
+import { computeDesired, createDesiredMemo, type Desired } from '../core/desired.js';
+export { computeDesired, createDesiredMemo, type Desired, type DesiredMemo } from '../core/desired.js';
 
 const problemKey = (p: Problem) => JSON.stringify(p);
 
@@ -123,6 +110,8 @@ export class Reconciler {
   private revoking: Promise<void> = Promise.resolve();
   last: ReconcileOutcome | null = null;
   lastDesired: Desired | null = null;
+  /** What the last computation built, reused for what did not change (the listing keeps unchanged entries' identity). */
+  private readonly memo = createDesiredMemo();
 
   constructor(private readonly deps: ReconcilerDeps) {}
 
@@ -139,7 +128,7 @@ export class Reconciler {
     try {
       // Only Docker events (and gates) may trust the cached listing, as only they may trust memory for the kernel.
       const lists = this.deps.cache ? await this.deps.cache.lists(this.forceFull || !eventsOnly(triggers)) : await this.deps.docker.lists();
-      desired = computeDesired(this.withStarting(lists), this.deps.config(), families, this.deps.policyRules?.() ?? []);
+      desired = computeDesired(this.withStarting(lists), this.deps.config(), families, this.deps.policyRules?.() ?? [], this.memo);
     } catch (err) {
       log.warn({ event: 'snapshot_failed', trigger: triggers.join(','), err: String(err) }, 'cannot list Docker: rules left as they are');
       const repaired = await this.restoreLastCommit().catch((e: unknown) => void log.warn({ event: 'drift_repair_failed', err: String(e) }, 'could not put back the last committed rules'));
