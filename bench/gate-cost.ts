@@ -8,12 +8,15 @@
 //                 Node client the wrapper uses without curl): the gate's own
 //                 cost, without any commit to wait for;
 //   no moatd    — `moat-runc … start ID` with no socket at the path (moatd not
-//                 running): the issue allows ~50 ms here.
+//                 running): the issue allows ~50 ms here;
+//   stale socket — a socket file nobody listens on (moatd killed: it removes
+//                 its socket only when it stops cleanly): the wrapper retries
+//                 until the bound. A few calls only, after the others.
 // Time = spawn() to the child's exit, wall clock; the direct calls carry the
 // same spawn cost, so "added" (median − the direct call's median) is the
 // wrapper's share. Everything lives in a temporary directory under /tmp: no
 // network, no engine, no namespace.
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
@@ -36,6 +39,8 @@ export interface GateCostResult {
   readonly calls: number;
   readonly waitMs: number;
   readonly cases: readonly GateCostCase[];
+  /** `start ID` against a stale socket, with the default bound: `staleCalls` calls. */
+  readonly stale: { readonly calls: number; readonly summary: Summary | null; readonly ms: readonly number[] } | null;
 }
 
 const ID = 'ab'.repeat(32);
@@ -58,7 +63,7 @@ function timeOnce(file: string, args: readonly string[], env: NodeJS.ProcessEnv)
   });
 }
 
-export async function runGateCost(opts: { readonly wrapper: string; readonly calls: number; readonly log: (s: string) => void }): Promise<GateCostResult> {
+export async function runGateCost(opts: { readonly wrapper: string; readonly calls: number; readonly staleCalls: number; readonly log: (s: string) => void }): Promise<GateCostResult> {
   const dir = await mkdtemp('/tmp/moat-bench-gate-');
   const sock = join(dir, 'moat.sock');
   const runtime = join(dir, 'runtime');
@@ -90,6 +95,7 @@ export async function runGateCost(opts: { readonly wrapper: string; readonly cal
   ];
   const times = new Map(specs.map((s) => [s.name, [] as number[]]));
   const askedBy = new Map(specs.map((s) => [s.name, 0]));
+  const stale: number[] = [];
   try {
     // Two warm-up rounds (page cache, the node binary), then `calls` rounds,
     // each round every case once, in rotating order.
@@ -104,6 +110,12 @@ export async function runGateCost(opts: { readonly wrapper: string; readonly cal
       }
       if ((round + 1) % 50 === 0) opts.log(`  gate cost: round ${round + 1}/${opts.calls + 2}`);
     }
+    // A socket file left by a killed moatd: bound, never listening (python3, as in test/unit/moat-runc.test.ts).
+    const stalePath = join(dir, 'stale.sock');
+    const bound = opts.staleCalls > 0 && (await new Promise<boolean>((resolve) => execFile('python3', ['-c', 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])', stalePath], (err) => resolve(!err))));
+    if (bound) {
+      for (let i = 0; i < opts.staleCalls; i++) stale.push(await timeOnce(opts.wrapper, wrap(stalePath, 'start', ID), env));
+    }
   } finally {
     unregister();
     await cleanup();
@@ -112,5 +124,6 @@ export async function runGateCost(opts: { readonly wrapper: string; readonly cal
     calls: opts.calls,
     waitMs,
     cases: specs.map((s) => ({ name: s.name, what: s.what, baseline: s.baseline, ms: times.get(s.name)!.map((v) => Math.round(v * 1000) / 1000), summary: summarize(times.get(s.name)!), asked: askedBy.get(s.name)! / opts.calls })),
+    stale: stale.length ? { calls: stale.length, summary: summarize(stale), ms: stale.map((v) => Math.round(v)) } : null,
   };
 }
