@@ -24,7 +24,7 @@ import { FIRST_CASES, firstBurst, firstTry, type FirstBurst, type FirstTry } fro
 import { sleep } from './clock.js';
 import { removeAll, startServer, withTimeout } from './containers.js';
 import { recordEvents, startingEvent, type EngineEvent } from './engine-events.js';
-import { gateAnswers, isGateAnswer, isStartCommit, lineTime, quiet, type GateAnswers } from './moat-lines.js';
+import { gateAnswers, isGateAnswer, isGateReconcile, isStartCommit, lineTime, quiet, type GateAnswers } from './moat-lines.js';
 import { reachOnce, underMoat, type Mode, type ReachContext, type RunResult } from './reachability.js';
 import { realFootprint, type RealFootprintResult } from './real-footprint.js';
 
@@ -145,7 +145,7 @@ async function reachRun(e: Engine, i: number, keep: boolean): Promise<void> {
   await settle(e);
   if (!keep) return;
   e.runs.push(r);
-  if (e.moatd && e.mode === 'gate') e.gateLines.push(...e.moatd.lines.slice(mark).filter((l) => isGateAnswer(l) && l.container === r.id));
+  if (e.moatd && e.mode === 'gate') e.gateLines.push(...e.moatd.lines.slice(mark).filter((l) => (isGateAnswer(l) && l.container === r.id) || isGateReconcile(l)));
   // Lone events: gate off only (under the gate the commit is the one the gate asked for).
   if (!e.moatd || e.mode !== 'moat') return;
   const started = startingEvent(e.events, r.id);

@@ -6,6 +6,9 @@ export const isReconcile = (l: MoatdLine) => l.event === 'reconcile';
 export const isCommit = (l: MoatdLine) => l.event === 'reconcile' && l.committed === true;
 export const triggered = (l: MoatdLine, what: string) => String(l.trigger ?? '').includes(what);
 export const lineTime = (l: MoatdLine) => Date.parse(String(l.time));
+/** A reconcile the start gate asked for (alone or joined with events). */
+export const isGateReconcile = (l: MoatdLine) => isReconcile(l) && String(l.trigger ?? '').split(',').includes('gate');
+
 /** moatd's answer to a gated start (`start_gate`, logged at debug; `start_gate_timeout` when it came after the bound). */
 export const isGateAnswer = (l: MoatdLine) => l.event === 'start_gate' || (l.event === 'start_gate_timeout' && l.source === 'moatd');
 
@@ -17,6 +20,8 @@ export interface GateAnswers {
   readonly late: number;
   /** Starts the wrapper let go without an answer (its records, drained and logged by moatd). */
   readonly unanswered: number;
+  /** Reconciles whose triggers include the gate's: how many committed, and how many found the rules already in. */
+  readonly gateReconciles: { readonly committed: number; readonly unchanged: number };
 }
 
 export function gateAnswers(lines: readonly MoatdLine[], ids?: ReadonlySet<string>): GateAnswers {
@@ -29,6 +34,10 @@ export function gateAnswers(lines: readonly MoatdLine[], ids?: ReadonlySet<strin
     verdicts,
     late: answers.filter((a) => a.event === 'start_gate_timeout').length,
     unanswered: lines.filter((l) => l.event === 'start_gate_timeout' && l.source === 'moat-runc' && mine(l)).length,
+    gateReconciles: {
+      committed: lines.filter((l) => isCommit(l) && isGateReconcile(l)).length,
+      unchanged: lines.filter((l) => isReconcile(l) && l.ok === true && l.committed !== true && isGateReconcile(l)).length,
+    },
   };
 }
 

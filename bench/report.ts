@@ -125,7 +125,7 @@ export function renderReport(r: BenchResult): string {
 
   // Start-to-reachable.
   out.push('## Start-to-reachable\n');
-  out.push(`Container create+start through the API (dockerode; \`docker run -d\` without the CLI), ${r.options.runs} runs per engine after 2 warm-up runs, the three engines up together and their runs interleaved (rotating order). ` +
+  out.push(`Container create+start through the API (dockerode; \`docker run -d\` without the CLI), ${r.options.runs} runs per engine after 2 warm-up runs, the engines up together and their runs interleaved (rotating order). ` +
     'Time from just before the create call until the new container\'s first successful HTTP fetch from the peer (busybox wget retried every 5 ms, stamped in the container by busybox `ts`). ' +
     '"cross": under moat the peer is on another network, granted by `moat.egress=peer-b:80`; on the native engine Docker isolates networks, so the container is also connected to the peer\'s network before start (that API call is in the time); on the floor engine nothing filters and the host routes between the networks. ' +
     'Median / p95 (min–max), ms.\n');
@@ -141,7 +141,7 @@ export function renderReport(r: BenchResult): string {
   out.push('');
   if (gate) {
     const ga = gate.gateRuns;
-    if (ga) out.push(`moatd's answer to each gated start of these runs (\`start_gate\` lines: from the request's arrival to the answer, i.e. the commit that holds the container): ${mp(summarize(ga.waitedMs))} ms; verdicts ${JSON.stringify(ga.verdicts)}, ${ga.late} after the bound, ${ga.unanswered} let go by the wrapper without an answer.\n`);
+    if (ga) out.push(`moatd's answer to each gated start of these runs (\`start_gate\` lines: from the request's arrival to the answer, i.e. the commit that holds the container): ${mp(summarize(ga.waitedMs))} ms; verdicts ${JSON.stringify(ga.verdicts)}, ${ga.late} after the bound, ${ga.unanswered} let go by the wrapper without an answer; the reconciles the gate asked for: ${ga.gateReconciles ? `${ga.gateReconciles.committed} committed, ${ga.gateReconciles.unchanged} found the container's rules already in (committed on its \`network connect\`)` : 'n/a'}.\n`);
     out.push('"start gate": the moat engine\'s containers that ask for the runtime `moat` (bin/moat-runc, registered in that engine\'s daemon.json with `--moat-socket` = moatd\'s control socket, default bound 2000 ms); the gate-off runs on the same engine and moatd use runc. "create+start returned" includes the gate\'s wait.\n');
   }
 
@@ -167,7 +167,7 @@ export function renderReport(r: BenchResult): string {
     const gw = (b: (typeof burstEngines)[number]['firstBursts'][number]) => {
       if (!b.gate) return '—';
       const w = summarize(b.gate.waitedMs);
-      return `${w ? `${round(w.median)} / ${round(w.max)}` : 'n/a'} (n=${b.gate.waitedMs.length}; ${b.gate.late} late, ${b.gate.unanswered} unanswered)`;
+      return `${w ? `${round(w.median)} / ${round(w.max)}` : 'n/a'} (n=${b.gate.waitedMs.length}; ${b.gate.late} late, ${b.gate.unanswered} unanswered${b.gate.gateReconciles ? `; gate's reconciles: ${b.gate.gateReconciles.committed} committed, ${b.gate.gateReconciles.unchanged} unchanged` : ''})`;
     };
     out.push(table(['engine', 'burst', 'first connections open', 'first create → last start returned', 'first create → last verdict', 'commits before the last verdict', 'commits in all (reconciles)', 'reconcile ms median / max', 'gate: moatd\'s answer ms median / max', 'start_gate_timeout lines'], burstEngines.flatMap((e) => e.firstBursts.map((b, i) => [
       ENGINE_LABEL[e.mode] ?? e.mode, String(i + 1), `${b.opened}/${b.containers}${b.noVerdict ? ` (${b.noVerdict} no verdict)` : ''}`, `${b.startSpanMs} ms`, `${b.lastVerdictMs} ms`, b.commitsToLastVerdict === null ? '—' : String(b.commitsToLastVerdict), b.commits === null ? '—' : `${b.commits} (${b.reconciles})`, (() => {
