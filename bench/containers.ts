@@ -30,6 +30,8 @@ export interface RunSpec {
   readonly ip?: string;
   /** Networks joined between create and start. */
   readonly alsoOn?: readonly string[];
+  /** OCI runtime (HostConfig.Runtime, a daemon.json `runtimes` name); the engine's default when absent. */
+  readonly runtime?: string;
 }
 
 export async function createContainer(docker: Docker, spec: RunSpec): Promise<Docker.Container> {
@@ -38,7 +40,7 @@ export async function createContainer(docker: Docker, spec: RunSpec): Promise<Do
     Image: spec.image,
     Cmd: [...spec.cmd],
     Labels: { ...spec.labels },
-    HostConfig: { NetworkMode: spec.network },
+    HostConfig: { NetworkMode: spec.network, ...(spec.runtime ? { Runtime: spec.runtime } : {}) },
     ...(spec.ip ? { NetworkingConfig: { EndpointsConfig: { [spec.network]: { IPAMConfig: { IPv4Address: spec.ip } } } } } : {}),
   }));
   for (const net of spec.alsoOn ?? []) await withTimeout(`connect ${spec.name}`, docker.getNetwork(net).connect({ Container: container.id }));

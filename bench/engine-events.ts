@@ -7,6 +7,8 @@ export interface EngineEvent {
   readonly type: string;
   readonly action: string;
   readonly id: string;
+  /** Network events: the container that was connected or disconnected. */
+  readonly container?: string;
   /** Docker's timestamp, wall ms. */
   readonly at: number;
 }
@@ -20,12 +22,22 @@ export async function recordEvents(docker: Docker): Promise<{ events: EngineEven
     jsonLineReader(
       (value) => {
         if (value === null) return;
-        const e = value as { Type?: string; Action?: string; Actor?: { ID?: string }; timeNano?: number };
-        events.push({ type: String(e.Type), action: String(e.Action), id: String(e.Actor?.ID ?? ''), at: Number(e.timeNano ?? 0) / 1e6 });
+        const e = value as { Type?: string; Action?: string; Actor?: { ID?: string; Attributes?: { container?: unknown } }; timeNano?: number };
+        const container = e.Type === 'network' ? e.Actor?.Attributes?.container : undefined;
+        events.push({ type: String(e.Type), action: String(e.Action), id: String(e.Actor?.ID ?? ''), ...(typeof container === 'string' ? { container } : {}), at: Number(e.timeNano ?? 0) / 1e6 });
       },
       () => undefined,
     ),
   );
   stream.on('error', () => undefined);
   return { events, close: () => stream.destroy() };
+}
+
+/**
+ * The event moatd first reacts to for a container being started: its network
+ * `connect` (Docker sends it as the start begins, before the process runs;
+ * moatd commits the container's rules on it), else its `start`.
+ */
+export function startingEvent(events: readonly EngineEvent[], id: string): EngineEvent | undefined {
+  return events.find((e) => e.type === 'network' && e.action === 'connect' && e.container === id) ?? events.find((e) => e.id === id && e.action === 'start');
 }

@@ -1,6 +1,7 @@
 // What the numbers were measured on.
 import { execa } from 'execa';
 import { cpus, loadavg, release, totalmem } from 'node:os';
+import { chosenEngine } from '../test/integration/testbed/engine-choice.js';
 
 export interface Machine {
   readonly cpus: number;
@@ -28,7 +29,8 @@ export async function describeMachine(): Promise<Machine> {
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     kernel: release(),
     iptables: await version('iptables', ['--version']),
-    dockerd: await version('dockerd', ['--version']),
+    // The engine the beds run (MOAT_ENGINE; 28.5 when unpacked, else the system's 20.10), not the one on PATH.
+    dockerd: await version(chosenEngine().dockerd, ['--version']),
     node: process.version,
     loadavgAtStart: loadavg().map((l) => Math.round(l * 100) / 100),
     gitHead: (await version('git', ['rev-parse', '--short', 'HEAD'])) || 'unknown',

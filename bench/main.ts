@@ -5,10 +5,13 @@
 //            pure computation from scratch vs through the memo (incremental.ts);
 //   native, floor, moat — one private engine each (the integration test bed):
 //            start-to-reachable side by side; on moat also lone events,
-//            50-container bursts and the footprint with 100 real containers.
+//            50-container bursts and the footprint with 100 real containers;
+//   gate   — the moat engine with the start gate (bin/moat-runc) in the same
+//            interleaved runs, first connections on every engine, and the
+//            gate's cost per runtime call (section gate-cost, no engine).
 // Writes bench/results/<stamp>.json, latest.json and latest.md; prints the
 // summary. Options: --quick (few runs, small sizes, for trying it out),
-// --only scale,native,floor,moat, --runs N.
+// --only scale,native,floor,moat,gate,gate-cost, --runs N.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +19,7 @@ import { parseArgs } from 'node:util';
 import { installAbortHandlers, isAborting } from './abort.js';
 import { runIncremental, type IncrementalResult } from './incremental.js';
 import { runEngines, type EngineResult } from './engine-section.js';
+import { runGateCost, type GateCostResult } from './gate-cost.js';
 import { describeMachine } from './machine.js';
 import { renderReport } from './report.js';
 import { runScaleSection } from './scale-section.js';
@@ -25,7 +29,7 @@ import type { FootprintResult } from './synthetic-footprint.js';
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
-    only: { type: 'string', default: 'scale,native,floor,moat' },
+    only: { type: 'string', default: 'scale,native,floor,moat,gate,gate-cost' },
     runs: { type: 'string' },
   },
 });
@@ -34,6 +38,7 @@ const only = new Set(values.only.split(','));
 const runs = Number(values.runs ?? (quick ? 5 : 30));
 const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
 const moatdBin = `${REPO}bin/moatd`;
+const wrapperBin = `${REPO}bin/moat-runc`;
 const proberJs = fileURLToPath(new URL('./prober.js', import.meta.url));
 const resultsDir = `${REPO}bench/results`;
 const started = Date.now();
@@ -48,13 +53,14 @@ log(`machine: ${machine.cpus} CPUs, ${machine.memoryGiB} GiB, kernel ${machine.k
 let scale: SizeResult[] = [];
 const incremental: IncrementalResult[] = [];
 let footprint: FootprintResult[] = [];
+let gateCost: GateCostResult | null = null;
 const engines: EngineResult[] = [];
 const errors: string[] = [];
 const sectionTimes: Record<string, number> = {};
 
 const sectionLoad: Record<string, { start: number[]; end: number[] }> = {};
 const section = async (name: string, fn: () => Promise<void>) => {
-  if (name === 'engines' ? !['native', 'floor', 'moat'].some((m) => only.has(m)) : !only.has(name)) return;
+  if (name === 'engines' ? !['native', 'floor', 'moat', 'gate'].some((m) => only.has(m)) : !only.has(name)) return;
   const start = loadavg().map((l) => Math.round(l * 100) / 100);
   const t = Date.now();
   try {
@@ -90,7 +96,7 @@ await section('scale', async () => {
   }
 });
 
-const modes = (['native', 'floor', 'moat'] as const).filter((m) => only.has(m));
+const modes = (['native', 'floor', 'moat', 'gate'] as const).filter((m) => only.has(m));
 await section('engines', async () => {
   engines.push(...(await runEngines({
     modes,
@@ -104,8 +110,16 @@ await section('engines', async () => {
     loneEvents: quick ? 3 : 10,
     moatdBin,
     proberJs,
+    wrapperBin,
+    firstTries: quick ? 2 : 8,
+    firstBursts: quick ? 1 : 2,
+    firstBurstSize: 50,
     log,
   })));
+});
+
+await section('gate-cost', async () => {
+  gateCost = await runGateCost({ wrapper: wrapperBin, calls: quick ? 30 : 200, staleCalls: quick ? 2 : 5, log });
 });
 
 if (isAborting()) {
@@ -125,6 +139,7 @@ const result = {
   incremental,
   footprint,
   engines,
+  gateCost,
 };
 await mkdir(resultsDir, { recursive: true });
 const stamp = result.startedAt.replace(/[:.]/g, '-');

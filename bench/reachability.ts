@@ -5,7 +5,7 @@
 // busybox `ts` (wall clock, microseconds, same clock as the bench):
 //   same  — a peer on the container's network;
 //   cross — a peer on another network, granted by moat.egress=peer-b:80 under
-//           moat. Docker's own firewall isolates networks, so on the native
+//           moat (with or without the start gate). Docker's own firewall isolates networks, so on the native
 //           engine the container is also connected to the peer's network
 //           before start (`docker network connect`, counted in the time); on
 //           the floor engine nothing filters and the host routes between them;
@@ -23,7 +23,10 @@ p cross "$B" | busybox ts %.s &
 p world "$W" | busybox ts %.s &
 exec sleep 2147483647`;
 
-export type Mode = 'native' | 'floor' | 'moat';
+/** native: Docker's own firewall; floor: none; moat: moatd; gate: moatd and the start gate (bin/moat-runc as the container's runtime). */
+export type Mode = 'native' | 'floor' | 'moat' | 'gate';
+
+export const underMoat = (mode: Mode) => mode === 'moat' || mode === 'gate';
 
 export interface RunResult {
   readonly createStartMs: number;
@@ -41,16 +44,19 @@ export interface ReachContext {
   readonly peers: { readonly a: string; readonly b: string; readonly world: string };
   readonly networks: { readonly a: string; readonly b: string };
   readonly events: readonly EngineEvent[];
+  /** The runtime new containers get (the gate engine: the wrapper's name in daemon.json). */
+  readonly runtime?: string;
 }
 
 export async function reachOnce(ctx: ReachContext, index: number): Promise<RunResult> {
   const spec = {
-    name: `reach-${index}`,
+    name: `reach-${ctx.mode}-${index}`,
     image: ctx.image,
     cmd: ['sh', '-c', PROBE_SCRIPT, 'probe', ctx.peers.a, ctx.peers.b, ctx.peers.world],
     network: ctx.networks.a,
-    labels: ctx.mode === 'moat' ? { 'moat.egress': 'peer-b:80' } : ({} as Record<string, string>),
+    labels: underMoat(ctx.mode) ? { 'moat.egress': 'peer-b:80' } : ({} as Record<string, string>),
     alsoOn: ctx.mode === 'native' ? [ctx.networks.b] : [],
+    ...(ctx.runtime ? { runtime: ctx.runtime } : {}),
   };
   const t0 = wallMs();
   const container = await createContainer(ctx.docker, spec);

@@ -8,8 +8,8 @@ import type { Bed } from '../test/integration/testbed/bed.js';
 import type { Moatd } from '../test/integration/testbed/moatd.js';
 import { wallMs } from './clock.js';
 import { createContainer, pool, remove, start } from './containers.js';
-import type { EngineEvent } from './engine-events.js';
-import { isCommit, isReconcile, lineTime, quiet, triggered } from './moat-lines.js';
+import { startingEvent, type EngineEvent } from './engine-events.js';
+import { isCommit, isReconcile, isStartCommit, lineTime, quiet } from './moat-lines.js';
 import { measureWindow, peakRssKb, type Window } from './proc-stats.js';
 import { summarize, type Summary } from './stats.js';
 
@@ -42,8 +42,8 @@ async function loneEvent(ctx: RealFootprintContext, moatd: Moatd, name: string):
   const mark = moatd.mark();
   const c = await createContainer(ctx.docker, { name, image: ctx.bed.image, cmd: ['sleep', '2147483647'], network: 'bench-a', labels: { 'moat.egress': 'peer-b:80' } });
   await start(c);
-  const line = await moatd.waitForEvent((l) => isCommit(l) && triggered(l, 'container.start'), { since: mark, timeoutMs: 20_000 });
-  const started = ctx.events.find((e) => e.id === c.id && e.action === 'start');
+  const line = await moatd.waitForEvent(isStartCommit, { since: mark, timeoutMs: 20_000 });
+  const started = startingEvent(ctx.events, c.id);
   await quiet(moatd, 300, 5_000);
   await remove(ctx.docker, c.id);
   await quiet(moatd, 300, 5_000);
