@@ -161,3 +161,43 @@ describe('subnet dispatch', () => {
     expect(r.evaluated).toBeLessThanOrEqual(3 * FANOUT);
   });
 });
+
+describe('dispatch trees with a memo', () => {
+  // A pool of bridges sharing prefixes (so that trees have subtrees), steps
+  // that keep some, drop some and replace some with a leaf of other content.
+  const pool = Array.from({ length: 80 }, (_, i) => `br-${hex(i % 40, 7).slice(0, 2)}${hex(i, 3).slice(0, 3)}`);
+  const step = fc.record({ keep: fc.subarray([...new Set(pool)]), replace: fc.subarray([...new Set(pool)], { maxLength: 5 }) });
+
+  it('builds what a fresh dispatch builds, after any change to its leaves', () => {
+    fc.assert(
+      fc.property(fc.array(step, { minLength: 1, maxLength: 8 }), fc.integer({ min: 2, max: 16 }), (steps, fanout) => {
+        const memo = new Map();
+        const leaves = new Map<string, Leaf>();
+        steps.forEach(({ keep, replace }, n) => {
+          for (const name of replace) leaves.set(name, { iface: name, rule: { in: name, comment: `moat:net:${name}`, jump: `MOAT-OUT-${n}` } });
+          const now = keep.map((name) => leaves.get(name) ?? leaves.set(name, leaf(name)).get(name)!);
+          expect(dispatch(now, 'in', 'MOAT-FI-', fanout, memo)).toEqual(dispatch(now, 'in', 'MOAT-FI-', fanout));
+        });
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('builds what a fresh subnet dispatch builds, after any change to its leaves', () => {
+    const subnets = Array.from({ length: 120 }, (_, i) => `10.${(i * 37) % 64}.${(i * 11) % 256}.0/24`);
+    const pick = fc.record({ keep: fc.subarray([...new Set(subnets)]), replace: fc.subarray([...new Set(subnets)], { maxLength: 5 }) });
+    fc.assert(
+      fc.property(fc.array(pick, { minLength: 1, maxLength: 8 }), fc.integer({ min: 2, max: 16 }), (steps, fanout) => {
+        const memo = new Map();
+        const leaves = new Map<string, { cidr: NonNullable<ReturnType<typeof parseCidr>>; rule: Rule }>();
+        const make = (s: string, tag: string) => ({ cidr: parseCidr(s)!, rule: { src: s, comment: `moat:nat:${tag}`, jump: 'MASQUERADE' } });
+        steps.forEach(({ keep, replace }, n) => {
+          for (const s of replace) leaves.set(s, make(s, `r${n}`));
+          const now = keep.map((s) => leaves.get(s) ?? leaves.set(s, make(s, 'first')).get(s)!);
+          expect(cidrDispatch(now, 'src', 'MOAT-MQ-', fanout, memo)).toEqual(cidrDispatch(now, 'src', 'MOAT-MQ-', fanout));
+        });
+      }),
+      { numRuns: 200 },
+    );
+  });
+});

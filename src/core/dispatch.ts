@@ -13,6 +13,7 @@
 import ipaddr from 'ipaddr.js';
 import { type Cidr, parseCidr } from './addr.js';
 import { pushTo } from './maps.js';
+import { sameItems } from './memo.js';
 import type { Rule } from './rule.js';
 import type { Chain } from './ruleset.js';
 
@@ -31,6 +32,13 @@ export interface Dispatch {
   readonly chains: Chain[];
 }
 
+/**
+ * The subtrees one tree built before, by the chain they are entered by, with
+ * their members (see ruleset.ts): a subtree whose members are the same
+ * leaves is handed back as it was. One memo per tree (side, prefix, fanout).
+ */
+export type DispatchMemo = Map<string, { readonly members: readonly unknown[]; readonly chains: readonly Chain[]; readonly rule: Rule }>;
+
 function commonPrefix(names: readonly string[]): string {
   let p = names[0]!;
   for (const n of names) while (!n.startsWith(p)) p = p.slice(0, -1);
@@ -38,7 +46,7 @@ function commonPrefix(names: readonly string[]): string {
 }
 
 /** `side`: which interface the leaves match (`in` for -i, `out` for -o). */
-export function dispatch(leaves: readonly Leaf[], side: 'in' | 'out', chainPrefix: string, fanout = FANOUT): Dispatch {
+export function dispatch(leaves: readonly Leaf[], side: 'in' | 'out', chainPrefix: string, fanout = FANOUT, memo?: DispatchMemo): Dispatch {
   const chains: Chain[] = [];
   const build = (prefix: string, members: readonly Leaf[]): Rule[] => {
     if (members.length <= fanout) return members.map((l) => l.rule);
@@ -58,8 +66,17 @@ export function dispatch(leaves: readonly Leaf[], side: 'in' | 'out', chainPrefi
       // Names are at most 15 characters and distinct, so a shared prefix is at most 14 and `<prefix>+` fits.
       const shared = commonPrefix(group.map((l) => l.iface));
       const name = `${chainPrefix}${shared}`;
-      chains.push({ name, rules: build(shared, group) });
-      rules.push({ [side]: `${shared}+`, comment: 'moat:dispatch', jump: name });
+      const kept = memo?.get(name);
+      if (kept && sameItems(kept.members, group)) {
+        chains.push(...kept.chains);
+        rules.push(kept.rule);
+        continue;
+      }
+      const start = chains.length;
+      chains.push({ name, rules: build(shared, group) }); // its subtrees' chains first, then its own
+      const rule: Rule = { [side]: `${shared}+`, comment: 'moat:dispatch', jump: name };
+      rules.push(rule);
+      memo?.set(name, { members: group, chains: chains.slice(start), rule });
     }
     return rules;
   };
@@ -118,7 +135,13 @@ export interface CidrLeaf {
 }
 
 const bitsOf = (c: Cidr) => (c.family === 4 ? 32 : 128);
-const valueOf = (c: Cidr) => c.addr.toByteArray().reduce((v, b) => (v << 8n) | BigInt(b), 0n);
+/** Each subnet's address as a number, computed once per Cidr object (a rebuilt tree asks again for every leaf). */
+const values = new WeakMap<Cidr, bigint>();
+const valueOf = (c: Cidr) => {
+  let v = values.get(c);
+  if (v === undefined) values.set(c, (v = c.addr.toByteArray().reduce((acc, b) => (acc << 8n) | BigInt(b), 0n)));
+  return v;
+};
 
 function cidrText(value: bigint, prefix: number, family: 4 | 6): string {
   const bytes: number[] = [];
@@ -132,7 +155,7 @@ function cidrText(value: bigint, prefix: number, family: 4 | 6): string {
  * by the next 4 address bits after the prefix they share: `-s <supernet>`
  * into `<chainPrefix><hex bits>-<prefix length>`.
  */
-export function cidrDispatch(leaves: readonly CidrLeaf[], side: 'src' | 'dst', chainPrefix: string, fanout = FANOUT): Dispatch {
+export function cidrDispatch(leaves: readonly CidrLeaf[], side: 'src' | 'dst', chainPrefix: string, fanout = FANOUT, memo?: DispatchMemo): Dispatch {
   const chains: Chain[] = [];
   const build = (members: readonly CidrLeaf[]): Rule[] => {
     if (members.length <= fanout) return members.map((l) => l.rule);
@@ -159,8 +182,17 @@ export function cidrDispatch(leaves: readonly CidrLeaf[], side: 'src' | 'dst', c
         out.push(...group.map((l) => l.rule));
         continue;
       }
-      chains.push({ name, rules: build(group) });
-      out.push({ [side]: cidrText(key << BigInt(bits - next), next, members[0]!.cidr.family), comment: 'moat:dispatch', jump: name });
+      const kept = memo?.get(name);
+      if (kept && sameItems(kept.members, group)) {
+        chains.push(...kept.chains);
+        out.push(kept.rule);
+        continue;
+      }
+      const start = chains.length;
+      chains.push({ name, rules: build(group) }); // its subtrees' chains first, then its own
+      const rule: Rule = { [side]: cidrText(key << BigInt(bits - next), next, members[0]!.cidr.family), comment: 'moat:dispatch', jump: name };
+      out.push(rule);
+      memo?.set(name, { members: group, chains: chains.slice(start), rule });
     }
     return out;
   };

@@ -5,7 +5,7 @@
 import type { Config } from './config.js';
 import type { Flow, Side } from './grants.js';
 import { pushOne } from './maps.js';
-import { alignedMap, sameItems, SEP } from './memo.js';
+import { alignedMap, changedIds, SEP } from './memo.js';
 import type { Family } from './model.js';
 import { FROM_LAN_CHAIN, FROM_WORLD_CHAIN, TO_EXTERNAL_CHAIN, TO_LAN_CHAIN, TO_WORLD_CHAIN } from './names.js';
 import type { NetworkPolicy } from './policy.js';
@@ -87,7 +87,11 @@ export function flowRules(flows: readonly Flow[], networks: readonly NetworkPoli
   };
   const last = memo.last;
   memo.last = null;
-  const adds = alignedMap(last && sameItems(last.networks, networks) ? { items: last.flows, results: last.adds } : null, flows, addsOf);
+  // A flow with a side on a network that came, went or changed is placed again.
+  const changed = last ? changedIds(last.networks, networks) : null;
+  const touches = (side: Side) => (side.kind === 'container' ? side.container.endpoints.some((e) => changed!.has(e.networkId)) : side.kind === 'network' && changed!.has(side.network.id));
+  const keep = changed && changed.size > 0 ? (flow: Flow) => !touches(flow.from) && !touches(flow.to) : undefined;
+  const adds = alignedMap(last && changed ? { items: last.flows, results: last.adds } : null, flows, addsOf, keep);
   for (const list of adds) for (const [table, key, rule] of list) pushOne(rules[table], key, rule);
   memo.last = { flows, networks, adds };
   return rules;

@@ -12,6 +12,12 @@ export function sameItems(a: readonly unknown[], b: readonly unknown[]): boolean
   return true;
 }
 
+/** The ids of the network policies only one of two lists has (null: too many to say). */
+export function changedIds<T extends { readonly network: { readonly id: string } }>(before: readonly T[], after: readonly T[]): Set<string> | null {
+  const diff = changedItems(before, after);
+  return diff ? new Set([...diff.removed, ...diff.added].map((n) => n.network.id)) : null;
+}
+
 /** `sameItems` part by part. */
 export const sameParts = (a: readonly (readonly unknown[])[], b: readonly (readonly unknown[])[]): boolean =>
   a.length === b.length && a.every((part, i) => sameItems(part, b[i]!));
@@ -122,12 +128,13 @@ export function changedItems<T>(before: readonly T[], after: readonly T[], limit
 
 /**
  * `items.map(f)` that reuses the result of every item found again in
- * `before.items` (a pointer walk like changedItems'); everything else, and
- * everything when the lists differ in more than `limit` places, goes
- * through `f`. Only for an `f` whose result depends on the item alone (and
- * on what the caller keeps fixed): then a reused result is what `f` gives.
+ * `before.items` (a pointer walk like changedItems') for which `keep` holds;
+ * everything else, and everything when the lists differ in more than
+ * `limit` places, goes through `f`. Only for an `f` whose result depends on
+ * the item alone, on what the caller keeps fixed, and on what `keep` checks:
+ * then a reused result is what `f` gives.
  */
-export function alignedMap<T, R>(before: { readonly items: readonly T[]; readonly results: readonly R[] } | null, items: readonly T[], f: (item: T) => R, limit = 32): R[] {
+export function alignedMap<T, R>(before: { readonly items: readonly T[]; readonly results: readonly R[] } | null, items: readonly T[], f: (item: T) => R, keep?: (item: T) => boolean, limit = 32): R[] {
   const out: R[] = new Array<R>(items.length);
   let j = 0;
   if (before) {
@@ -136,7 +143,7 @@ export function alignedMap<T, R>(before: { readonly items: readonly T[]; readonl
     let misses = 0;
     while (j < items.length && i < was.length && misses <= limit) {
       if (was[i] === items[j]) {
-        out[j] = results[i]!;
+        out[j] = !keep || keep(items[j]!) ? results[i]! : f(items[j]!);
         i++;
         j++;
         continue;

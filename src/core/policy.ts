@@ -2,7 +2,7 @@
 // reason (default, Docker option or label) that produced it.
 import type { Config } from './config.js';
 import { createGrantsMemo, type Flow, type GrantOrigin, type GrantsMemo, labelOrigins, type OwnLabels, ownLabels, resolveGrants } from './grants.js';
-import { alignedMap, cached, sameItems } from './memo.js';
+import { alignedMap, cached, changedIds } from './memo.js';
 import type { Container, Network, Problem, Snapshot } from './model.js';
 
 export interface Decision<T> {
@@ -154,13 +154,15 @@ export function buildPolicy(snapshot: Snapshot, config: Config, extraOrigins: re
   const kept = (c: Container) => cached(memo.containers, c, () => ({ problems: containerProblems(c, config), cp: null }));
   const containerProblemsList = alignedMap(was(last?.problems), snapshot.containers, (c) => kept(c).problems);
   for (const list of containerProblemsList) for (const p of list) problems.push(p);
-  const sameNetworks = last !== null && sameItems(last.networks, networks);
-  const containers = alignedMap(sameNetworks ? was(last?.cps) : null, snapshot.containers, (c) => {
+  // A network that came, went or changed: the containers on it decide again.
+  const changed = last ? changedIds(last.networks, networks) : null;
+  const offChanged = changed && changed.size > 0 ? (c: Container) => !c.endpoints.some((e) => changed.has(e.networkId)) : undefined;
+  const containers = alignedMap(changed ? was(last?.cps) : null, snapshot.containers, (c) => {
     const k = kept(c);
     const world = worldOf(c, byId, egressNone, config);
     if (k.cp?.world.reason !== world.reason) k.cp = { container: c, world };
     return k.cp;
-  });
+  }, offChanged);
   memo.last = { containers: snapshot.containers, networks, own, cps: containers, problems: containerProblemsList };
   const flows = resolveGrants(snapshot, [...origins, ...extraOrigins], problems, memo.grants);
   return { networks, containers, flows, problems };

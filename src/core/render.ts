@@ -33,7 +33,14 @@ export interface RenderMemo {
 export const createRenderMemo = (): RenderMemo => ({ chains: { 4: new WeakMap(), 6: new WeakMap() }, rules: { 4: new WeakMap(), 6: new WeakMap() } });
 
 export function renderRuleset(ruleset: Ruleset): RenderedRuleset {
-  return renderRulesetWith(ruleset, createRenderMemo());
+  const tables = {} as Record<TableName, RenderedTable>;
+  for (const table of TABLES) {
+    const t = ruleset.tables[table];
+    const chains = new Map<string, readonly string[]>();
+    for (const chain of t.chains) chains.set(chain.name, chain.rules.map((r) => renderRule(r, ruleset.family)));
+    tables[table] = { chains, jumps: t.jumps };
+  }
+  return { family: ruleset.family, tables };
 }
 
 export function renderRulesetWith(ruleset: Ruleset, memo: RenderMemo): RenderedRuleset {

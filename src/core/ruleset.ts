@@ -11,7 +11,7 @@
 // nat POSTROUTING -> MOAT-POSTROUTING (masquerade); PREROUTING/OUTPUT -> MOAT-DNAT (dnat mode).
 import { parseCidr } from './addr.js';
 import type { Config } from './config.js';
-import { cidrDispatch, type CidrLeaf, dispatch, type Leaf, portDispatch } from './dispatch.js';
+import { cidrDispatch, type CidrLeaf, dispatch, type DispatchMemo, FANOUT, type Leaf, portDispatch } from './dispatch.js';
 import { createFlowRulesMemo, flowRules, type FlowRulesMemo } from './flow-rules.js';
 import { pushTo } from './maps.js';
 import { type Members, membersOf, updateMembers } from './members.js';
@@ -56,11 +56,15 @@ export interface RulesetMemo {
   readonly leaves: WeakMap<NetworkPolicy, NetworkLeaves>;
   readonly chains: WeakMap<NetworkPolicy, KeptChains>;
   readonly masquerade: WeakMap<NetworkPolicy, readonly CidrLeaf[]>;
+  /** Per dispatch tree, its subtrees: a bridge that comes or goes rebuilds the path to it, not the tree. */
+  readonly trees: Record<'forwardIn' | 'forwardOut' | 'input' | 'output' | 'masquerade', DispatchMemo>;
   /** The last policy's members and the `world` rules of each network, patched by the next one. */
   members: { readonly members: Members; readonly world: ReadonlyMap<string, readonly Rule[]> } | null;
 }
 
-export const createRulesetMemo = (): RulesetMemo => ({ slots: new Slots(), flows: createFlowRulesMemo(), world: new WeakMap(), leaves: new WeakMap(), chains: new WeakMap(), masquerade: new WeakMap(), members: null });
+export const createRulesetMemo = (): RulesetMemo => ({ slots: new Slots(), flows: createFlowRulesMemo(), world: new WeakMap(), leaves: new WeakMap(), chains: new WeakMap(), masquerade: new WeakMap(), members: null,
+  trees: { forwardIn: new Map(), forwardOut: new Map(), input: new Map(), output: new Map(), masquerade: new Map() },
+});
 
 /** True when an iptables interface pattern (`br-+`) matches the name. */
 export const matchesPattern = (pattern: string, name: string) => (pattern.endsWith('+') ? name.startsWith(pattern.slice(0, -1)) : name === pattern);
@@ -224,10 +228,10 @@ export function buildRuleset(policy: Policy, config: Config, family: Family, mem
     for (const chain of networkChains(np, config, family, rules, cached(memo.chains, np, (): KeptChains => ({})))) perNetwork.push(chain);
   }
   const dispatched = {
-    forwardIn: slots.reuse('dispatch:forwardIn', leaves.forwardIn, () => dispatch(leaves.forwardIn, 'in', DISPATCH_PREFIX.forwardIn)),
-    forwardOut: slots.reuse('dispatch:forwardOut', leaves.forwardOut, () => dispatch(leaves.forwardOut, 'out', DISPATCH_PREFIX.forwardOut)),
-    input: slots.reuse('dispatch:input', leaves.input, () => dispatch(leaves.input, 'in', DISPATCH_PREFIX.input)),
-    output: slots.reuse('dispatch:output', leaves.output, () => dispatch(leaves.output, 'out', DISPATCH_PREFIX.output)),
+    forwardIn: slots.reuse('dispatch:forwardIn', leaves.forwardIn, () => dispatch(leaves.forwardIn, 'in', DISPATCH_PREFIX.forwardIn, FANOUT, memo.trees.forwardIn)),
+    forwardOut: slots.reuse('dispatch:forwardOut', leaves.forwardOut, () => dispatch(leaves.forwardOut, 'out', DISPATCH_PREFIX.forwardOut, FANOUT, memo.trees.forwardOut)),
+    input: slots.reuse('dispatch:input', leaves.input, () => dispatch(leaves.input, 'in', DISPATCH_PREFIX.input, FANOUT, memo.trees.input)),
+    output: slots.reuse('dispatch:output', leaves.output, () => dispatch(leaves.output, 'out', DISPATCH_PREFIX.output, FANOUT, memo.trees.output)),
   };
   const published = slots.reuse('dispatch:published', inputPublished, () => portDispatch(inputPublished, DISPATCH_PREFIX.published));
   const forward = [...frame.unnamedForward, ...frame.forwardEstablished, ...dispatched.forwardIn.rules, ...frame.unknownIn, ...dispatched.forwardOut.rules, ...frame.unknownOut];
@@ -243,7 +247,7 @@ export function buildRuleset(policy: Policy, config: Config, family: Family, mem
         subnetsOf(np.network, family).map((s) => ({ cidr: parseCidr(s)!, rule: { src: s, notOut: np.network.bridge!, comment: `moat:nat:${short(np.network.id)}`, jump: 'MASQUERADE' } })),
       ),
     );
-    const masquerade = slots.reuse('dispatch:masquerade', mqLeaves, () => cidrDispatch(mqLeaves, 'src', DISPATCH_PREFIX.masquerade));
+    const masquerade = slots.reuse('dispatch:masquerade', mqLeaves, () => cidrDispatch(mqLeaves, 'src', DISPATCH_PREFIX.masquerade, FANOUT, memo.trees.masquerade));
     postrouting.push(...frame.noNat, ...masquerade.rules);
     natDispatch.push(...masquerade.chains);
   }
