@@ -150,11 +150,15 @@ describe('Daemon and containers being started', () => {
   });
 
   it('enforces a container at network connect, before it is listed running, and forgets it when it dies', async () => {
-    const { kernel, docker, d } = await setup();
+    const { cap, kernel, docker, d } = await setup();
     docker.starting_.set(edgey.Id, edgey);
     docker.send({ type: 'network', action: 'connect', id: edgey.NetworkSettings.Networks.edge.NetworkID, container: edgey.Id });
     for (let i = 0; i < 100 && !holdsEdgey(kernel); i++) await wait(5);
     expect(holdsEdgey(kernel)).toBe(true);
+    // The gate then finds it committed already: an answer without another reconcile.
+    const reconciles = cap.events('reconcile').length;
+    expect(await d.admit(edgey.Id, 2_000)).toMatchObject({ verdict: 'committed' });
+    expect(cap.events('reconcile')).toHaveLength(reconciles);
     docker.send({ type: 'container', action: 'die', id: edgey.Id });
     for (let i = 0; i < 100 && holdsEdgey(kernel); i++) await wait(5);
     expect(holdsEdgey(kernel)).toBe(false);

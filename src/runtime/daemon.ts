@@ -84,6 +84,10 @@ export class Daemon {
       log: deps.log,
       drainTimeouts: deps.drainGateTimeouts,
       onAnswer: (a) => deps.onGateAnswer?.(a),
+      committedSince: (id, since) => {
+        const last = this.reconciler?.last;
+        return last?.ok === true && (last.startedAt ?? Number.NEGATIVE_INFINITY) >= since && (this.reconciler?.lastDesired?.snapshot.containers.some((c) => c.id === id) ?? false);
+      },
     });
   }
 

@@ -57,6 +57,8 @@ export interface ReconcileOutcome {
   readonly ok: boolean;
   readonly committed: boolean;
   readonly triggers: readonly string[];
+  /** Monotonic time the run began: what it listed is at least this fresh. */
+  readonly startedAt?: number;
   readonly durationMs: number;
   readonly rules: Partial<Record<`v${Family}`, Record<TableName, number>>>;
   readonly error?: string;
@@ -120,7 +122,7 @@ export class Reconciler {
     const started = now();
     const families = this.deps.iptables.map((i) => i.family);
     const finish = (o: Omit<ReconcileOutcome, 'durationMs' | 'triggers'>): ReconcileOutcome => {
-      this.last = { ...o, triggers, durationMs: Math.round((now() - started) * 100) / 100 };
+      this.last = { ...o, triggers, startedAt: started, durationMs: Math.round((now() - started) * 100) / 100 };
       return this.last;
     };
 

@@ -12,7 +12,10 @@
 //   grants alive for long;
 // - a gated start waits for the first reconcile that begins after its entry
 //   is in (the scheduler gathers what arrives during a commit into the next
-//   one), and no longer: the answer says whether that commit succeeded;
+//   one), and no longer: the answer says whether that commit succeeded. When
+//   a successful reconcile that began after the same entry (same endpoints)
+//   was tracked at its network connect already holds it, the answer is
+//   immediate: that commit is the one;
 // - the gate never blocks a start by itself: the wrapper bounds the wait.
 import type { Logger } from 'pino';
 import { GATE_TRIGGER, type ReconcileOutcome } from './reconciler.js';
@@ -39,6 +42,8 @@ export interface StartGateDeps {
   /** Timeouts the wrapper recorded while moatd did not answer, drained at each contact. */
   readonly drainTimeouts?: () => Promise<readonly Record<string, unknown>[]>;
   readonly ttlMs?: number;
+  /** True when the last reconcile succeeded, began at or after `since`, and its snapshot holds the container. */
+  readonly committedSince?: (id: string, since: number) => boolean;
   /** Told about every answer (metrics). */
   readonly onAnswer?: (answer: GateAnswer) => void;
 }
@@ -49,6 +54,9 @@ interface Entry {
 }
 
 const ID = /^[0-9a-f]{64}$/;
+
+/** A container entry's endpoints, compared as text (the same engine writes both). */
+const endpointsOf = (raw: unknown): string => JSON.stringify((raw as { NetworkSettings?: { Networks?: unknown } } | null)?.NetworkSettings?.Networks ?? null);
 
 const endpointCount = (raw: unknown): number => {
   const nets = (raw as { NetworkSettings?: { Networks?: Record<string, unknown> } } | null)?.NetworkSettings?.Networks;
@@ -126,8 +134,11 @@ export class StartGate {
       return a;
     };
     if (!ID.test(id)) return answer('unknown');
+    const tracked = this.entries.get(id);
     const resolved = await this.deps.resolve(id).catch(() => undefined);
     if (resolved === undefined || resolved === null) return answer('unknown');
+    // Already committed at its network connect, with these very endpoints: nothing to wait for.
+    if (tracked && endpointsOf(tracked.raw) === endpointsOf(resolved) && this.deps.committedSince?.(id, tracked.at)) return answer('committed');
     if (!this.keep(id, resolved, started)) return answer('no-network');
     const outcome = await this.deps.reconcile(GATE_TRIGGER).catch(() => null);
     return answer(outcome?.ok ? 'committed' : 'failed');
