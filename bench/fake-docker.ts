@@ -16,6 +16,8 @@ export class FakeDocker {
   private server: Server | null = null;
   private networksJson = '[]';
   private containersJson = '[]';
+  /** Each container's JSON by id: an id-filtered list costs what one container costs, as it does in Docker. */
+  private containerById = new Map<string, string>();
   private readonly streams = new Set<ServerResponse>();
   /** Requests served, by path (without the API version prefix). */
   readonly served = new Map<string, number>();
@@ -25,6 +27,7 @@ export class FakeDocker {
   setLists(lists: DockerLists): void {
     this.networksJson = JSON.stringify(lists.networks);
     this.containersJson = JSON.stringify(lists.containers);
+    this.containerById = new Map(lists.containers.map((c) => [String((c as { Id?: unknown }).Id), JSON.stringify(c)]));
   }
 
   get eventStreams(): number {
@@ -42,7 +45,7 @@ export class FakeDocker {
     const filters = new URL(url, 'http://fake').searchParams.get('filters');
     const ids = filters ? ((JSON.parse(filters) as { id?: string[] }).id ?? null) : null;
     if (!ids) return this.containersJson;
-    return JSON.stringify((JSON.parse(this.containersJson) as { Id: string }[]).filter((c) => ids.includes(c.Id)));
+    return `[${ids.flatMap((id) => this.containerById.get(id) ?? []).join(',')}]`;
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {

@@ -294,8 +294,12 @@ export async function runScaleSize(spec: SyntheticSpec, opts: ScaleOptions): Pro
     (newCtr.NetworkSettings as { Networks: Record<string, unknown> }).Networks = { 'zz-new': { ...ep, NetworkID: hexId('net-new'), IPAddress: '10.250.0.2', Gateway: '10.250.0.1' } };
     for (let r = 0; r < Math.max(3, Math.ceil(reps / 2)); r++) {
       fake.setLists({ networks: [...base.networks, newNet], containers: [...base.containers, newCtr] });
+      cache.note({ type: 'network', action: 'create', id: hexId('net-new') });
+      cache.note({ type: 'container', action: 'start', id: hexId('zz-new-1') });
       netAdds.push(await sample(rec, 'network.create'));
       fake.setLists(base);
+      cache.note({ type: 'container', action: 'destroy', id: hexId('zz-new-1') });
+      cache.note({ type: 'network', action: 'destroy', id: hexId('net-new') });
       await sample(rec, 'network.destroy');
     }
 
