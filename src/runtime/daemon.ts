@@ -61,6 +61,8 @@ export class Daemon {
   /** Containers being started, and the gate that holds their process until their rules are in. */
   readonly gate: StartGate;
   private readonly cache: HostCache;
+  /** The reconcile under way, if any: a gated start tracked before it began waits for it, not for another. */
+  private running: { readonly startedAt: number; readonly outcome: Promise<unknown> } | null = null;
 
   /** The runner moat's iptables use: each restore's pid tells the drift watcher that transaction is moat's own. */
   private readonly run: CommandRunner = (file, args, input, onSpawn) =>
@@ -84,7 +86,9 @@ export class Daemon {
       log: deps.log,
       drainTimeouts: deps.drainGateTimeouts,
       onAnswer: (a) => deps.onGateAnswer?.(a),
-      committedSince: (id, since) => {
+      committedSince: async (id, since) => {
+        // A reconcile that began after the container was tracked is the one that commits it: wait for it if it is still running.
+        if (this.running && this.running.startedAt >= since) await this.running.outcome;
         const last = this.reconciler?.last;
         return last?.ok === true && (last.startedAt ?? Number.NEGATIVE_INFINITY) >= since && (this.reconciler?.lastDesired?.snapshot.containers.some((c) => c.id === id) ?? false);
       },
@@ -146,7 +150,10 @@ export class Daemon {
     const scheduler = new Scheduler(
       async (triggers) => {
         this.deps.observer?.reconcileStarted();
-        const outcome = await reconciler.run(triggers);
+        const run = reconciler.run(triggers);
+        this.running = { startedAt: now(), outcome: run.catch(() => null) };
+        const outcome = await run;
+        this.running = null;
         this.deps.observer?.reconciled(outcome, reconciler.lastDesired);
         if (!outcome.ok) return this.scheduleRetry();
         this.failures = 0;

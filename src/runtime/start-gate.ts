@@ -42,8 +42,8 @@ export interface StartGateDeps {
   /** Timeouts the wrapper recorded while moatd did not answer, drained at each contact. */
   readonly drainTimeouts?: () => Promise<readonly Record<string, unknown>[]>;
   readonly ttlMs?: number;
-  /** True when the last reconcile succeeded, began at or after `since`, and its snapshot holds the container. */
-  readonly committedSince?: (id: string, since: number) => boolean;
+  /** True when the last reconcile (or the one under way, once it ends) succeeded, began at or after `since`, and its snapshot holds the container. */
+  readonly committedSince?: (id: string, since: number) => Promise<boolean>;
   /** Told about every answer (metrics). */
   readonly onAnswer?: (answer: GateAnswer) => void;
 }
@@ -138,7 +138,7 @@ export class StartGate {
     const resolved = await this.deps.resolve(id).catch(() => undefined);
     if (resolved === undefined || resolved === null) return answer('unknown');
     // Already committed at its network connect, with these very endpoints: nothing to wait for.
-    if (tracked && endpointsOf(tracked.raw) === endpointsOf(resolved) && this.deps.committedSince?.(id, tracked.at)) return answer('committed');
+    if (tracked && endpointsOf(tracked.raw) === endpointsOf(resolved) && (await this.deps.committedSince?.(id, tracked.at))) return answer('committed');
     if (!this.keep(id, resolved, started)) return answer('no-network');
     const outcome = await this.deps.reconcile(GATE_TRIGGER).catch(() => null);
     return answer(outcome?.ok ? 'committed' : 'failed');
