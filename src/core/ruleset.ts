@@ -9,7 +9,7 @@
 // filter INPUT -> MOAT-INPUT: -i <bridge> -> MOAT-HOST-<net>; published host ports.
 // filter OUTPUT -> MOAT-OUTPUT: host -> containers, when hostToContainers: deny.
 // nat POSTROUTING -> MOAT-POSTROUTING (masquerade); PREROUTING/OUTPUT -> MOAT-DNAT (dnat mode).
-import { parseCidr } from './addr.js';
+import { isLoopback, parseCidr } from './addr.js';
 import type { Config } from './config.js';
 import { cidrDispatch, type CidrLeaf, dispatch, type Leaf, portDispatch } from './dispatch.js';
 import { pushTo } from './maps.js';
@@ -171,6 +171,13 @@ export function buildRuleset(policy: Policy, config: Config, family: Family): Ru
         else inputPublished.push(...labelledSources(cp, policy, port, family, base), { ...hostDst, notIn: 'lo', ...hostPort, comment: `${id}:unlisted`, jump: 'DROP' });
         continue;
       }
+      // A port published on a loopback address is for the host itself, which
+      // Docker's userland proxy serves (MOAT-OUTPUT never DNATs loopback). A
+      // DNAT for it would only ever match in PREROUTING: a packet a LAN
+      // neighbour addressed to 127.0.0.1 with the host as next hop, which the
+      // kernel drops as martian unless it is DNAT'ed first (Docker 28 closed
+      // the same hole in its own rules).
+      if (isLoopback(port.hostIp)) continue;
       for (const ep of cp.container.endpoints) {
         const ip = family === 4 ? ep.ipv4 : ep.ipv6;
         const np = managedById.get(ep.networkId);
@@ -303,7 +310,9 @@ export function buildRuleset(policy: Policy, config: Config, family: Family): Ru
     const dnatDispatch = portDispatch(unique(dnatRules), DISPATCH_PREFIX.dnat);
     const toDnat: Rule = { addrType: 'LOCAL', comment: 'moat:published', jump: DNAT_CHAIN };
     natChains.push(
-      { name: BUILTIN_JUMPS.nat.PREROUTING, rules: [toDnat] },
+      // Never a packet addressed to loopback from outside: once DNAT'ed it
+      // would pass as routable, where the kernel drops it as martian.
+      { name: BUILTIN_JUMPS.nat.PREROUTING, rules: [{ ...toDnat, notDst: family === 4 ? '127.0.0.0/8' : '::1/128' }] },
       // Host-local clients too, except loopback (Docker's userland proxy serves 127.0.0.1).
       { name: BUILTIN_JUMPS.nat.OUTPUT, rules: [{ ...toDnat, notDst: family === 4 ? '127.0.0.0/8' : '::1/128' }] },
       {
