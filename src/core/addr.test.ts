@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cidrContains, hostCidr, parseAddress, parseCidr } from './addr.js';
+import { cidrContains, hostCidr, isLoopback, parseAddress, parseCidr } from './addr.js';
 
 describe('addresses', () => {
   it('parses and canonicalises', () => {
@@ -22,5 +22,12 @@ describe('addresses', () => {
     expect(cidrContains(lan, parseCidr('172.0.0.0/8')!)).toBe(false);
     expect(cidrContains(parseCidr('fc00::/7')!, parseCidr('fd00:cafe::/64')!)).toBe(true);
     expect(cidrContains(lan, parseCidr('fd00::/8')!)).toBe(false);
+  });
+});
+
+describe('isLoopback', () => {
+  it('is 127.0.0.0/8 and ::1 only', () => {
+    expect(['127.0.0.1', '127.0.0.5', '127.255.255.254', '::1'].map(isLoopback)).toEqual([true, true, true, true]);
+    expect(['128.0.0.1', '10.127.0.1', '::', '::2', '0.0.0.0'].map(isLoopback)).toEqual([false, false, false, false, false]);
   });
 });

@@ -74,3 +74,8 @@ export function hostCidr(address: string): string {
   if (!parsed) throw new Error(`not an address: ${address}`);
   return `${parsed.text}/${parsed.family === 4 ? 32 : 128}`;
 }
+
+/** 127.0.0.0/8 or ::1 (canonical text, as parseAddress gives it). */
+export function isLoopback(address: string): boolean {
+  return address === '::1' || /^127\.\d+\.\d+\.\d+$/.test(address);
+}

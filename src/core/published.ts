@@ -2,6 +2,7 @@
 // (publishMode: host), or DNAT rules, their FORWARD acceptance and the DNAT of
 // granted Docker sources (publishMode: dnat). `published: labelled` admits
 // only the sources a grant names.
+import { isLoopback } from './addr.js';
 import type { Config } from './config.js';
 import type { Flow } from './grants.js';
 import { pushTo } from './maps.js';
@@ -109,6 +110,13 @@ export function publishedRules(cp: ContainerPolicy, policy: Policy, managedById:
       else input.push(...labelledSources(cp, policy, port, family, base), { ...hostDst, notIn: 'lo', ...hostPort, comment: `${id}:unlisted`, jump: 'DROP' });
       continue;
     }
+    // A port published on a loopback address is for the host itself, which
+    // Docker's userland proxy serves (MOAT-OUTPUT never DNATs loopback). A
+    // DNAT for it would only ever match in PREROUTING: a packet a LAN
+    // neighbour addressed to 127.0.0.1 with the host as next hop, which the
+    // kernel drops as martian unless it is DNAT'ed first (Docker 28 closed
+    // the same hole in its own rules).
+    if (isLoopback(port.hostIp)) continue;
     for (const ep of cp.container.endpoints) {
       const ip = family === 4 ? ep.ipv4 : ep.ipv6;
       const np = managedById.get(ep.networkId);

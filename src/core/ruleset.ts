@@ -152,7 +152,9 @@ function frameOf(b: Bridges, config: Config, family: Family) {
       ...b.ifaces.map((i): Rule => ({ out: i, comment: 'moat:no-nat-between-networks', jump: 'RETURN' })),
       ...b.routedSubnets.map((s): Rule => ({ dst: s, comment: 'moat:no-nat-between-networks', jump: 'RETURN' })),
     ],
-    prerouting: [toDnat],
+    // Never a packet addressed to loopback from outside: once DNAT'ed it
+    // would pass as routable, where the kernel drops it as martian.
+    prerouting: [{ ...toDnat, notDst: family === 4 ? '127.0.0.0/8' : '::1/128' }],
     // Host-local clients too, except loopback (Docker's userland proxy serves 127.0.0.1).
     natOutput: [{ ...toDnat, notDst: family === 4 ? '127.0.0.0/8' : '::1/128' }],
     dnatFromDocker: b.ifaces.map((i): Rule => ({ in: i, comment: 'moat:published:from-docker', jump: 'RETURN' })),

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import type { Bed } from './testbed/bed.js';
 import type { Moatd, MoatdLine } from './testbed/moatd.js';
 import type { Netns } from './testbed/netns.js';
-import { probe, type ProbeSource } from './testbed/probe.js';
+import { containerSource, probe, type ProbeSource } from './testbed/probe.js';
 
 /** The real tools, whatever a wrapper earlier on PATH is called. */
 export const REAL_RESTORE = { 4: '/usr/sbin/iptables-restore', 6: '/usr/sbin/ip6tables-restore' } as const;
@@ -224,14 +224,22 @@ export async function startPlain(docker: Docker, image: string, spec: { name: st
   return c.id;
 }
 
-/** Waits until the container runs and its `serve` has printed "ready" since it last started. */
+/**
+ * Waits until the container runs, its `serve` has printed "ready" since it
+ * last started, and its port 80 answers from inside the container. The log
+ * alone is not enough: it is read from the second StartedAt falls in, and a
+ * restart-policy container an engine starts twice within one second (20.10
+ * after a SIGKILL, it seems) would pass on its previous run's line.
+ */
 export async function waitServing(docker: Docker, id: string, timeoutMs = 20_000): Promise<void> {
+  const self = containerSource(docker, id);
   const ok = await until(async () => {
     const info = await docker.getContainer(id).inspect().catch(() => null);
     if (!info?.State.Running) return false;
     const since = Math.floor(Date.parse(info.State.StartedAt) / 1000);
     const logs = await docker.getContainer(id).logs({ stdout: true, since }).catch(() => Buffer.alloc(0));
-    return logs.toString('utf8').includes('ready');
+    if (!logs.toString('utf8').includes('ready')) return false;
+    return (await probe(self, '127.0.0.1', 80, { timeoutS: 1 }).catch(() => null))?.state === 'open';
   }, timeoutMs, 100);
   if (ok === null) throw new Error(`container ${id.slice(0, 12)} is not serving after ${timeoutMs} ms`);
 }
