@@ -11,10 +11,12 @@
 //   network connect/disconnect) is read again alone: running, it replaces
 //   its entry; not running, its entry goes. `die` and `destroy` drop the
 //   entry without a read, and for DEAD_MS, or until its next `start`, no
-//   read brings it back: the engine releases a dying container's network
-//   (`network disconnect`) before its list entry stops saying "running"
-//   with its old address. A network created or removed rereads the network
-//   list;
+//   read of that container alone brings it back: the engine releases a
+//   dying container's network (`network disconnect`) before its list entry
+//   stops saying "running" with its old address. A full listing is the
+//   engine's whole word and forgets those marks (after a reconnect, a
+//   `start` may have been missed). A network created or removed rereads the
+//   network list;
 // - what an event marks is read by the next listing that starts after it
 //   (the scheduler runs one after every event), never lost: a failed read
 //   makes the next listing a full one;
@@ -108,9 +110,9 @@ export class HostCache {
     for (const c of lists.containers) {
       const id = (c as { Id?: unknown } | null)?.Id;
       if (typeof id !== 'string' || this.containers.has(id)) this.odd.push(c);
-      else if (!this.isDead(id)) this.containers.set(id, c);
+      else this.containers.set(id, c);
     }
-    for (const id of this.dead.keys()) this.isDead(id); // forget the old ones
+    this.dead.clear();
     this.full = false;
     return { networks: lists.networks, containers: [...this.containers.values(), ...this.odd] };
   }

@@ -74,7 +74,9 @@ describe('drift and other tools', () => {
     expect(await both()).not.toBe(want);
     const ms = await until(async () => await both() === want, 10_000, 50);
     figures[name] = ms;
-    expect(ms, `${name}: not repaired within 10 s`).not.toBeNull();
+    const now = (await both()).split('\n');
+    const was = want.split('\n');
+    expect(ms, `${name}: not repaired within 10 s; gone: ${JSON.stringify(was.filter((l) => !now.includes(l)))} new: ${JSON.stringify(now.filter((l) => !was.includes(l)))}`).not.toBeNull();
     // The drift check, not the 60 s resync, found it: on change with nft monitor, else polled every 2–5 s.
     expect(ms!).toBeLessThan(monitored() ? 2_000 : 8_000);
     await moatd.waitForEvent('drift_repaired', { since: mark, timeoutMs: 3_000 });
