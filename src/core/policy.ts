@@ -2,7 +2,7 @@
 // reason (default, Docker option or label) that produced it.
 import type { Config } from './config.js';
 import { type Flow, type GrantOrigin, labelOrigins, resolveGrants } from './grants.js';
-import type { Container, Network, Problem, Snapshot } from './model.js';
+import type { Container, Family, Network, Problem, Snapshot } from './model.js';
 
 export interface Decision<T> {
   readonly value: T;
@@ -18,6 +18,8 @@ export interface NetworkPolicy {
   /** The network's default egress for its containers. */
   readonly egress: Decision<'world' | 'none'>;
   readonly nat: Decision<boolean>;
+  /** The families masqueraded when `nat` is on: Docker 28's gateway_mode_ipvN=routed takes one out. Absent: both. */
+  readonly natFamilies?: readonly Family[];
 }
 
 export interface ContainerPolicy {
@@ -35,6 +37,17 @@ export interface Policy {
 }
 
 const UNFIREWALLED_DRIVERS = new Set(['macvlan', 'ipvlan', 'overlay']);
+
+/**
+ * Docker 28's per-family gateway mode (option
+ * com.docker.network.bridge.gateway_mode_ipv4/ipv6): nat (the default),
+ * nat-unprotected (Docker's opt-out of its own direct-routing protection:
+ * moat's rules are the same as for nat), routed (no masquerade for that
+ * family) or isolated (treated as internal, from-docker.ts).
+ */
+export function gatewayMode(net: Network, family: Family): string {
+  return net.options[`com.docker.network.bridge.gateway_mode_ipv${family}`] ?? 'nat';
+}
 
 function boolLabel(net: Network, key: string, problems: Problem[]): boolean | null {
   const value = net.labels[key];
@@ -59,11 +72,18 @@ function networkPolicy(net: Network, config: Config, problems: Problem[]): Netwo
       : { value: true, reason: 'default: same network allowed' };
 
   const natLabel = boolLabel(net, `${p}.nat`, problems);
+  const routed = ([4, 6] as const).filter((f) => gatewayMode(net, f) === 'routed');
+  const natFamilies = ([4, 6] as const).filter((f) => !routed.includes(f));
+  const routedOption = routed.map((f) => `gateway_mode_ipv${f}=routed`).join(' and ');
   const nat: Decision<boolean> = !net.nat
     ? { value: false, reason: 'option com.docker.network.bridge.enable_ip_masquerade=false' }
     : natLabel === false
       ? { value: false, reason: `network label ${p}.nat=false` }
-      : { value: true, reason: 'default: masquerade' };
+      : natFamilies.length === 0
+        ? { value: false, reason: `option ${routedOption}` }
+        : routed.length > 0
+          ? { value: true, reason: `default: masquerade, IPv${natFamilies[0]} only (option ${routedOption})` }
+          : { value: true, reason: 'default: masquerade' };
 
   let egress: Decision<'world' | 'none'> = { value: config.defaultEgress, reason: `config defaultEgress: ${config.defaultEgress}` };
   const egressLabel = net.labels[`${p}.egress`];
@@ -78,7 +98,7 @@ function networkPolicy(net: Network, config: Config, problems: Problem[]): Netwo
     }
     egress = { value: 'none', reason: 'internal network' };
   }
-  return { network: net, managed, icc, egress, nat };
+  return { network: net, managed, icc, egress, nat, natFamilies };
 }
 
 function containerPolicy(c: Container, nets: ReadonlyMap<string, NetworkPolicy>, egressNone: ReadonlySet<string>, config: Config, problems: Problem[]): ContainerPolicy {

@@ -292,7 +292,7 @@ export function buildRuleset(policy: Policy, config: Config, family: Family): Ru
 
   const postrouting: Rule[] = [];
   const natDispatch: Chain[] = [];
-  const masqueraded = managed.filter((n) => n.nat.value && !n.network.internal && subnetsOf(n.network, family).length > 0);
+  const masqueraded = managed.filter((n) => n.nat.value && (n.natFamilies ?? [4, 6]).includes(family) && !n.network.internal && subnetsOf(n.network, family).length > 0);
   if (masqueraded.length > 0) {
     // Container-to-container traffic keeps its real source address.
     for (const b of bridgeIfaces) postrouting.push({ out: b, comment: 'moat:no-nat-between-networks', jump: 'RETURN' });
