@@ -66,7 +66,9 @@ function toNetwork(raw: unknown, problems: Problem[]): Network | null {
     bridge,
     subnets4: [...new Set(subnets4)].sort(),
     subnets6: [...new Set(subnets6)].sort(),
-    internal: r.Internal === true,
+    // Docker 28's gateway_mode_ipvN=isolated (no gateway for that family): moat
+    // keeps the whole network in, as internal; failing closed is the safe reading.
+    internal: r.Internal === true || Object.entries(options).some(([k, v]) => /^com\.docker\.network\.bridge\.gateway_mode_ipv[46]$/.test(k) && v === 'isolated'),
     icc: options['com.docker.network.bridge.enable_icc'] !== 'false',
     nat: options['com.docker.network.bridge.enable_ip_masquerade'] !== 'false',
     options,

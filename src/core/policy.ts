@@ -3,7 +3,7 @@
 import type { Config } from './config.js';
 import { createGrantsMemo, type Flow, type GrantOrigin, type GrantsMemo, labelOrigins, type OwnLabels, ownLabels, resolveGrants } from './grants.js';
 import { alignedMap, cached, changedIds } from './memo.js';
-import type { Container, Network, Problem, Snapshot } from './model.js';
+import type { Container, Family, Network, Problem, Snapshot } from './model.js';
 
 export interface Decision<T> {
   readonly value: T;
@@ -19,6 +19,8 @@ export interface NetworkPolicy {
   /** The network's default egress for its containers. */
   readonly egress: Decision<'world' | 'none'>;
   readonly nat: Decision<boolean>;
+  /** The families masqueraded when `nat` is on: Docker 28's gateway_mode_ipvN=routed takes one out. Absent: both. */
+  readonly natFamilies?: readonly Family[];
 }
 
 export interface ContainerPolicy {
@@ -60,6 +62,17 @@ const NO_PROBLEMS: readonly Problem[] = [];
 
 const UNFIREWALLED_DRIVERS = new Set(['macvlan', 'ipvlan', 'overlay']);
 
+/**
+ * Docker 28's per-family gateway mode (option
+ * com.docker.network.bridge.gateway_mode_ipv4/ipv6): nat (the default),
+ * nat-unprotected (Docker's opt-out of its own direct-routing protection:
+ * moat's rules are the same as for nat), routed (no masquerade for that
+ * family) or isolated (treated as internal, from-docker.ts).
+ */
+export function gatewayMode(net: Network, family: Family): string {
+  return net.options[`com.docker.network.bridge.gateway_mode_ipv${family}`] ?? 'nat';
+}
+
 function boolLabel(net: Network, key: string, problems: Problem[]): boolean | null {
   const value = net.labels[key];
   if (value === undefined) return null;
@@ -83,11 +96,18 @@ function networkPolicy(net: Network, config: Config, problems: Problem[]): Netwo
       : { value: true, reason: 'default: same network allowed' };
 
   const natLabel = boolLabel(net, `${p}.nat`, problems);
+  const routed = ([4, 6] as const).filter((f) => gatewayMode(net, f) === 'routed');
+  const natFamilies = ([4, 6] as const).filter((f) => !routed.includes(f));
+  const routedOption = routed.map((f) => `gateway_mode_ipv${f}=routed`).join(' and ');
   const nat: Decision<boolean> = !net.nat
     ? { value: false, reason: 'option com.docker.network.bridge.enable_ip_masquerade=false' }
     : natLabel === false
       ? { value: false, reason: `network label ${p}.nat=false` }
-      : { value: true, reason: 'default: masquerade' };
+      : natFamilies.length === 0
+        ? { value: false, reason: `option ${routedOption}` }
+        : routed.length > 0
+          ? { value: true, reason: `default: masquerade, IPv${natFamilies[0]} only (option ${routedOption})` }
+          : { value: true, reason: 'default: masquerade' };
 
   let egress: Decision<'world' | 'none'> = { value: config.defaultEgress, reason: `config defaultEgress: ${config.defaultEgress}` };
   const egressLabel = net.labels[`${p}.egress`];
@@ -102,7 +122,7 @@ function networkPolicy(net: Network, config: Config, problems: Problem[]): Netwo
     }
     egress = { value: 'none', reason: 'internal network' };
   }
-  return { network: net, managed, icc, egress, nat };
+  return { network: net, managed, icc, egress, nat, natFamilies };
 }
 
 function containerProblems(c: Container, config: Config): readonly Problem[] {

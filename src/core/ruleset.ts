@@ -242,7 +242,7 @@ export function buildRuleset(policy: Policy, config: Config, family: Family, mem
 
   const postrouting: Rule[] = [];
   const natDispatch: Chain[] = [];
-  const masqueraded = managed.filter((n) => n.nat.value && !n.network.internal && subnetsOf(n.network, family).length > 0);
+  const masqueraded = managed.filter((n) => n.nat.value && (n.natFamilies ?? [4, 6]).includes(family) && !n.network.internal && subnetsOf(n.network, family).length > 0);
   if (masqueraded.length > 0) {
     const mqLeaves = masqueraded.flatMap((np) =>
       cached(memo.masquerade, np, () =>

@@ -27,6 +27,8 @@ const NETS = {
   routed: { subnets: ['172.31.14.0/24', 'fd00:31:14::/64'], options: { 'com.docker.network.bridge.enable_ip_masquerade': 'false' } },
   routed2: { subnets: ['172.31.15.0/24', 'fd00:31:15::/64'], labels: { 'moat.nat': 'false' } },
   vault: { subnets: ['172.31.16.0/24', 'fd00:31:16::/64'], internal: true },
+  // Docker 28's per-family gateway mode: routed IPv4, masqueraded IPv6 (older engines pass the option through).
+  routed4: { subnets: ['172.31.17.0/24', 'fd00:31:17::/64'], options: { 'com.docker.network.bridge.gateway_mode_ipv4': 'routed' } },
 } as const;
 type Net = keyof typeof NETS;
 /** Empty networks that push the bridge count past the flat dispatch list (16). */
@@ -46,6 +48,7 @@ const CONTAINERS: Record<string, { net: Net; labels?: Record<string, string> }> 
   x1: { net: 'routed' },
   x2: { net: 'routed', labels: { 'moat.ingress': 'world:80' } },
   y1: { net: 'routed2' },
+  z1: { net: 'routed4' },
   v1: { net: 'vault', labels: { 'moat.egress': `world:80 lan:80 host:${HOST_PORT} 203.0.113.0/24:443` } },
   v2: { net: 'vault', labels: { 'moat.ingress': 'world:80 lan:80 192.168.77.0/24:8080' } },
 };
@@ -146,6 +149,9 @@ describe('network options and labels together (SPEC §3–§4)', () => {
     toPeer('x1', 'world', 80, 'open', addr('x1', 6), 6),
     toPeer('y1', 'world', 80, 'open', addr('y1')),
     toPeer('y1', 'world', 80, 'open', addr('y1', 6), 6),
+    // gateway_mode_ipv4=routed: IPv4 leaves with its own address, IPv6 is still masqueraded
+    toPeer('z1', 'world', 80, 'open', addr('z1')),
+    toPeer('z1', 'world', 80, 'open', bed.topology.world.hostIpv6, 6),
     // routed does not mean reachable: only a label opens the way in
     fromPeer('world', 'x1', 80, 'closed'),
     fromPeer('world', 'x1', 80, 'closed', 6),
