@@ -174,7 +174,11 @@ export class Daemon {
       sleep: (ms) => this.sleep(ms),
       onEvent: (t) => observer?.event(t),
       prepare: (e) => this.prepare(e),
-      onConnection: (c) => observer?.dockerConnection(c),
+      onConnection: (c) => {
+        // Across a drop, a container may have died and started again unseen.
+        if (c) this.cache.forgetDeaths();
+        observer?.dockerConnection(c);
+      },
     });
     this.resync = setInterval(() => void scheduler.request('resync'), this.config.reconcile.resyncIntervalS * 1000);
     this.policies.watch(() => void scheduler.request('policy'));

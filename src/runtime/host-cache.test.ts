@@ -90,8 +90,27 @@ describe('HostCache', () => {
     clock.t += DEAD_MS;
     cache.note({ type: 'container', action: 'update', id: dying.Id });
     expect(ids(await cache.lists(false))).toContain(dying.Id);
-    // A full listing is the engine's whole word: a container it lists running is in (a missed start after a reconnect).
+    // Even a full listing a moment after its die does not bring it back; after a reconnect (a start may have been missed) it does.
     cache.note({ type: 'container', action: 'die', id: dying.Id });
-    expect(ids(await cache.lists(true))).toContain(dying.Id);
+    expect(ids(await cache.lists(true))).not.toContain(dying.Id);
+    cache.forgetDeaths();
+    expect(ids(await cache.lists(false))).toContain(dying.Id);
+  });
+
+  it('leaves out the endpoint of a network the container was just disconnected from, though a read still lists it', async () => {
+    const { docker, cache, clock } = setup();
+    await cache.lists(false);
+    const app = (docker.lists_.containers as { Id: string; Names: string[]; NetworkSettings: { Networks: Record<string, { NetworkID: string }> } }[]).find((c) => c.Names[0] === '/app')!;
+    const [name, ep] = Object.entries(app.NetworkSettings.Networks)[0]!;
+    cache.note({ type: 'network', action: 'disconnect', id: ep.NetworkID, container: app.Id });
+    const endpoints = async (full: boolean) => Object.keys(((await cache.lists(full)).containers as typeof app[]).find((c) => c.Id === app.Id)!.NetworkSettings.Networks);
+    expect(await endpoints(false)).not.toContain(name);
+    expect(await endpoints(true)).not.toContain(name);
+    cache.note({ type: 'network', action: 'connect', id: ep.NetworkID, container: app.Id });
+    expect(await endpoints(false)).toContain(name);
+    cache.note({ type: 'network', action: 'disconnect', id: ep.NetworkID, container: app.Id });
+    await cache.lists(false);
+    clock.t += DEAD_MS;
+    expect(await endpoints(true)).toContain(name);
   });
 });

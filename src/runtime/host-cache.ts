@@ -13,10 +13,12 @@
 //   entry without a read, and for DEAD_MS, or until its next `start`, no
 //   read of that container alone brings it back: the engine releases a
 //   dying container's network (`network disconnect`) before its list entry
-//   stops saying "running" with its old address. A full listing is the
-//   engine's whole word and forgets those marks (after a reconnect, a
-//   `start` may have been missed). A network created or removed rereads the
-//   network list;
+//   stops saying "running" with its old address; a full listing honours
+//   those marks too, until the events stream reconnects (a `start` may then
+//   have been missed: forgetDeaths). Likewise a `network disconnect`: for
+//   DEAD_MS (or until it connects there again) the container's entry has no
+//   endpoint on that network, whatever a read a moment later still says. A
+//   network created or removed rereads the network list;
 // - what an event marks is read by the next listing that starts after it
 //   (the scheduler runs one after every event), never lost: a failed read
 //   makes the next listing a full one;
@@ -39,6 +41,8 @@ export class HostCache {
   private gone = new Set<string>();
   /** Containers that died, and when: a read that still lists them running is stale. */
   private readonly dead = new Map<string, number>();
+  /** Container -> networks it was disconnected from, and when. */
+  private readonly detached = new Map<string, Map<string, number>>();
   private networksDirty = false;
   private full = true;
 
@@ -58,9 +62,23 @@ export class HostCache {
       this.dirty.add(e.id);
       this.gone.delete(e.id);
     }
-    else if (e.type === 'network' && (e.action === 'connect' || e.action === 'disconnect') && e.container) this.dirty.add(e.container);
+    else if (e.type === 'network' && (e.action === 'connect' || e.action === 'disconnect') && e.container) {
+      this.dirty.add(e.container);
+      const marks = this.detached.get(e.container) ?? new Map<string, number>();
+      if (e.action === 'disconnect') marks.set(e.id, this.now());
+      else marks.delete(e.id);
+      if (marks.size > 0) this.detached.set(e.container, marks);
+      else this.detached.delete(e.container);
+    }
     else if (e.type === 'network' && e.action !== 'connect' && e.action !== 'disconnect') this.networksDirty = true;
     else this.full = true; // names nothing we can read alone
+  }
+
+  /** The events stream (re)connected: events may have been missed, so no death (or disconnect) is trusted any more. */
+  forgetDeaths(): void {
+    this.dead.clear();
+    this.detached.clear();
+    this.full = true;
   }
 
   /** The next listing is a full one. */
@@ -83,7 +101,7 @@ export class HostCache {
       for (const id of gone) this.containers.delete(id);
       ids.forEach((id, i) => {
         const raw = found[i];
-        if (raw && !this.isDead(id)) this.containers.set(id, raw);
+        if (raw && !this.isDead(id)) this.containers.set(id, this.withoutDetached(id, raw));
         else this.containers.delete(id);
       });
       return { networks, containers: [...this.containers.values(), ...this.odd] };
@@ -91,6 +109,24 @@ export class HostCache {
       this.full = true;
       throw err;
     }
+  }
+
+  /** `raw` without the endpoints of networks the container was just disconnected from (the same object when there are none). */
+  private withoutDetached(id: string, raw: unknown): unknown {
+    const marks = this.detached.get(id);
+    if (!marks) return raw;
+    const t = this.now();
+    for (const [net, at] of marks) if (t - at >= DEAD_MS) marks.delete(net);
+    if (marks.size === 0) {
+      this.detached.delete(id);
+      return raw;
+    }
+    const r = raw as { NetworkSettings?: { Networks?: Record<string, { NetworkID?: unknown }> } };
+    const nets = r.NetworkSettings?.Networks;
+    if (!nets) return raw;
+    const kept = Object.fromEntries(Object.entries(nets).filter(([, ep]) => !marks.has(String(ep?.NetworkID ?? ''))));
+    if (Object.keys(kept).length === Object.keys(nets).length) return raw;
+    return { ...r, NetworkSettings: { ...r.NetworkSettings, Networks: kept } };
   }
 
   private isDead(id: string): boolean {
@@ -110,9 +146,9 @@ export class HostCache {
     for (const c of lists.containers) {
       const id = (c as { Id?: unknown } | null)?.Id;
       if (typeof id !== 'string' || this.containers.has(id)) this.odd.push(c);
-      else this.containers.set(id, c);
+      else if (!this.isDead(id)) this.containers.set(id, this.withoutDetached(id, c));
     }
-    this.dead.clear();
+    for (const id of this.dead.keys()) this.isDead(id); // forget the old ones
     this.full = false;
     return { networks: lists.networks, containers: [...this.containers.values(), ...this.odd] };
   }
