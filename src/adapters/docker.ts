@@ -127,9 +127,8 @@ const bare = (cidr: unknown) => (typeof cidr === 'string' ? (cidr.split('/')[0] 
  * earlier run is never used.
  */
 export async function startingContainer(docker: Docker, id: string): Promise<unknown> {
-  const [listed] = await docker.listContainers({ all: true, filters: { id: [id] } });
-  // The id filter matches prefixes: only the exact container will do.
-  if (!listed || listed.Id !== id) return null;
+  const listed = await listedById(docker, id, true);
+  if (!listed) return null;
   const networks: Obj = {};
   for (const [name, ep] of Object.entries(obj(obj(listed.NetworkSettings).Networks))) {
     const ref = typeof obj(ep).NetworkID === 'string' && obj(ep).NetworkID ? String(obj(ep).NetworkID) : name;
@@ -141,6 +140,13 @@ export async function startingContainer(docker: Docker, id: string): Promise<unk
   return { ...listed, Ports: [], NetworkSettings: { Networks: networks } };
 }
 
+/** One container as `GET /containers/json` lists it (running only unless `all`); null when it is not listed. */
+async function listedById(docker: Docker, id: string, all: boolean): Promise<Docker.ContainerInfo | null> {
+  const listed = await docker.listContainers({ all, filters: { id: [id] } });
+  // The id filter matches prefixes: only the exact container will do.
+  return listed.find((c) => c.Id === id) ?? null;
+}
+
 /** dockerode with its defaults: `DOCKER_HOST` (unix or tcp) or /var/run/docker.sock. */
 export function dockerSource(docker: Docker = new Docker()): DockerSource {
   return {
@@ -149,11 +155,7 @@ export function dockerSource(docker: Docker = new Docker()): DockerSource {
       return { networks, containers };
     },
     starting: (id) => startingContainer(docker, id),
-    async running(id) {
-      const listed = await docker.listContainers({ all: false, filters: { id: [id] } });
-      // The id filter matches prefixes (and an event's id is a full one): only the exact container will do.
-      return listed.find((c) => c.Id === id) ?? null;
-    },
+    running: (id) => listedById(docker, id, false),
     networks: () => docker.listNetworks(),
     async ping() {
       await docker.ping();

@@ -2,10 +2,12 @@
 // "moat" and makes it the default, wrapping whatever runtime the operator had
 // made default; and the way back. Same text-preserving edits as
 // daemon-json.ts (the "runtimes" object itself is rewritten as JSON).
+import { DEFAULT_CONFIG } from './config.js';
 import { checked, type DaemonJsonResult, deleteMember, parseObject, type PreviousValue, setMember } from './daemon-json.js';
 
 export const GATE_RUNTIME = 'moat';
-export const DEFAULT_GATE_SOCKET = '/run/moat/moat.sock';
+/** moat-runc's --moat-socket default: moatd's own default control socket. */
+export const DEFAULT_GATE_SOCKET = DEFAULT_CONFIG.control.socket;
 /** Runtime names that mean Docker's own runc: nothing to wrap. */
 const RUNC_NAMES = new Set(['runc', 'io.containerd.runc.v2']);
 
