@@ -11,6 +11,7 @@ import { parseSave, type LiveState } from '../../src/core/live.js';
 import { planFlush, planRestore } from '../../src/core/plan.js';
 import { TABLES } from '../../src/core/render.js';
 import { computeDesired } from '../../src/runtime/reconciler.js';
+import { iptablesBackend } from './testbed/iptables-backend.js';
 import { createNetns, type Netns } from './testbed/netns.js';
 
 const root = new URL('../golden/scenarios/', import.meta.url).pathname;
@@ -20,6 +21,7 @@ describe('golden rulesets on a real kernel', () => {
 
   beforeAll(async () => {
     ns = await createNetns(`moat-${randomBytes(3).toString('hex')}-golden`);
+    console.info(`golden rulesets on ${ns.name}: iptables backend ${await iptablesBackend(ns)}`);
   });
 
   afterAll(async () => {
