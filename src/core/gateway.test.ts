@@ -162,3 +162,21 @@ describe('moat explain follows the gateway endpoint', () => {
     expect(r.legs.at(-1)?.dst).toBe('172.30.2.2');
   });
 });
+
+describe('dnat mode, a family with nothing to DNAT to', () => {
+  // 28.5 lists a `::` entry for an IPv4-only container (its userland proxy maps host IPv6 to the container's IPv4).
+  const lists = withGateways(dockerLists({ v4: { subnets: ['172.30.1.0/24'] } }, { web: { nets: { v4: '172.30.1.2' }, ports: [{ containerPort: 80, hostPort: 8080 }], labels: { 'moat.ingress': '[2001:db8::/64]:80' } } }), { web: { v4: { gw4: '172.30.1.1', prio: 0 } } });
+
+  it('published: labelled still holds on the host port the proxy serves', () => {
+    const r = rules(lists, { ...DEFAULT_CONFIG, publishMode: 'dnat', published: 'labelled' });
+    expect(lines(r.v6, '-j DNAT')).toEqual([]);
+    expect(lines(r.v6, '--dport 8080')).toEqual([
+      expect.stringMatching(/-s 2001:db8::\/64 -p tcp -m tcp --dport 8080 .* -j ACCEPT$/),
+      expect.stringMatching(/! -i lo -p tcp -m tcp --dport 8080 .*:unlisted" -j DROP$/),
+    ]);
+  });
+
+  it('published: open leaves it to the proxy, as before', () => {
+    expect(lines(rules(lists).v6, '--dport 8080')).toEqual([]);
+  });
+});

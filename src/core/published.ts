@@ -136,10 +136,14 @@ export function publishedRules(cp: ContainerPolicy, policy: Policy, managedById:
     const id = `moat:published:${short(cp.container.id)}:${port.containerPort}/${port.proto}`;
     const hostDst = port.hostIp === wildcard ? {} : { dst: hostAddr(port.hostIp, family) };
     const hostPort = { proto: port.proto, dport: String(port.hostPort) } as const;
-    if (!dnat) {
+    // The host port as Docker's userland proxy serves it (INPUT).
+    const proxied = () => {
       const base: Rule = { ...hostDst, ...hostPort, comment: id, jump: 'ACCEPT' };
       if (!labelled) input.push(base);
       else input.push(...labelledSources(cp, policy, port, family, base), { ...hostDst, notIn: 'lo', ...hostPort, comment: `${id}:unlisted`, jump: 'DROP' });
+    };
+    if (!dnat) {
+      proxied();
       continue;
     }
     // A port published on a loopback address is for the host itself, which
@@ -150,7 +154,13 @@ export function publishedRules(cp: ContainerPolicy, policy: Policy, managedById:
     // the same hole in its own rules).
     if (isLoopback(port.hostIp)) continue;
     const target = publishedEndpoint(policy, cp.container, managedById, family);
-    if (!target) continue;
+    if (!target) {
+      // Nothing to DNAT to in this family (an IPv4-only gateway behind a
+      // `::` entry, which Docker's proxy maps to IPv4): the proxy serves the
+      // host port, and `published: labelled` still holds there.
+      if (labelled) proxied();
+      continue;
+    }
     const { np, ip } = target;
     const to = family === 4 ? `${ip}:${port.containerPort}` : `[${ip}]:${port.containerPort}`;
     const dnatTo: Rule = { ...hostDst, ...hostPort, comment: id, jump: 'DNAT', jumpArgs: `--to-destination ${to}` };
