@@ -357,7 +357,11 @@ export class Explainer {
     const addr = (e: Endpoint) => (family === 4 ? e.ipv4 : e.ipv6);
     const netName = (e: Endpoint) => this.nets.get(e.networkId)?.network.name ?? e.networkId;
     const eps = (c: Container) => c.endpoints.filter((e) => addr(e) && this.nets.has(e.networkId)).sort((x, y) => netName(x).localeCompare(netName(y)));
-    const gateway = (c: Container) => eps(c).find((e) => !this.nets.get(e.networkId)!.network.internal) ?? null;
+    // The source's default route: Docker's gateway endpoint of the family (gateway.ts); none into an internal network.
+    const gateway = (c: Container) => {
+      const gw = gatewayEndpoint(c, (id) => this.nets.get(id)?.network, family);
+      return gw && addr(gw.ep) && !gw.net.internal && this.nets.has(gw.ep.networkId) ? gw.ep : null;
+    };
     const dockerSide = (c: Container, e: Endpoint): Side => {
       const net = this.nets.get(e.networkId)!;
       const ip = addr(e)!;

@@ -153,6 +153,15 @@ describe('moat explain follows the gateway endpoint', () => {
     expect(explained(explain(policy, DEFAULT_CONFIG, 'world', 'web', 81, 'tcp')).verdict).toBe('denied');
   });
 
+  it('a container\'s traffic to world leaves by its gateway endpoint', () => {
+    const nets = { aaa: { subnets: ['172.30.1.0/24'], labels: { 'moat.egress': 'none' } }, zzz: { subnets: ['172.30.2.0/24'] } };
+    const lists = withGateways(dockerLists(nets, { c: { nets: { aaa: '172.30.1.2', zzz: '172.30.2.2' } } }), { c: { aaa: { gw4: 'x', prio: 0 }, zzz: { gw4: 'x', prio: 3 } } });
+    const policy = buildPolicy(fromDocker(lists).result, DEFAULT_CONFIG);
+    const r = explained(explain(policy, DEFAULT_CONFIG, 'c', 'world', 443, 'tcp'));
+    expect(r.src).toMatchObject({ network: 'zzz', address: '172.30.2.2' });
+    expect(r.verdict).toBe('allowed');
+  });
+
   it('proxy mode: the userland proxy connects to the gateway endpoint', () => {
     const nets = { aaa: { subnets: ['172.30.1.0/24'] }, zzz: { subnets: ['172.30.2.0/24'] } };
     const lists = withGateways(dockerLists(nets, { web: { nets: { aaa: '172.30.1.2', zzz: '172.30.2.2' }, ports: [{ containerPort: 80, hostPort: 8080, hostIp: '0.0.0.0' }] } }), { web: { aaa: { gw4: 'x', prio: 0 }, zzz: { gw4: 'x', prio: 3 } } });
