@@ -50,6 +50,18 @@ function withGateways(lists: DockerLists, eps: Record<string, Record<string, { g
 describe('gateway endpoint', () => {
   it('has recorded scenarios to check against', () => expect(recorded.length).toBeGreaterThan(0));
 
+  it('reads GwPriority, Gateway and IPv6Gateway only as the list gives them', () => {
+    const lists = dockerLists({ a: { subnets: ['172.30.1.0/24'] }, b: { subnets: ['172.30.2.0/24'] }, c: { subnets: ['172.30.3.0/24'] } }, { x: { nets: { a: '172.30.1.2', b: '172.30.2.2', c: '172.30.3.2' } } });
+    const eps = (lists.containers[0] as { NetworkSettings: { Networks: Record<string, Record<string, unknown>> } }).NetworkSettings.Networks;
+    Object.assign(eps.a!, { GwPriority: 7, Gateway: '172.30.1.1', IPv6Gateway: '' });
+    Object.assign(eps.b!, { GwPriority: '9; -j ACCEPT', Gateway: 5 });
+    Object.assign(eps.c!, { GwPriority: 1.5 });
+    const byNet = Object.fromEntries(fromDocker(lists).result.containers[0]!.endpoints.map((e) => [e.networkId, e]));
+    expect(byNet[netId('a')]).toEqual({ networkId: netId('a'), ipv4: '172.30.1.2', ipv6: null, gwPriority: 7, gateway4: true, gateway6: false });
+    expect(byNet[netId('b')]).toEqual({ networkId: netId('b'), ipv4: '172.30.2.2', ipv6: null });
+    expect(byNet[netId('c')]).toEqual({ networkId: netId('c'), ipv4: '172.30.3.2', ipv6: null });
+  });
+
   it.each(recorded)('is the one the engine routed through, for every container of %s', (name) => {
     const lists = JSON.parse(readFileSync(join(scenarios, name, 'snapshot.json'), 'utf8')) as DockerLists;
     const routes = JSON.parse(readFileSync(join(scenarios, name, 'routes.json'), 'utf8')) as Record<string, { v4: string | null; v6: string | null }>;
