@@ -11,11 +11,14 @@
 //     wins (Docker 28+);
 // and (Docker 28+) a port published on a gateway_mode=routed network, which
 // has no host port: the container port is reached by direct routing, and
-// only that port.
+// only that port. Last, with published: labelled, the host IPv6 port of an
+// IPv4-only container (Docker's proxy maps it to IPv4; nothing to DNAT to)
+// admits only the sources its moat.ingress names.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createBed, type Bed } from './testbed/bed.js';
 import { check, type Case } from './testbed/check.js';
 import { netnsSource } from './testbed/probe.js';
+import type { Moatd } from './testbed/moatd.js';
 import type { ServerContainer } from './testbed/server-container.js';
 
 const A = ['172.31.70.0/24', 'fd00:31:70::/64'];
@@ -24,12 +27,20 @@ const ROUTED = ['172.31.72.0/24', 'fd00:31:72::/64'];
 const P_PRIO = 18090;
 const P_NAME = 18091;
 const P_ROUTED = 18092;
+const P_FOUR = 18093;
+const FOUR = ['172.31.73.0/24'];
 const MODE = 'com.docker.network.bridge.gateway_mode_ipv';
 
 describe('dnat mode: published ports through the gateway endpoint', () => {
   let bed: Bed;
   let newer = false;
+  let moatd: Moatd;
   const c: Record<string, ServerContainer> = {};
+  const startMoatd = async (config: string) => {
+    const path = await bed.writeFile('config.yaml', `policyDir: ${bed.dir}/policy.d\ncontrol: { socket: ${bed.dir}/moat.sock }\n${config}`);
+    moatd = bed.startMoatd({ configPath: path });
+    expect(await moatd.waitForEvent((l) => l.event === 'reconcile' && l.ok === true, { timeoutMs: 20_000 })).toMatchObject({ ok: true });
+  };
 
   beforeAll(async () => {
     bed = await createBed();
@@ -39,9 +50,11 @@ describe('dnat mode: published ports through the gateway endpoint', () => {
     await bed.topology.host.sysctl('net.ipv4.conf.default.rp_filter', 1);
     await bed.createNetwork({ name: 'gw-a', subnets: A });
     await bed.createNetwork({ name: 'gw-z', subnets: Z });
+    await bed.createNetwork({ name: 'gw-four', subnets: FOUR });
     if (newer) await bed.createNetwork({ name: 'gw-routed', subnets: ROUTED, options: { [`${MODE}4`]: 'routed', [`${MODE}6`]: 'routed' } });
     const started = await Promise.all([
       bed.startServer({ name: 'byname', networks: ['gw-z', 'gw-a'], publish: [{ containerPort: 80, hostPort: P_NAME }] }),
+      bed.startServer({ name: 'four', networks: ['gw-four'], publish: [{ containerPort: 80, hostPort: P_FOUR }], labels: { 'moat.ingress': 'lan:80' } }),
       ...(newer ? [
         bed.startServer({ name: 'byprio', networks: ['gw-a', 'gw-z'], gwPriority: { 'gw-z': 10 }, publish: [{ containerPort: 80, hostPort: P_PRIO }] }),
         // The host port is ignored by Docker in routed mode; 28.5 lists none.
@@ -49,9 +62,7 @@ describe('dnat mode: published ports through the gateway endpoint', () => {
       ] : []),
     ]);
     for (const s of started) c[s.name] = s;
-    const path = await bed.writeFile('config.yaml', `policyDir: ${bed.dir}/policy.d\ncontrol: { socket: ${bed.dir}/moat.sock }\npublishMode: dnat\n`);
-    const moatd = bed.startMoatd({ configPath: path });
-    expect(await moatd.waitForEvent((l) => l.event === 'reconcile' && l.ok === true, { timeoutMs: 20_000 })).toMatchObject({ ok: true });
+    await startMoatd('publishMode: dnat\n');
   });
 
   afterAll(async () => {
@@ -93,6 +104,20 @@ describe('dnat mode: published ports through the gateway endpoint', () => {
       { name: 'v4 world -> routed:8080', from, to: r.ipv4('gw-routed'), port: 8080, state: 'closed', reason: 'timeout', timeoutS: 1 },
       { name: 'v6 world -> routed:8080', from, to: r.ipv6('gw-routed'), port: 8080, state: 'closed', reason: 'timeout', timeoutS: 1 },
       { name: `v4 world -> host:${P_ROUTED}`, from, to: world.hostIpv4, port: P_ROUTED, state: 'closed', reason: 'refused' },
+    ]);
+  });
+
+  it('published: labelled, an IPv4-only container: its host IPv6 port (proxied, not DNAT\'ed) admits only moat.ingress sources', async () => {
+    await moatd.stop();
+    await startMoatd('publishMode: dnat\npublished: labelled\n');
+    const { lan, world } = bed.topology;
+    const to = (p: typeof lan, f: 4 | 6) => (f === 4 ? p.hostIpv4 : p.hostIpv6);
+    await check([
+      { name: 'v4 lan -> host:four', from: netnsSource(lan.netns, 'lan'), to: to(lan, 4), port: P_FOUR, state: 'open', seen: lan.ipv4 },
+      // Docker's proxy connects from the bridge's gateway address: the client address is lost, as in proxy mode.
+      { name: 'v6 lan -> host:four', from: netnsSource(lan.netns, 'lan'), to: to(lan, 6), port: P_FOUR, state: 'open', seen: '172.31.73.1' },
+      { name: 'v4 world -> host:four', from: netnsSource(world.netns, 'world'), to: to(world, 4), port: P_FOUR, state: 'closed', reason: 'timeout', timeoutS: 1 },
+      { name: 'v6 world -> host:four', from: netnsSource(world.netns, 'world'), to: to(world, 6), port: P_FOUR, state: 'closed', reason: 'timeout', timeoutS: 1 },
     ]);
   });
 });
