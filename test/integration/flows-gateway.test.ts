@@ -40,6 +40,8 @@ describe('dnat mode: published ports through the gateway endpoint', () => {
     const path = await bed.writeFile('config.yaml', `policyDir: ${bed.dir}/policy.d\ncontrol: { socket: ${bed.dir}/moat.sock }\n${config}`);
     moatd = bed.startMoatd({ configPath: path });
     expect(await moatd.waitForEvent((l) => l.event === 'reconcile' && l.ok === true, { timeoutMs: 20_000 })).toMatchObject({ ok: true });
+    // On the legacy backend (scripts/with-iptables-legacy.sh) moatd must know it: nft monitor would see nothing.
+    if (process.env.MOAT_IPTABLES_BACKEND === 'legacy') expect(await moatd.waitForEvent('drift_watch')).toMatchObject({ mode: 'poll' });
   };
 
   beforeAll(async () => {
