@@ -9,9 +9,11 @@ import { DEFAULT_CONFIG, type Config } from './config.js';
 import { fromDocker, type DockerLists } from './from-docker.js';
 import { explain, type ExplainResult } from './explain.js';
 import { gatewayEndpoint } from './gateway.js';
+import { renderGraph } from './graph.js';
 import { buildPolicy } from './policy.js';
 import { renderRuleset, renderText } from './render.js';
 import { buildRuleset } from './ruleset.js';
+import { policyView } from '../runtime/status.js';
 
 const scenarios = join(import.meta.dirname, '../../test/golden/scenarios');
 const recorded = readdirSync(scenarios).filter((d) => existsSync(join(scenarios, d, 'routes.json')));
@@ -133,6 +135,12 @@ describe('ports published in routed mode (no host port)', () => {
       expect(lines(r.v6, WEB)).toEqual([expect.stringMatching(/^-A MOAT-IN-\w+ -d fd00:30:5::2\/128 -p tcp -m tcp --dport 80 -m comment/)]);
       expect(lines(r.v4, '--dport 443')).toEqual([]);
     }
+  });
+
+  it('moat graph draws them, moat status lists them', () => {
+    const policy = buildPolicy(fromDocker(routed('routed')).result, DEFAULT_CONFIG);
+    expect(renderGraph(policy, DEFAULT_CONFIG, 'mermaid')).toContain('published routed 80/tcp');
+    expect(policyView(policy, []).containers[0]).toMatchObject({ ports: [], routedPorts: [{ family: 4, containerPort: 80, proto: 'tcp' }, { family: 6, containerPort: 80, proto: 'tcp' }] });
   });
 
   it('only where that family\'s gateway mode is routed', () => {
