@@ -131,6 +131,8 @@ export function publishedRules(cp: ContainerPolicy, policy: Policy, managedById:
   };
 
   const wildcard = family === 4 ? '0.0.0.0' : '::';
+  let gateway: ReturnType<typeof publishedEndpoint> | undefined;
+  const target = () => (gateway === undefined ? (gateway = publishedEndpoint(policy, cp.container, managedById, family)) : gateway);
   for (const port of cp.container.ports) {
     if (port.hostIp.includes(':') !== (family === 6)) continue;
     const id = `moat:published:${short(cp.container.id)}:${port.containerPort}/${port.proto}`;
@@ -153,15 +155,15 @@ export function publishedRules(cp: ContainerPolicy, policy: Policy, managedById:
     // kernel drops as martian unless it is DNAT'ed first (Docker 28 closed
     // the same hole in its own rules).
     if (isLoopback(port.hostIp)) continue;
-    const target = publishedEndpoint(policy, cp.container, managedById, family);
-    if (!target) {
+    const dest = target();
+    if (!dest) {
       // Nothing to DNAT to in this family (an IPv4-only gateway behind a
       // `::` entry, which Docker's proxy maps to IPv4): the proxy serves the
       // host port, and `published: labelled` still holds there.
       if (labelled) proxied();
       continue;
     }
-    const { np, ip } = target;
+    const { np, ip } = dest;
     const to = family === 4 ? `${ip}:${port.containerPort}` : `[${ip}]:${port.containerPort}`;
     const dnatTo: Rule = { ...hostDst, ...hostPort, comment: id, jump: 'DNAT', jumpArgs: `--to-destination ${to}` };
     // Containers are DNAT'ed only where a grant lets them reach the target
@@ -179,11 +181,11 @@ export function publishedRules(cp: ContainerPolicy, policy: Policy, managedById:
   // without a host port opens nothing.
   for (const port of cp.container.routedPorts ?? []) {
     if (port.family !== family) continue;
-    const target = publishedEndpoint(policy, cp.container, managedById, family);
-    if (!target || target.np.network.options[`com.docker.network.bridge.gateway_mode_ipv${family}`] !== 'routed') continue;
+    const gw = target();
+    if (!gw || gw.np.network.options[`com.docker.network.bridge.gateway_mode_ipv${family}`] !== 'routed') continue;
     const id = `moat:published:${short(cp.container.id)}:${port.containerPort}/${port.proto}`;
-    const base: Rule = { dst: hostAddr(target.ip, family), proto: port.proto, dport: String(port.containerPort), comment: id, jump: 'ACCEPT' };
-    inbound.push([target.np.network.id, labelled ? labelledSources(cp, policy, port, family, base) : [base]]);
+    const base: Rule = { dst: hostAddr(gw.ip, family), proto: port.proto, dport: String(port.containerPort), comment: id, jump: 'ACCEPT' };
+    inbound.push([gw.np.network.id, labelled ? labelledSources(cp, policy, port, family, base) : [base]]);
   }
   return { input, dnat: dnatRules, fromDocker, inbound };
 }
