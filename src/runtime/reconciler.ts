@@ -24,13 +24,14 @@ import { type Iptables, RestoreError } from '../adapters/iptables.js';
 import type { Config } from '../core/config.js';
 import type { HostCache } from './host-cache.js';
 import type { DockerLists } from '../core/from-docker.js';
-import type { LiveState, LiveTable } from '../core/live.js';
+import { committedState } from '../core/committed-state.js';
+import type { LiveState } from '../core/live.js';
 import type { Family, Problem, Snapshot } from '../core/model.js';
 import type { TableName } from '../core/names.js';
 import { changedChains, planRestore } from '../core/plan.js';
 import type { PolicyRule } from '../core/policy-file.js';
 import { type ConntrackFilter, revokedFilters } from '../core/revocation.js';
-import { countRules, type RenderedRuleset, TABLES } from '../core/render.js';
+import { countRules, type RenderedRuleset } from '../core/render.js';
 import type { Ruleset } from '../core/ruleset.js';
 
 export interface ReconcilerDeps {
@@ -80,18 +81,6 @@ export const GATE_TRIGGER = 'gate';
 const dockerEvent = (trigger: string) => /^(container|network|unknown)\./.test(trigger);
 /** A run asked for by Docker events or start gates only: memory may stand in for the kernel. */
 const eventsOnly = (triggers: readonly string[]) => triggers.every((t) => dockerEvent(t) || t === GATE_TRIGGER);
-
-/** What the kernel holds right after `rendered` was committed, as iptables-save would show moat's part of it. */
-export function committedState(rendered: RenderedRuleset): LiveState {
-  const state: Partial<Record<TableName, LiveTable>> = {};
-  for (const table of TABLES) {
-    const t = rendered.tables[table];
-    const chains = new Map<string, readonly string[]>(t.chains);
-    for (const [builtin, target] of Object.entries(t.jumps)) chains.set(builtin, [`-j ${target}`]);
-    state[table] = { chains };
-  }
-  return state;
-}
 
 /** Every address a running container holds, as conntrack filters name them. */
 function liveAddresses(snapshot: Snapshot): Set<string> {
