@@ -24,6 +24,7 @@ import { type Iptables, RestoreError } from '../adapters/iptables.js';
 import type { Config } from '../core/config.js';
 import type { HostCache } from './host-cache.js';
 import type { DockerLists } from '../core/from-docker.js';
+import { computeDesired, createDesiredMemo, type Desired } from '../core/desired.js';
 import { committedState } from '../core/committed-state.js';
 import type { LiveState } from '../core/live.js';
 import type { Family, Problem, Snapshot } from '../core/model.js';
@@ -69,9 +70,6 @@ export interface ReconcileOutcome {
   readonly driftRepaired?: boolean;
 }
 
-// computeDesired moved to the core (src/core/desired.ts) with its incremental memo.
-import { computeDesired, createDesiredMemo, type Desired } from '../core/desired.js';
-export { computeDesired, createDesiredMemo, type Desired, type DesiredMemo } from '../core/desired.js';
 
 const problemKey = (p: Problem) => JSON.stringify(p);
 

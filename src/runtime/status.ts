@@ -9,7 +9,8 @@ import type { Family, Problem } from '../core/model.js';
 import type { TableName } from '../core/names.js';
 import type { Decision, Policy } from '../core/policy.js';
 import type { Metrics } from './metrics.js';
-import type { Desired, ReconcileOutcome } from './reconciler.js';
+import type { Desired } from '../core/desired.js';
+import type { ReconcileOutcome } from './reconciler.js';
 
 /** Hooks the daemon calls; every method is cheap and never throws. */
 export interface DaemonObserver {
