@@ -3,6 +3,7 @@
 // naming A both yield the flow A -> B. Anything that does not parse or names
 // nothing is reported and skipped; it never widens or narrows another flow.
 import { type Cidr, cidrContains, parseCidr } from './addr.js';
+import { assertNever } from './assert-never.js';
 import type { Config } from './config.js';
 import { buildIndex, type ContainerIndex, updateIndex } from './container-index.js';
 import { type Entry, parseLabelValue, type Peer, type PortRange, type Proto } from './labels.js';
@@ -208,6 +209,8 @@ export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[
         const matches = byService.get(`${p.project}/${p.service}`) ?? [];
         return matches.length > 0 ? sides(matches) : `no compose service ${JSON.stringify(`${p.project}/${p.service}`)}`;
       }
+      default:
+        return assertNever(p);
     }
   };
   const sides = (cs: readonly Container[]): Side[] | string => {

@@ -4,6 +4,7 @@
 // into a DaemonStatus (it is the DaemonObserver); the document is built on
 // request from the last computed policy. The JSON shape is documented in
 // docs/cli.md and only grows.
+import { assertNever } from '../core/assert-never.js';
 import type { Side } from '../core/grants.js';
 import type { Family, Problem } from '../core/model.js';
 import type { TableName } from '../core/names.js';
@@ -96,8 +97,12 @@ export function sideText(s: Side): string {
       return `net:${s.network.name}`;
     case 'cidr':
       return s.cidr;
-    default:
+    case 'world':
+    case 'lan':
+    case 'host':
       return s.kind;
+    default:
+      return assertNever(s);
   }
 }
 
