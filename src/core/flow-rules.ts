@@ -4,7 +4,7 @@
 // for traffic to the host, MOAT-OUTPUT for host -> container (when denied).
 import { assertNever } from './assert-never.js';
 import type { Config } from './config.js';
-import type { Flow, Side } from './grants.js';
+import type { Flow, Side } from './flow.js';
 import { pushOne } from './maps.js';
 import { alignedMap, changedIds, SEP } from './memo.js';
 import type { Family } from './model.js';

@@ -4,7 +4,7 @@
 // thirty containers it would bury the flows someone asked for.
 import { assertNever } from './assert-never.js';
 import type { Config } from './config.js';
-import type { Flow, Side } from './grants.js';
+import type { Flow, Side } from './flow.js';
 import type { Policy } from './policy.js';
 
 export type GraphFormat = 'mermaid' | 'dot';

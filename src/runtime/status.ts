@@ -5,7 +5,7 @@
 // request from the last computed policy. The JSON shape is documented in
 // docs/cli.md and only grows.
 import { assertNever } from '../core/assert-never.js';
-import type { Side } from '../core/grants.js';
+import type { Side } from '../core/flow.js';
 import type { Family, Problem } from '../core/model.js';
 import type { TableName } from '../core/names.js';
 import type { Decision, Policy } from '../core/policy.js';
