@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { computeDesired } from '../runtime/reconciler.js';
+import { computeDesired } from './desired.js';
 import { parseCidr } from './addr.js';
 import { parseConfig } from './config.js';
 import { ruleReason } from './explain-reasons.js';

@@ -4,7 +4,7 @@
 // only the sources a grant names.
 import { isLoopback } from './addr.js';
 import type { Config } from './config.js';
-import type { Flow } from './grants.js';
+import type { Flow } from './flow.js';
 import { pushTo } from './maps.js';
 import { SEP } from './memo.js';
 import type { Container, Family } from './model.js';

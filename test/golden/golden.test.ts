@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/core/config.js';
-import { computeDesired } from '../../src/runtime/reconciler.js';
+import { computeDesired } from '../../src/core/desired.js';
 import { renderText } from '../../src/core/render.js';
 import { expectGolden } from './expect-golden.js';
 import { checkInvariants } from './invariants.js';

@@ -10,7 +10,7 @@ import { parseConfig } from '../../src/core/config.js';
 import { parseSave, type LiveState } from '../../src/core/live.js';
 import { planFlush, planRestore } from '../../src/core/plan.js';
 import { TABLES } from '../../src/core/render.js';
-import { computeDesired } from '../../src/runtime/reconciler.js';
+import { computeDesired } from '../../src/core/desired.js';
 import { scenarioNames, SCENARIOS_DIR as root } from '../golden/scenario-folders.js';
 import { createNetns, type Netns } from './testbed/netns.js';
 
