@@ -1,6 +1,6 @@
 // Grant origins (labels: own-labels.ts; policy-file rules) -> resolved flows
 // (originFlows builds them from what the lookups answered). One side's grant
-// suffices (SPEC §4): an egress entry on A naming B and an ingress entry on B
+// suffices (docs/policy.md#grants): an egress entry on A naming B and an ingress entry on B
 // naming A both yield the flow A -> B. Anything that does not parse or names
 // nothing is reported and skipped; it never widens or narrows another flow.
 import { type Cidr, cidrContains, parseCidr } from './addr.js';
@@ -133,7 +133,7 @@ export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[
   };
 
   const networksById = new Map(snapshot.networks.map((n) => [n.id, n]));
-  // SPEC §3: internal networks never reach (nor are reached from) world, lan or
+  // Internal networks (docs/policy.md#network-options) never reach (nor are reached from) world, lan or
   // the host, whatever the labels say. flow-rules.ts drops such flows at each
   // internal endpoint; a container with no other endpoint gets nothing from
   // the entry, and that is reported rather than passed over in silence.
@@ -142,7 +142,7 @@ export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[
     return nets.length > 0 && nets.every((n) => n.internal) ? nets.map((n) => n.name) : null;
   };
 
-  // SPEC §3: an address inside a Docker network's subnet is a container peer,
+  // An address inside a Docker network's subnet is a container peer (docs/policy.md#peer-kinds),
   // never lan or world, so a CIDR entry wholly inside one can never match
   // (the zone chains return for Docker destinations, and container traffic
   // never reaches the inbound chains). Reported, not silently dropped.

@@ -1,4 +1,4 @@
-// Policy files (SPEC §4): operators grant flows without recreating
+// Policy files (docs/policy.md#policy-files): operators grant flows without recreating
 // containers. Each rule selects containers and adds entries in the label
 // grammar. A file with any error is rejected whole, with its path and line.
 import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml';

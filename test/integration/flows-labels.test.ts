@@ -1,4 +1,4 @@
-// SPEC §4 "Bad labels" and the configurable prefix, by real connections and
+// Bad labels (docs/policy.md#problems) and the configurable prefix (docs/policy.md#labels), by real connections and
 // the namespace's live ruleset:
 // - an entry that does not parse, or names nothing, is skipped and logged as
 //   label_invalid with container, key, value and reason; the label's valid
@@ -38,7 +38,7 @@ const CONTAINERS: Record<string, { net: Net; labels?: Record<string, string> }> 
   evil2: { net: 'lb', labels: { 'moat.ingress': HOSTILE_INGRESS } },
   t1: { net: 'lb' },
   'later-ref': { net: 'la', labels: { 'moat.egress': 'later:80' } },
-  // lb's subnet: a container peer, never an external address (SPEC §3)
+  // lb's subnet: a container peer, never an external address (docs/policy.md#peer-kinds)
   'cidr-in-docker': { net: 'la', labels: { 'moat.egress': '172.31.31.0/24:80' } },
   pre1: { net: 'la', labels: { 'acme.fw.egress': 't1:8080', 'acme.fw.ingress': 'bogus!', 'moat.egress': 't1:80' } },
   pre2: { net: 'lb', labels: { 'acme.fw.ingress': 'good:8080' } },
@@ -53,7 +53,7 @@ const CONTAINERS: Record<string, { net: Net; labels?: Record<string, string> }> 
 /** Containers started during the tests. */
 const LATE: Record<string, Net> = { later: 'lb', bad2: 'la' };
 
-describe('bad labels and the label prefix (SPEC §4)', () => {
+describe('bad labels and the label prefix (docs/policy.md#problems)', () => {
   let bed: Bed;
   let moatd: Moatd;
   const c: Record<string, ServerContainer> = {};

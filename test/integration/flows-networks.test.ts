@@ -1,4 +1,4 @@
-// SPEC §3–§4, network options meeting labels, by real connections: an
+// Network options meeting labels (docs/policy.md#network-options), by real connections: an
 // ICC-off network (Docker option or moat.icc=false) with a label exception;
 // moat.egress=none on a container and on a network, with a world:PORT
 // exception; a routed (no-NAT) network, where the world peer sees the
@@ -53,7 +53,7 @@ const CONTAINERS: Record<string, { net: Net; labels?: Record<string, string> }> 
   v2: { net: 'vault', labels: { 'moat.ingress': 'world:80 lan:80 192.168.77.0/24:8080' } },
 };
 
-describe('network options and labels together (SPEC §3–§4)', () => {
+describe('network options and labels together (docs/policy.md#network-options)', () => {
   let bed: Bed;
   let moatd: Moatd;
   const c: Record<string, ServerContainer> = {};

@@ -1,4 +1,4 @@
-// SPEC §4 by real connections, container peers: a container name, a compose
+// Container peers (docs/policy.md#peer-kinds) by real connections: a container name, a compose
 // service (resolved in the labelled container's own project first, so two
 // projects' `app` never mix), PROJECT/SERVICE and net:NAME, each on the egress
 // side (labelled source) and the ingress side (labelled destination), one
@@ -48,7 +48,7 @@ const CONTAINERS: Record<string, { net: Net; labels?: Record<string, string>; po
   c1: { net: 'pc' },
 };
 
-describe('flows on request: container peers (SPEC §4), IPv4 and IPv6', () => {
+describe('flows on request: container peers (docs/policy.md#peer-kinds), IPv4 and IPv6', () => {
   let bed: Bed;
   let moatd: Moatd;
   const c: Record<string, ServerContainer> = {};

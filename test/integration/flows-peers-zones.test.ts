@@ -1,4 +1,4 @@
-// SPEC §4 by real connections, peers outside Docker: world, lan, host, IPv4
+// Peers outside Docker (docs/policy.md#peer-kinds) by real connections: world, lan, host, IPv4
 // addresses and CIDRs, [IPv6] addresses and CIDRs, on the egress side (from a
 // network without world egress) and the ingress side (routed, straight to
 // the container's address); udp vs tcp vs icmp; `host` ingress under
@@ -44,7 +44,7 @@ const CONTAINERS: Record<string, { net: Net; labels?: Record<string, string> }> 
   't-name': { net: 'pb' },
 };
 
-describe('flows on request: world, lan, host and address peers (SPEC §4), IPv4 and IPv6', () => {
+describe('flows on request: world, lan, host and address peers (docs/policy.md#peer-kinds), IPv4 and IPv6', () => {
   let bed: Bed;
   let moatd: Moatd;
   let udp: UdpResponder;

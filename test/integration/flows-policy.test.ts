@@ -1,4 +1,4 @@
-// SPEC §4 policy files, by real connections: grants in policyDir/*.yaml are
+// Policy files (docs/policy.md#policy-files), by real connections: grants in policyDir/*.yaml are
 // read at start and on change, select containers by service, container or
 // network, use the label grammar; a file that fails to parse is rejected
 // whole (path and line logged) and its last good version stays in force; and
@@ -25,7 +25,7 @@ const MORE = `- select: { network: pq }
   egress: ["world:80"]
 `;
 
-describe('policy files (SPEC §4)', () => {
+describe('policy files (docs/policy.md#policy-files)', () => {
   let bed: Bed;
   let moatd: Moatd;
   let policyDir: string;

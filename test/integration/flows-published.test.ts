@@ -1,4 +1,4 @@
-// SPEC §4, published ports, by real connections, in three configurations on
+// Published ports (docs/policy.md#published-ports), by real connections, in three configurations on
 // one bed (moatd restarted between them):
 //   A. published: labelled, publishMode: proxy — only the sources named in the
 //      container's moat.ingress for that container port reach the host port;
@@ -28,7 +28,7 @@ const P4 = 18083; // p4:80, moat.ingress world:8080 (names another container por
 /** Host ports 19100.. of a filler container: more published ports than moat lists flat (16). */
 const FILLER_PORTS = 20;
 
-describe('published ports: labelled, proxy and DNAT (SPEC §4)', () => {
+describe('published ports: labelled, proxy and DNAT (docs/policy.md#published-ports)', () => {
   let bed: Bed;
   let moatd: Moatd | null = null;
   const c: Record<string, ServerContainer> = {};
