@@ -165,7 +165,7 @@ const tornDown = new WeakSet<Bed>();
  * bed. An engine that stopped answering is killed by its PID first, so the
  * teardown does not wait on it.
  */
-async function disposeBed(bed: Bed, say: (s: string) => void): Promise<TeardownReport | null> {
+export async function disposeBed(bed: Bed, say: (s: string) => void): Promise<TeardownReport | null> {
   if (tornDown.has(bed)) return null;
   tornDown.add(bed);
   try {

@@ -8,10 +8,12 @@
 //            50-container bursts and the footprint with 100 real containers;
 //   gate   — the moat engine with the start gate (bin/moat-runc) in the same
 //            interleaved runs, first connections on every engine, and the
-//            gate's cost per runtime call (section gate-cost, no engine).
+//            gate's cost per runtime call (section gate-cost, no engine);
+//   gate-scale — the gate on a host of 1,000 real containers: gated vs
+//            ungated start-to-reachable on the same engine and moatd.
 // Writes bench/results/<stamp>.json, latest.json and latest.md; prints the
 // summary. Options: --quick (few runs, small sizes, for trying it out),
-// --only scale,native,floor,moat,gate,gate-cost, --runs N.
+// --only scale,native,floor,moat,gate,gate-cost,gate-scale, --runs N.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +22,7 @@ import { installAbortHandlers, isAborting } from './abort.js';
 import { runIncremental, type IncrementalResult } from './incremental.js';
 import { runEngines, type EngineResult } from './engine-section.js';
 import { runGateCost, type GateCostResult } from './gate-cost.js';
+import { runGateScale, type GateScaleResult } from './gate-scale.js';
 import { describeMachine } from './machine.js';
 import { renderReport } from './report.js';
 import { runScaleSection } from './scale-section.js';
@@ -29,7 +32,7 @@ import type { FootprintResult } from './synthetic-footprint.js';
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
-    only: { type: 'string', default: 'scale,native,floor,moat,gate,gate-cost' },
+    only: { type: 'string', default: 'scale,native,floor,moat,gate,gate-cost,gate-scale' },
     runs: { type: 'string' },
   },
 });
@@ -54,6 +57,7 @@ let scale: SizeResult[] = [];
 const incremental: IncrementalResult[] = [];
 let footprint: FootprintResult[] = [];
 let gateCost: GateCostResult | null = null;
+let gateScale: GateScaleResult | null = null;
 const engines: EngineResult[] = [];
 const errors: string[] = [];
 const sectionTimes: Record<string, number> = {};
@@ -122,6 +126,10 @@ await section('gate-cost', async () => {
   gateCost = await runGateCost({ wrapper: wrapperBin, calls: quick ? 30 : 200, staleCalls: quick ? 2 : 5, log });
 });
 
+await section('gate-scale', async () => {
+  gateScale = await runGateScale({ containers: quick ? 100 : 1000, networks: 10, runs: quick ? 5 : Math.min(runs, 20), warmup: 2, moatdBin, wrapperBin, log });
+});
+
 if (isAborting()) {
   // The signal handler is tearing down and will exit; partial results are not written.
   await new Promise(() => undefined);
@@ -140,6 +148,7 @@ const result = {
   footprint,
   engines,
   gateCost,
+  gateScale,
 };
 await mkdir(resultsDir, { recursive: true });
 const stamp = result.startedAt.replace(/[:.]/g, '-');

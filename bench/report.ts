@@ -5,6 +5,7 @@ import type { BurstResult } from './burst.js';
 import type { EngineResult } from './engine-section.js';
 import { FIRST_CASES, TOGETHER, type FirstCase } from './first-connection.js';
 import type { GateCostResult } from './gate-cost.js';
+import type { GateScaleResult } from './gate-scale.js';
 import { incrementalRows, type IncrementalResult } from './incremental.js';
 import type { Machine } from './machine.js';
 import type { SizeResult } from './scale.js';
@@ -26,6 +27,8 @@ export interface BenchResult {
   readonly engines: readonly EngineResult[];
   /** Absent in results written before the start gate's section. */
   readonly gateCost?: GateCostResult | null;
+  /** Absent in results written before the gate-scale section. */
+  readonly gateScale?: GateScaleResult | null;
 }
 
 const ENGINE_LABEL: Record<string, string> = {
@@ -98,6 +101,10 @@ export function renderReport(r: BenchResult): string {
   const noMoatd = r.gateCost?.cases.find((c) => c.name === 'start, moatd not running');
   const directStart = r.gateCost?.cases.find((c) => c.name === 'direct start');
   rows.push(['start gate, moatd not running: adds ≤ ~50 ms to a start', noMoatd?.summary && directStart?.summary ? `${round(noMoatd.summary.median - directStart.summary.median)} ms (medians)` : 'n/a', verdict(noMoatd?.summary && directStart?.summary ? noMoatd.summary.median - directStart.summary.median <= 50 : null)]);
+  const gs = r.gateScale;
+  const gsRatio = (what: 'same' | 'cross' | 'world') => (gs ? ratio(summarize(gs.gateOn.map((x) => x[what])), summarize(gs.gateOff.map((x) => x[what]))) : null);
+  const gsRatios = (['same', 'cross', 'world'] as const).map((w) => [w, gsRatio(w)] as const);
+  rows.push([`start gate at ${gs ? gs.containers.toLocaleString('en') : '1,000'} containers: adds ≤ 10 % to start-to-reachable (gate on / gate off, same engine and moatd)`, gs ? gsRatios.map(([w, q]) => `${w} ${q ?? 'n/a'}×`).join(', ') : 'n/a', verdict(gs ? gsRatios.every(([, q]) => q !== null && q <= 1.1) : null)]);
   const lone = moat ? summarize(moat.lone.map((l) => l.eventToCommitMs)) : null;
   rows.push(['lone event (network connect / start → commit) ≤ 50 ms (median)', lone ? `${ms(lone)} ms (p95 ${round(lone.p95)}, n=${lone.n})` : 'n/a', verdict(lone ? lone.median <= 50 : null)]);
   const bursts = moat?.bursts ?? [];
@@ -193,6 +200,20 @@ export function renderReport(r: BenchResult): string {
     })));
     out.push('');
     if (gc.stale) out.push(`Stale socket (moatd killed; it removes its socket only on a clean stop): \`moat-runc … start ID\` against a socket file nobody listens on retries until the bound: ${mp(gc.stale.summary)} ms over ${gc.stale.calls} calls.\n`);
+  }
+
+  if (gs) {
+    out.push(`## The start gate at ${gs.containers.toLocaleString('en')} containers\n`);
+    out.push(`One private engine (iptables: false) holding ${gs.containers.toLocaleString('en')} running containers over ${gs.networks} networks (\`sleep\`, every 5th with a cross-network \`moat.egress\` grant; started in ${round(gs.fillMs / 1000)} s before moatd), moatd on it (first reconcile ${round(gs.firstReconcileMs)} ms, RSS ${gs.rssMb} MB). The start-to-reachable runs of the engines section, ${gs.gateOn.length} per case after 2 warm-up rounds, gate on (runtime \`moat\`: bin/moat-runc) and gate off (runc) alternated on the same engine and moatd. Docker's own firewall is not run at this size (see the start-to-reachable table for it at the small size). Median / p95 (min–max), ms.\n`);
+    const col = (runs: GateScaleResult['gateOn'], k: 'createStartMs' | 'same' | 'cross' | 'world') => mp(summarize(runs.map((x) => x[k])));
+    out.push(table(['', 'create+start returned', 'same', 'cross', 'world'], [
+      ['gate off (runc)', col(gs.gateOff, 'createStartMs'), col(gs.gateOff, 'same'), col(gs.gateOff, 'cross'), col(gs.gateOff, 'world')],
+      ['gate on (moat-runc)', col(gs.gateOn, 'createStartMs'), col(gs.gateOn, 'same'), col(gs.gateOn, 'cross'), col(gs.gateOn, 'world')],
+      ['gate on / gate off (medians)', String(ratio(summarize(gs.gateOn.map((x) => x.createStartMs)), summarize(gs.gateOff.map((x) => x.createStartMs))) ?? 'n/a'), ...gsRatios.map(([, q]) => String(q ?? 'n/a'))],
+    ]));
+    out.push('');
+    const a = gs.answers;
+    out.push(`moatd's answer to each gated start (request arrival → answer): ${mp(summarize(a.waitedMs))} ms; verdicts ${JSON.stringify(a.verdicts)}, ${a.late} after the bound, ${a.unanswered} let go by the wrapper without an answer; the gate's reconciles: ${a.gateReconciles.committed} committed, ${a.gateReconciles.unchanged} found the rules already in. Every reconcile during the runs: ${mp(gs.reconcileMs)} ms. Load average at the end: ${gs.loadavg.join(' ')}.\n`);
   }
 
   if (moat) {

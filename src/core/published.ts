@@ -7,7 +7,7 @@
 // the sources a grant names.
 import { isLoopback } from './addr.js';
 import type { Config } from './config.js';
-import type { Flow } from './grants.js';
+import type { Flow } from './flow.js';
 import { gatewayEndpoint } from './gateway.js';
 import { pushTo } from './maps.js';
 import { SEP } from './memo.js';

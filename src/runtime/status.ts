@@ -4,12 +4,14 @@
 // into a DaemonStatus (it is the DaemonObserver); the document is built on
 // request from the last computed policy. The JSON shape is documented in
 // docs/cli.md and only grows.
-import type { Side } from '../core/grants.js';
+import { assertNever } from '../core/assert-never.js';
+import type { Side } from '../core/flow.js';
 import type { Family, Problem } from '../core/model.js';
 import type { TableName } from '../core/names.js';
 import type { Decision, Policy } from '../core/policy.js';
 import type { Metrics } from './metrics.js';
-import type { Desired, ReconcileOutcome } from './reconciler.js';
+import type { Desired } from '../core/desired.js';
+import type { ReconcileOutcome } from './reconciler.js';
 
 /** Hooks the daemon calls; every method is cheap and never throws. */
 export interface DaemonObserver {
@@ -97,8 +99,12 @@ export function sideText(s: Side): string {
       return `net:${s.network.name}`;
     case 'cidr':
       return s.cidr;
-    default:
+    case 'world':
+    case 'lan':
+    case 'host':
       return s.kind;
+    default:
+      return assertNever(s);
   }
 }
 

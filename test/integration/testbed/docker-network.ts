@@ -1,5 +1,5 @@
 // A user-defined bridge network on the private engine, with the bridge
-// interface name moat will see (SPEC §1.2).
+// interface name moat will see (docs/design.md#bridge-names).
 import type Docker from 'dockerode';
 
 export interface NetworkSpec {

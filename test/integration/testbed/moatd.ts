@@ -1,7 +1,7 @@
 // The daemon under test, run in the bed's host namespace against the private
-// engine. Contract (SPEC §6): `bin/moatd --config FILE`, pino JSON on stdout,
-// one object per line with an `event` string; SIGTERM exits and leaves the
-// rules in place.
+// engine. Contract (docs/design.md#moatd): `bin/moatd --config FILE`, pino
+// JSON on stdout, one object per line with an `event` string; SIGTERM exits
+// and leaves the rules in place.
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
