@@ -89,8 +89,8 @@ function model(policy: Policy, _config: Config): { clusters: Cluster[]; extra: {
     const id = nodeOf.get(c.id);
     if (!id) continue;
     const seen = new Set<string>();
-    for (const p of c.ports) {
-      const label = `published ${p.hostPort}→${p.containerPort}/${p.proto}`;
+    const published = [...c.ports.map((p) => `published ${p.hostPort}→${p.containerPort}/${p.proto}`), ...(c.routedPorts ?? []).map((p) => `published routed ${p.containerPort}/${p.proto}`)];
+    for (const label of published) {
       if (seen.has(label)) continue;
       seen.add(label);
       const e: Edge = { from: zone('world'), to: id, label, dashed: true };

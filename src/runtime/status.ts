@@ -58,6 +58,8 @@ export interface ContainerView {
   readonly networkMode: string;
   readonly addresses: readonly { readonly network: string; readonly ipv4: string | null; readonly ipv6: string | null }[];
   readonly ports: readonly { readonly hostIp: string; readonly hostPort: number; readonly containerPort: number; readonly proto: string }[];
+  /** Published in routed mode (Docker 28): no host port, the container port reached by direct routing. */
+  readonly routedPorts: readonly { readonly family: number; readonly containerPort: number; readonly proto: string }[];
   readonly world: Decision<boolean>;
   readonly grants: readonly GrantView[];
   readonly problems: readonly Problem[];
@@ -129,6 +131,7 @@ export function policyView(policy: Policy, problems: readonly Problem[]): { netw
       networkMode: c.networkMode,
       addresses: c.endpoints.map((e) => ({ network: netName.get(e.networkId) ?? e.networkId.slice(0, 12), ipv4: e.ipv4, ipv6: e.ipv6 })),
       ports: c.ports.map((p) => ({ hostIp: p.hostIp, hostPort: p.hostPort, containerPort: p.containerPort, proto: p.proto })),
+      routedPorts: (c.routedPorts ?? []).map((p) => ({ family: p.family, containerPort: p.containerPort, proto: p.proto })),
       world,
       grants,
       problems: problems.filter((p) => p.subject === `container ${c.name}`),

@@ -12,6 +12,7 @@ import { planFlush, planRestore } from '../../src/core/plan.js';
 import { TABLES } from '../../src/core/render.js';
 import { computeDesired } from '../../src/core/desired.js';
 import { scenarioNames, SCENARIOS_DIR as root } from '../golden/scenario-folders.js';
+import { iptablesBackend } from './testbed/iptables-backend.js';
 import { createNetns, type Netns } from './testbed/netns.js';
 
 describe('golden rulesets on a real kernel', () => {
@@ -19,6 +20,7 @@ describe('golden rulesets on a real kernel', () => {
 
   beforeAll(async () => {
     ns = await createNetns(`moat-${randomBytes(3).toString('hex')}-golden`);
+    console.info(`golden rulesets on ${ns.name}: iptables backend ${await iptablesBackend(ns)}`);
   });
 
   afterAll(async () => {
