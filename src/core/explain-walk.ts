@@ -12,7 +12,8 @@ import type { PortRange, Proto } from './labels.js';
 import type { Family } from './model.js';
 import { DENY_CHAIN, FROM_LAN_CHAIN, FROM_WORLD_CHAIN, TO_EXTERNAL_CHAIN, TO_LAN_CHAIN, TO_WORLD_CHAIN, type TableName } from './names.js';
 import type { Rule } from './rule.js';
-import { matchesPattern, type Ruleset } from './ruleset.js';
+import { matchesPattern } from './bridges.js';
+import type { Ruleset } from './chain.js';
 
 /** The interface name standing for the host's uplinks (never a Docker bridge). */
 export const UPLINK = '(uplink)';
