@@ -12,6 +12,7 @@ import type { PortRange, Proto } from './labels.js';
 import type { Family } from './model.js';
 import { DENY_CHAIN, FROM_LAN_CHAIN, FROM_WORLD_CHAIN, TO_EXTERNAL_CHAIN, TO_LAN_CHAIN, TO_WORLD_CHAIN, type TableName } from './names.js';
 import type { Rule } from './rule.js';
+import { isZoneComment } from './rule-ids.js';
 import { matchesPattern } from './bridges.js';
 import type { Ruleset } from './chain.js';
 
@@ -118,7 +119,7 @@ function matchPorts(have: PortRange | null, spec: string): { ports: PortRange; p
 export function matchRule(rule: Rule, pkt: Packet, ctx: WalkContext): Match {
   let p: Packet = pkt;
   let partial = false;
-  const zoneRule = rule.comment.startsWith('moat:zone:');
+  const zoneRule = isZoneComment(rule.comment);
   for (const side of ['src', 'dst'] as const) {
     const text = rule[side];
     if (!text) continue;

@@ -38,6 +38,10 @@ export const inChain = (networkId: string) => `MOAT-IN-${short(networkId)}`;
 export const hostChain = (networkId: string) => `MOAT-HOST-${short(networkId)}`;
 /** Traffic from the host itself to the network's containers (OUTPUT, -o bridge; hostToContainers: deny). */
 export const fromHostChain = (networkId: string) => `MOAT-FROMHOST-${short(networkId)}`;
+/** The 12-character network id prefix a network's own chain is named after; null for any other chain. */
+export function networkOfChain(chain: string): string | null {
+  return /^MOAT-(?:OUT|IN|HOST|FROMHOST)-([0-9a-f]{12})$/.exec(chain)?.[1] ?? null;
+}
 /**
  * Prefixes of the dispatch chains (see dispatch.ts): by interface for FORWARD -i / -o, INPUT -i, OUTPUT -o;
  * by port for published ports (INPUT, nat DNAT); by source subnet for masquerade.

@@ -13,7 +13,8 @@ import type { Family } from './model.js';
 import { BUILTIN_JUMPS, DISPATCH_PREFIX, DNAT_CHAIN } from './names.js';
 import type { NetworkPolicy } from './policy.js';
 import type { Rule } from './rule.js';
-import { short, subnetsOf, unique } from './rule-parts.js';
+import { fixed, ruleComment } from './rule-ids.js';
+import { subnetsOf, unique } from './rule-parts.js';
 import type { RulesetMemo } from './ruleset-memo.js';
 
 /** The nat rules that depend on the set of bridges alone. */
@@ -25,19 +26,19 @@ export interface NatFrame {
 }
 
 export function natFrame(b: Bridges, family: Family): NatFrame {
-  const toDnat: Rule = { addrType: 'LOCAL', comment: 'moat:published', jump: DNAT_CHAIN };
+  const toDnat: Rule = { addrType: 'LOCAL', comment: fixed('published'), jump: DNAT_CHAIN };
   return {
     // Container-to-container traffic keeps its real source address.
     noNat: [
-      ...b.ifaces.map((i): Rule => ({ out: i, comment: 'moat:no-nat-between-networks', jump: 'RETURN' })),
-      ...b.routedSubnets.map((s): Rule => ({ dst: s, comment: 'moat:no-nat-between-networks', jump: 'RETURN' })),
+      ...b.ifaces.map((i): Rule => ({ out: i, comment: fixed('no-nat-between-networks'), jump: 'RETURN' })),
+      ...b.routedSubnets.map((s): Rule => ({ dst: s, comment: fixed('no-nat-between-networks'), jump: 'RETURN' })),
     ],
     // Never a packet addressed to loopback from outside: once DNAT'ed it
     // would pass as routable, where the kernel drops it as martian.
     prerouting: [{ ...toDnat, notDst: family === 4 ? '127.0.0.0/8' : '::1/128' }],
     // Host-local clients too, except loopback (Docker's userland proxy serves 127.0.0.1).
     natOutput: [{ ...toDnat, notDst: family === 4 ? '127.0.0.0/8' : '::1/128' }],
-    dnatFromDocker: b.ifaces.map((i): Rule => ({ in: i, comment: 'moat:published:from-docker', jump: 'RETURN' })),
+    dnatFromDocker: b.ifaces.map((i): Rule => ({ in: i, comment: fixed('published:from-docker'), jump: 'RETURN' })),
   };
 }
 
@@ -58,7 +59,7 @@ export function natTable(managed: readonly NetworkPolicy[], frame: NatFrame, pub
   if (masqueraded.length > 0) {
     const mqLeaves = masqueraded.flatMap((np) =>
       cached(memo.masquerade, np, () =>
-        subnetsOf(np.network, family).map((s) => ({ cidr: parseCidr(s)!, rule: { src: s, notOut: np.network.bridge!, comment: `moat:nat:${short(np.network.id)}`, jump: 'MASQUERADE' } })),
+        subnetsOf(np.network, family).map((s) => ({ cidr: parseCidr(s)!, rule: { src: s, notOut: np.network.bridge!, comment: ruleComment({ kind: 'nat', network: np.network.id }), jump: 'MASQUERADE' } })),
       ),
     );
     const masquerade = slots.reuse('dispatch:masquerade', mqLeaves, () => cidrDispatch(mqLeaves, 'src', DISPATCH_PREFIX.masquerade, FANOUT, memo.trees.masquerade));

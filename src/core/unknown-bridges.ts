@@ -6,6 +6,7 @@
 import type { Bridges } from './bridges.js';
 import { DENY_CHAIN } from './names.js';
 import type { Rule } from './rule.js';
+import { fixed } from './rule-ids.js';
 
 export interface UnknownBridgeRules {
   /** MOAT-FORWARD, first: unrenderable bridges by subnet. */
@@ -23,12 +24,12 @@ export interface UnknownBridgeRules {
 export function unknownBridgeRules(b: Bridges): UnknownBridgeRules {
   return {
     unnamedForward: b.unnamedSubnets.flatMap((s): Rule[] => [
-      { src: s, comment: 'moat:unrenderable-bridge', jump: DENY_CHAIN },
-      { dst: s, comment: 'moat:unrenderable-bridge', jump: 'DROP' },
+      { src: s, comment: fixed('unrenderable-bridge'), jump: DENY_CHAIN },
+      { dst: s, comment: fixed('unrenderable-bridge'), jump: 'DROP' },
     ]),
-    unnamedInput: b.unnamedSubnets.map((s): Rule => ({ src: s, comment: 'moat:unrenderable-bridge', jump: DENY_CHAIN })),
-    unknownIn: b.unknown.map((p): Rule => ({ in: p, comment: 'moat:unknown-bridge', jump: DENY_CHAIN })),
-    unknownOut: b.unknown.map((p): Rule => ({ out: p, comment: 'moat:unknown-bridge', jump: 'DROP' })),
-    unknownInput: b.unknown.map((p): Rule => ({ in: p, comment: 'moat:unknown-bridge', jump: DENY_CHAIN })),
+    unnamedInput: b.unnamedSubnets.map((s): Rule => ({ src: s, comment: fixed('unrenderable-bridge'), jump: DENY_CHAIN })),
+    unknownIn: b.unknown.map((p): Rule => ({ in: p, comment: fixed('unknown-bridge'), jump: DENY_CHAIN })),
+    unknownOut: b.unknown.map((p): Rule => ({ out: p, comment: fixed('unknown-bridge'), jump: 'DROP' })),
+    unknownInput: b.unknown.map((p): Rule => ({ in: p, comment: fixed('unknown-bridge'), jump: DENY_CHAIN })),
   };
 }

@@ -7,7 +7,8 @@ import type { Container, Family } from './model.js';
 import { TO_WORLD_CHAIN } from './names.js';
 import type { Policy } from './policy.js';
 import type { Rule } from './rule.js';
-import { hostAddr, short } from './rule-parts.js';
+import { ruleComment } from './rule-ids.js';
+import { hostAddr } from './rule-parts.js';
 import type { RulesetMemo } from './ruleset-memo.js';
 
 /** Per network, the `world` rule of each of its containers' addresses. */
@@ -15,7 +16,7 @@ function worldRules(c: Container, family: Family): { networkId: string; rule: Ru
   const out: { networkId: string; rule: Rule }[] = [];
   for (const ep of c.endpoints) {
     const ip = family === 4 ? ep.ipv4 : ep.ipv6;
-    if (ip) out.push({ networkId: ep.networkId, rule: { src: hostAddr(ip, family), comment: `moat:world:${short(c.id)}`, jump: TO_WORLD_CHAIN } });
+    if (ip) out.push({ networkId: ep.networkId, rule: { src: hostAddr(ip, family), comment: ruleComment({ kind: 'world', container: c.id }), jump: TO_WORLD_CHAIN } });
   }
   return out;
 }
