@@ -43,6 +43,7 @@
 // label asked for and is reported once. Everything is a single linear pass
 // with anchored regexes on short strings.
 import { parseAddress, parseCidr } from './addr.js';
+import { assertNever } from './assert-never.js';
 
 export type Proto = 'tcp' | 'udp' | 'sctp' | 'icmp';
 export type Peer =
@@ -118,6 +119,8 @@ function formatPeer(p: Peer): string {
       return p.name;
     case 'service':
       return `${p.project}/${p.service}`;
+    default:
+      return assertNever(p);
   }
 }
 
@@ -333,6 +336,8 @@ function peerFieldsSafe(p: Peer): boolean {
       return SAFE.test(p.cidr);
     case 'service':
       return SAFE.test(p.project) && SAFE.test(p.service);
+    default:
+      return assertNever(p);
   }
 }
 
