@@ -116,7 +116,7 @@ function matchPorts(have: PortRange | null, spec: string): { ports: PortRange; p
 }
 
 /** Does `rule` match `pkt`: not at all, fully, or for a narrower part of it? */
-export function matchRule(rule: Rule, pkt: Packet, ctx: WalkContext): Match {
+function matchRule(rule: Rule, pkt: Packet, ctx: WalkContext): Match {
   let p: Packet = pkt;
   let partial = false;
   const zoneRule = isZoneComment(rule.comment);

@@ -1,7 +1,7 @@
 // moat's chain names. iptables limits names to 28 characters; network ids
 // are hex, so a 12-character prefix keeps every name short and unique enough
 // (the same length Docker uses for br-<id>).
-export const CHAIN_PREFIX = 'MOAT-';
+const CHAIN_PREFIX = 'MOAT-';
 
 export const BUILTIN_JUMPS = {
   filter: { FORWARD: 'MOAT-FORWARD', INPUT: 'MOAT-INPUT', OUTPUT: 'MOAT-OUTPUT' },

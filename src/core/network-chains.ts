@@ -53,7 +53,7 @@ export function networkLeaves(np: NetworkPolicy, config: Config): NetworkLeaves 
 }
 
 /** MOAT-OUT: grants, ICC, `world`, else deny. */
-export function outRules(np: NetworkPolicy, family: Family, granted: readonly Rule[], world: readonly Rule[]): Rule[] {
+function outRules(np: NetworkPolicy, family: Family, granted: readonly Rule[], world: readonly Rule[]): Rule[] {
   const net = np.network;
   const br = net.bridge!;
   // Only grants can repeat (a flow granted by both sides): the structural rules are unique by construction.
@@ -65,14 +65,14 @@ export function outRules(np: NetworkPolicy, family: Family, granted: readonly Ru
 }
 
 /** MOAT-IN: replies, grants from outside Docker, DNAT'ed published ports, else drop. */
-export const inRules = (config: Config, granted: readonly Rule[], published: readonly Rule[]): Rule[] =>
+const inRules = (config: Config, granted: readonly Rule[], published: readonly Rule[]): Rule[] =>
   [ESTABLISHED, ...unique([...granted, ...published]), { comment: fixed('inbound'), jump: config.logDenied ? DROP_CHAIN : 'DROP' }];
 
 /** MOAT-HOST: grants to the host, else deny. */
-export const hostRules = (family: Family, granted: readonly Rule[]): Rule[] => [ESTABLISHED, ...ndp(family, {}), ...unique(granted), { comment: fixed('host'), jump: DENY_CHAIN }];
+const hostRules = (family: Family, granted: readonly Rule[]): Rule[] => [ESTABLISHED, ...ndp(family, {}), ...unique(granted), { comment: fixed('host'), jump: DENY_CHAIN }];
 
 /** MOAT-FROMHOST (hostToContainers: deny): grants from the host, else deny. */
-export const fromHostRules = (family: Family, granted: readonly Rule[]): Rule[] =>
+const fromHostRules = (family: Family, granted: readonly Rule[]): Rule[] =>
   [ESTABLISHED, ...ndp(family, {}), ...unique(granted), { comment: fixed('host-to-containers'), jump: DENY_CHAIN }];
 
 /** The chains last built for one network policy, each with the rule lists it was built from (one config and family). */

@@ -35,7 +35,7 @@ export type RuleId =
   /** A published port; `unlisted`: the drop of the sources `published: labelled` does not name. */
   | { readonly kind: 'published-port'; readonly container: string; readonly port: number; readonly proto: string; readonly unlisted: boolean };
 
-export const short = (id: string) => id.slice(0, 12);
+const short = (id: string) => id.slice(0, 12);
 
 const isFixed = (id: RuleId): id is { readonly kind: FixedKind } => FIXED_SET.has(id.kind);
 
