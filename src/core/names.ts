@@ -30,6 +30,35 @@ export const FROM_LAN_CHAIN = 'MOAT-FROM-LAN';
 export const DNAT_CHAIN = 'MOAT-DNAT';
 
 const short = (networkId: string) => networkId.slice(0, 12);
+
+// A network's own chains are named from the network's side: OUT is what
+// leaves the network, IN what enters it. iptables' -i / -o name the host's
+// side of the bridge, so they read the other way round: what containers
+// send comes *in* by their bridge (-i br-N) and goes to MOAT-OUT-N.
+//
+//            world, lan, the host's uplinks, other Docker networks
+//                      ^                            |
+//     FORWARD -i br-N  |                            |  FORWARD -o br-N
+//     MOAT-OUT-N       |                            v  MOAT-IN-N
+//     what the network's containers        what reaches them from outside
+//     send: grants, ICC, world,            Docker: grants, DNAT'ed published
+//     else MOAT-DENY                       ports, else drop
+//                      ^                            |
+//                      |                            v
+//            +----- br-N: the containers of network N -----+
+//                      |                            ^
+//      INPUT -i br-N   |                            |  OUTPUT -o br-N
+//      MOAT-HOST-N     v                            |  MOAT-FROMHOST-N
+//     containers -> the host: grants,      the host -> containers: grants,
+//     else MOAT-DENY                       else MOAT-DENY (only with
+//                                          hostToContainers: deny)
+//                      the host itself (its own processes)
+//
+// Traffic between two containers of N is bridged, not routed: with
+// br_netfilter it crosses FORWARD -i br-N -o br-N and MOAT-OUT-N decides it
+// (ICC). From network N to network M, MOAT-OUT-N decides; MOAT-IN-M sees only
+// what comes from outside Docker.
+
 /** Traffic that containers on the network send through the host (FORWARD, -i bridge). */
 export const outChain = (networkId: string) => `MOAT-OUT-${short(networkId)}`;
 /** Traffic arriving at the network's bridge from outside Docker (FORWARD, -o bridge). */
