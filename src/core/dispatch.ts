@@ -37,7 +37,7 @@ export interface Dispatch {
 
 /**
  * The subtrees one tree built before, by the chain they are entered by, with
- * their members (see ruleset.ts): a subtree whose members are the same
+ * their members (see ruleset-memo.ts): a subtree whose members are the same
  * leaves is handed back as it was. One memo per tree (side, prefix, fanout).
  */
 export type DispatchMemo = Map<string, { readonly members: readonly unknown[]; readonly chains: readonly Chain[]; readonly rule: Rule }>;

@@ -1,5 +1,5 @@
-// Rule pieces shared by the ruleset and the builders it delegates to
-// (network-chains.ts, published.ts).
+// Rule pieces shared by the ruleset's builders (network-chains.ts,
+// published.ts, world-rules.ts, nat.ts, deny-chains.ts, ...).
 import type { Config } from './config.js';
 import type { Family, Network } from './model.js';
 import type { Rule } from './rule.js';
