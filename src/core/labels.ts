@@ -1,4 +1,4 @@
-// Label text -> flow entries + problems (SPEC §4). Never throws. Label text is
+// Label text -> flow entries + problems (docs/policy.md#labels). Never throws. Label text is
 // hostile input: only validated addresses, ports, protocols and names leave
 // this file, and every one of them is checked against SAFE before it does.
 //
