@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { cidrContains, parseCidr } from './addr.js';
 import { cidrDispatch, dispatch, FANOUT, type Leaf, portDispatch } from './dispatch.js';
 import type { Rule } from './rule.js';
-import { matchesPattern } from './ruleset.js';
+import { matchesPattern } from './bridges.js';
 
 const leaf = (iface: string): Leaf => ({ iface, rule: { in: iface, comment: `moat:net:${iface}`, jump: `MOAT-OUT-${iface}` } });
 

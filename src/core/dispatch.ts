@@ -16,8 +16,11 @@ import type { Chain } from './chain.js';
 import { pushTo } from './maps.js';
 import { sameItems } from './memo.js';
 import type { Rule } from './rule.js';
+import { fixed } from './rule-ids.js';
 
 export const FANOUT = 16;
+
+const DISPATCH = fixed('dispatch');
 
 export interface Leaf {
   /** The interface the rule matches exactly. */
@@ -34,7 +37,7 @@ export interface Dispatch {
 
 /**
  * The subtrees one tree built before, by the chain they are entered by, with
- * their members (see ruleset.ts): a subtree whose members are the same
+ * their members (see ruleset-memo.ts): a subtree whose members are the same
  * leaves is handed back as it was. One memo per tree (side, prefix, fanout).
  */
 export type DispatchMemo = Map<string, { readonly members: readonly unknown[]; readonly chains: readonly Chain[]; readonly rule: Rule }>;
@@ -74,7 +77,7 @@ export function dispatch(leaves: readonly Leaf[], side: 'in' | 'out', chainPrefi
       }
       const start = chains.length;
       chains.push({ name, rules: build(shared, group) }); // its subtrees' chains first, then its own
-      const rule: Rule = { [side]: `${shared}+`, comment: 'moat:dispatch', jump: name };
+      const rule: Rule = { [side]: `${shared}+`, comment: DISPATCH, jump: name };
       rules.push(rule);
       memo?.set(name, { members: group, chains: chains.slice(start), rule });
     }
@@ -117,7 +120,7 @@ export function portDispatch(rules: readonly Rule[], chainPrefix: string, fanout
       }
       const name = `${chainPrefix}${proto}-${lo}-${hi}`;
       chains.push({ name, rules: build(proto, bucket, of) });
-      out.push({ proto: proto as Rule['proto'], dport: lo === hi ? String(lo) : `${lo}:${hi}`, comment: 'moat:dispatch', jump: name });
+      out.push({ proto: proto as Rule['proto'], dport: lo === hi ? String(lo) : `${lo}:${hi}`, comment: DISPATCH, jump: name });
     }
     return out;
   };
@@ -190,7 +193,7 @@ export function cidrDispatch(leaves: readonly CidrLeaf[], side: 'src' | 'dst', c
       }
       const start = chains.length;
       chains.push({ name, rules: build(group) }); // its subtrees' chains first, then its own
-      const rule: Rule = { [side]: cidrText(key << BigInt(bits - next), next, members[0]!.cidr.family), comment: 'moat:dispatch', jump: name };
+      const rule: Rule = { [side]: cidrText(key << BigInt(bits - next), next, members[0]!.cidr.family), comment: DISPATCH, jump: name };
       out.push(rule);
       memo?.set(name, { members: group, chains: chains.slice(start), rule });
     }

@@ -12,7 +12,9 @@ import type { PortRange, Proto } from './labels.js';
 import type { Family } from './model.js';
 import { DENY_CHAIN, FROM_LAN_CHAIN, FROM_WORLD_CHAIN, TO_EXTERNAL_CHAIN, TO_LAN_CHAIN, TO_WORLD_CHAIN, type TableName } from './names.js';
 import type { Rule } from './rule.js';
-import { matchesPattern, type Ruleset } from './ruleset.js';
+import { isZoneComment } from './rule-ids.js';
+import { matchesPattern } from './bridges.js';
+import type { Ruleset } from './chain.js';
 
 /** The interface name standing for the host's uplinks (never a Docker bridge). */
 export const UPLINK = '(uplink)';
@@ -114,10 +116,10 @@ function matchPorts(have: PortRange | null, spec: string): { ports: PortRange; p
 }
 
 /** Does `rule` match `pkt`: not at all, fully, or for a narrower part of it? */
-export function matchRule(rule: Rule, pkt: Packet, ctx: WalkContext): Match {
+function matchRule(rule: Rule, pkt: Packet, ctx: WalkContext): Match {
   let p: Packet = pkt;
   let partial = false;
-  const zoneRule = rule.comment.startsWith('moat:zone:');
+  const zoneRule = isZoneComment(rule.comment);
   for (const side of ['src', 'dst'] as const) {
     const text = rule[side];
     if (!text) continue;

@@ -11,6 +11,7 @@ import type { Family } from './model.js';
 import { FROM_LAN_CHAIN, FROM_WORLD_CHAIN, TO_EXTERNAL_CHAIN, TO_LAN_CHAIN, TO_WORLD_CHAIN } from './names.js';
 import type { NetworkPolicy } from './policy.js';
 import type { Rule } from './rule.js';
+import { ruleComment } from './rule-ids.js';
 
 export interface FlowRules {
   readonly out: Map<string, Rule[]>;
@@ -154,7 +155,7 @@ function flowAdds(flow: Flow, byId: ReadonlyMap<string, NetworkPolicy>, config: 
   const outside = (ep: Ep) => !ep.net.network.internal;
 
   const m = match(flow);
-  const comment = `moat:${flow.id}`;
+  const comment = ruleComment({ kind: 'flow', flow: flow.id });
   const { from, to } = flow;
   if (from.kind === 'container') {
     for (const a of endpoints(from)) {

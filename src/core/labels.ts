@@ -1,4 +1,4 @@
-// Label text -> flow entries + problems (SPEC §4). Never throws. Label text is
+// Label text -> flow entries + problems (docs/policy.md#labels). Never throws. Label text is
 // hostile input: only validated addresses, ports, protocols and names leave
 // this file, and every one of them is checked against SAFE before it does.
 //
@@ -43,6 +43,8 @@
 // label asked for and is reported once. Everything is a single linear pass
 // with anchored regexes on short strings.
 import { parseAddress, parseCidr } from './addr.js';
+import { assertNever } from './assert-never.js';
+import { clip, firstBadChar, q, split, utf8Exceeds } from './label-text.js';
 
 export type Proto = 'tcp' | 'udp' | 'sctp' | 'icmp';
 export type Peer =
@@ -78,11 +80,10 @@ export interface ParsedLabel {
 
 export const MAX_VALUE_BYTES = 64 * 1024;
 export const MAX_ENTRIES = 1000;
-export const MAX_ENTRY_CHARS = 1024;
-export const MAX_NAME_CHARS = 255;
-export const MAX_NETWORK_NAME_CHARS = 128;
+const MAX_ENTRY_CHARS = 1024;
+const MAX_NAME_CHARS = 255;
+const MAX_NETWORK_NAME_CHARS = 128;
 const MAX_PROBLEM_ENTRY_CHARS = 200;
-const MAX_QUOTED_CHARS = 64;
 
 const PROTOS: readonly Proto[] = ['tcp', 'udp', 'sctp', 'icmp'];
 const PROTO_LIST = PROTOS.join(', ');
@@ -91,13 +92,6 @@ const PROJECT = /^[a-z0-9][a-z0-9_-]*$/;
 const DIGITS = /^[0-9]+$/;
 /** Every Entry field but `text` matches this, so nothing else can reach a rule. */
 const SAFE = /^[A-Za-z0-9_.:/-]*$/;
-const COMMENT_SAFE = /^[A-Za-z0-9_.:/=-]{1,255}$/;
-
-/** True when `s` can go into an iptables `--comment` as is (at most 255 characters, no quoting needed). */
-export function isSafeToken(s: string): boolean {
-  return typeof s === 'string' && COMMENT_SAFE.test(s);
-}
-
 /** Canonical text of an entry: the protocol is always written when there is one. */
 export function formatEntry(e: Pick<Entry, 'peer' | 'ports' | 'proto'>): string {
   const port = e.ports === null ? '' : e.ports.lo === e.ports.hi ? `:${e.ports.lo}` : `:${e.ports.lo}-${e.ports.hi}`;
@@ -118,6 +112,8 @@ function formatPeer(p: Peer): string {
       return p.name;
     case 'service':
       return `${p.project}/${p.service}`;
+    default:
+      return assertNever(p);
   }
 }
 
@@ -333,92 +329,11 @@ function peerFieldsSafe(p: Peer): boolean {
       return SAFE.test(p.cidr);
     case 'service':
       return SAFE.test(p.project) && SAFE.test(p.service);
+    default:
+      return assertNever(p);
   }
 }
 
 function nameRule(max: number): string {
   return `a letter or digit, then letters, digits, '_', '.' or '-', at most ${max} characters`;
-}
-
-function isSeparator(c: number): boolean {
-  // ',' space \t \n \v \f \r
-  return c === 0x2c || c === 0x20 || (c >= 0x09 && c <= 0x0d);
-}
-
-/** Splits on separators, stopping once `limit` tokens are found. */
-function split(value: string, limit: number): string[] {
-  const out: string[] = [];
-  let start = -1;
-  for (let i = 0; i <= value.length && out.length < limit; i++) {
-    const sep = i === value.length || isSeparator(value.charCodeAt(i));
-    if (sep && start >= 0) {
-      out.push(value.slice(start, i));
-      start = -1;
-    } else if (!sep && start < 0) start = i;
-  }
-  return out;
-}
-
-function utf8Exceeds(s: string, limit: number): boolean {
-  if (s.length > limit) return true;
-  if (s.length * 3 <= limit) return false;
-  let bytes = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c < 0x80) bytes += 1;
-    else if (c < 0x800) bytes += 2;
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      bytes += 4;
-      i++;
-    } else bytes += 3;
-    if (bytes > limit) return true;
-  }
-  return false;
-}
-
-function isEntryChar(c: number): boolean {
-  return (
-    (c >= 0x30 && c <= 0x39) || // 0-9
-    (c >= 0x41 && c <= 0x5a) || // A-Z
-    (c >= 0x61 && c <= 0x7a) || // a-z
-    c === 0x5f || c === 0x2e || c === 0x2d || c === 0x3a || c === 0x2f || c === 0x5b || c === 0x5d // _ . - : / [ ]
-  );
-}
-
-function firstBadChar(s: string): string | null {
-  for (let i = 0; i < s.length; i++) {
-    if (isEntryChar(s.charCodeAt(i))) continue;
-    const cp = s.codePointAt(i) ?? 0;
-    const hex = cp.toString(16).toUpperCase().padStart(4, '0');
-    return `${q(String.fromCodePoint(cp))} (U+${hex})`;
-  }
-  return null;
-}
-
-function q(s: string): string {
-  return `'${clip(s, MAX_QUOTED_CHARS)}'`;
-}
-
-/**
- * Log-safe copy: printable ASCII stays, '\' and everything else (control,
- * bidi, line separators, non-ASCII) becomes \xNN or \uNNNN; at most `max` characters.
- */
-function clip(s: string, max: number): string {
-  const mark = '...';
-  let out = '';
-  let cut = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    out +=
-      c === 0x5c
-        ? '\\\\'
-        : c >= 0x20 && c < 0x7f
-          ? String.fromCharCode(c)
-          : c < 0x100
-            ? `\\x${c.toString(16).padStart(2, '0')}`
-            : `\\u${c.toString(16).padStart(4, '0')}`;
-    if (out.length > max) return out.slice(0, cut) + mark;
-    if (out.length <= max - mark.length) cut = out.length;
-  }
-  return out;
 }

@@ -6,13 +6,16 @@ import type { Config } from './config.js';
 import type { Family } from './model.js';
 import { BUILTIN_JUMPS } from './names.js';
 import type { Ruleset } from './ruleset.js';
+import { fixed } from './rule-ids.js';
+
+const LOCKDOWN = fixed('lockdown');
 
 export function lockdownRuleset(config: Config, family: Family): Ruleset {
   const forward = config.dockerBridges.flatMap((b) => [
-    { in: b, comment: 'moat:lockdown', jump: 'DROP' },
-    { out: b, comment: 'moat:lockdown', jump: 'DROP' },
+    { in: b, comment: LOCKDOWN, jump: 'DROP' },
+    { out: b, comment: LOCKDOWN, jump: 'DROP' },
   ]);
-  const input = config.dockerBridges.map((b) => ({ in: b, comment: 'moat:lockdown', jump: 'DROP' }));
+  const input = config.dockerBridges.map((b) => ({ in: b, comment: LOCKDOWN, jump: 'DROP' }));
   return {
     family,
     tables: {

@@ -12,7 +12,8 @@ import type { Family } from './model.js';
 import { DENY_CHAIN, DROP_CHAIN, fromHostChain, hostChain, inChain, outChain } from './names.js';
 import type { NetworkPolicy } from './policy.js';
 import type { Rule } from './rule.js';
-import { ESTABLISHED, ndp, short, unique } from './rule-parts.js';
+import { fixed, ruleComment } from './rule-ids.js';
+import { ESTABLISHED, ndp, unique } from './rule-parts.js';
 
 /** The rules other stages made for one network, in the order they were made. */
 export interface NetworkRules {
@@ -42,7 +43,7 @@ export interface NetworkLeaves {
 export function networkLeaves(np: NetworkPolicy, config: Config): NetworkLeaves {
   const net = np.network;
   const br = net.bridge!;
-  const comment = `moat:net:${short(net.id)}`;
+  const comment = ruleComment({ kind: 'net', network: net.id });
   return {
     forwardIn: { iface: br, rule: { in: br, comment, jump: outChain(net.id) } },
     forwardOut: { iface: br, rule: { out: br, comment, jump: inChain(net.id) } },
@@ -52,27 +53,27 @@ export function networkLeaves(np: NetworkPolicy, config: Config): NetworkLeaves 
 }
 
 /** MOAT-OUT: grants, ICC, `world`, else deny. */
-export function outRules(np: NetworkPolicy, family: Family, granted: readonly Rule[], world: readonly Rule[]): Rule[] {
+function outRules(np: NetworkPolicy, family: Family, granted: readonly Rule[], world: readonly Rule[]): Rule[] {
   const net = np.network;
   const br = net.bridge!;
   // Only grants can repeat (a flow granted by both sides): the structural rules are unique by construction.
   const out: Rule[] = [ESTABLISHED, ...ndp(family, { out: br }), ...unique(granted)];
-  out.push(np.icc.value ? { out: br, comment: 'moat:icc', jump: 'ACCEPT' } : { out: br, comment: 'moat:icc-off', jump: DENY_CHAIN });
+  out.push(np.icc.value ? { out: br, comment: fixed('icc'), jump: 'ACCEPT' } : { out: br, comment: fixed('icc-off'), jump: DENY_CHAIN });
   if (!net.internal && np.egress.value === 'world') out.push(...world);
-  out.push({ comment: net.internal ? 'moat:internal' : 'moat:default-deny', jump: DENY_CHAIN });
+  out.push({ comment: net.internal ? fixed('internal') : fixed('default-deny'), jump: DENY_CHAIN });
   return out;
 }
 
 /** MOAT-IN: replies, grants from outside Docker, DNAT'ed published ports, else drop. */
-export const inRules = (config: Config, granted: readonly Rule[], published: readonly Rule[]): Rule[] =>
-  [ESTABLISHED, ...unique([...granted, ...published]), { comment: 'moat:inbound', jump: config.logDenied ? DROP_CHAIN : 'DROP' }];
+const inRules = (config: Config, granted: readonly Rule[], published: readonly Rule[]): Rule[] =>
+  [ESTABLISHED, ...unique([...granted, ...published]), { comment: fixed('inbound'), jump: config.logDenied ? DROP_CHAIN : 'DROP' }];
 
 /** MOAT-HOST: grants to the host, else deny. */
-export const hostRules = (family: Family, granted: readonly Rule[]): Rule[] => [ESTABLISHED, ...ndp(family, {}), ...unique(granted), { comment: 'moat:host', jump: DENY_CHAIN }];
+const hostRules = (family: Family, granted: readonly Rule[]): Rule[] => [ESTABLISHED, ...ndp(family, {}), ...unique(granted), { comment: fixed('host'), jump: DENY_CHAIN }];
 
 /** MOAT-FROMHOST (hostToContainers: deny): grants from the host, else deny. */
-export const fromHostRules = (family: Family, granted: readonly Rule[]): Rule[] =>
-  [ESTABLISHED, ...ndp(family, {}), ...unique(granted), { comment: 'moat:host-to-containers', jump: DENY_CHAIN }];
+const fromHostRules = (family: Family, granted: readonly Rule[]): Rule[] =>
+  [ESTABLISHED, ...ndp(family, {}), ...unique(granted), { comment: fixed('host-to-containers'), jump: DENY_CHAIN }];
 
 /** The chains last built for one network policy, each with the rule lists it was built from (one config and family). */
 export type KeptChains = Partial<Record<'out' | 'in' | 'host' | 'fromHost', { readonly parts: readonly (readonly Rule[])[]; readonly chain: Chain }>>;

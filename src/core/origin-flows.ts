@@ -5,6 +5,7 @@ import type { Flow, Side } from './flow.js';
 import type { GrantOrigin } from './grant-origin.js';
 import type { Entry } from './labels.js';
 import type { Problem } from './model.js';
+import { flowId } from './rule-ids.js';
 
 /** Peers outside Docker: an internal network never reaches or is reached from them. */
 const OUTSIDE_DOCKER: ReadonlySet<Entry['peer']['kind']> = new Set(['world', 'lan', 'host', 'cidr']);
@@ -36,7 +37,7 @@ export function originFlows(origin: GrantOrigin, self: Side, internalOnly: reado
     }
     for (const peer of peers) {
       const [from, to] = origin.direction === 'egress' ? [self, peer] : [peer, self];
-      flows.push({ from, to, ports: e.ports, proto: e.proto, reason: `${origin.reason}: ${cut(e.text, 100)}`, id: `${origin.id}:${index}` });
+      flows.push({ from, to, ports: e.ports, proto: e.proto, reason: `${origin.reason}: ${cut(e.text, 100)}`, id: flowId(origin.id, index) });
     }
   });
   return { flows, problems };

@@ -6,6 +6,7 @@ import type { GrantOrigin } from './grant-origin.js';
 import { parseLabelValue } from './labels.js';
 import { cached } from './memo.js';
 import type { Container, Problem, Snapshot } from './model.js';
+import { labelOriginId } from './rule-ids.js';
 
 export interface OwnLabels {
   readonly origins: readonly GrantOrigin[];
@@ -58,7 +59,7 @@ export function ownLabels(c: Container, config: Config): OwnLabels {
       }
       if (parsed.none) none = true;
       if (parsed.entries.length > 0) {
-        origins.push({ container: c, direction, entries: parsed.entries, key, reason: `label ${key} on ${c.name}`, id: `label:${c.id.slice(0, 12)}:${direction}` });
+        origins.push({ container: c, direction, entries: parsed.entries, key, reason: `label ${key} on ${c.name}`, id: labelOriginId(c.id, direction) });
       }
     }
   }

@@ -6,6 +6,7 @@ import type { GrantOrigin } from './grant-origin.js';
 import { type Entry, parseLabelValue } from './labels.js';
 import { cached } from './memo.js';
 import type { Container, Snapshot } from './model.js';
+import { policyOriginId } from './rule-ids.js';
 
 export interface Selector {
   readonly service?: string;
@@ -131,7 +132,7 @@ export function policyOrigins(snapshot: Snapshot, rules: readonly PolicyRule[], 
         ...cached(byContainer, container, () =>
           (['egress', 'ingress'] as const)
             .filter((direction) => rule[direction].length > 0)
-            .map((direction): GrantOrigin => ({ container, direction, entries: rule[direction], key: where, reason: `policy ${where}`, id: `policy:${tag}:${rule.line}:${direction}` })),
+            .map((direction): GrantOrigin => ({ container, direction, entries: rule[direction], key: where, reason: `policy ${where}`, id: policyOriginId(tag, rule.line, direction) })),
         ),
       );
     }

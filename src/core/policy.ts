@@ -14,6 +14,15 @@ export interface Decision<T> {
   readonly reason: string;
 }
 
+/**
+ * What kind of thing made a decision, for explain to report without reading
+ * the reason's wording: a default, a Docker network option, a config key, a
+ * network or container label, or the network itself (internal). Kept beside
+ * the decisions (`sources`), so that a Decision stays `{ value, reason }` in
+ * `moat status --json`.
+ */
+export type DecisionSource = 'default' | 'option' | 'config' | 'label' | 'network';
+
 export interface NetworkPolicy {
   readonly network: Network;
   /** The network's bridge is on this host and moat writes its chains. */
@@ -24,12 +33,14 @@ export interface NetworkPolicy {
   readonly nat: Decision<boolean>;
   /** The families masqueraded when `nat` is on: Docker 28's gateway_mode_ipvN=routed takes one out. Absent: both. */
   readonly natFamilies?: readonly Family[];
+  readonly sources: { readonly icc: DecisionSource; readonly egress: DecisionSource; readonly nat: DecisionSource };
 }
 
 export interface ContainerPolicy {
   readonly container: Container;
   /** May open connections to `world` (its networks' default, minus its own `none`). */
   readonly world: Decision<boolean>;
+  readonly sources: { readonly world: DecisionSource };
 }
 
 export interface Policy {
@@ -60,6 +71,9 @@ export interface PolicyMemo {
 }
 
 export const createPolicyMemo = (): PolicyMemo => ({ networks: new WeakMap(), containers: new WeakMap(), grants: createGrantsMemo(), last: null });
+
+/** A decision and what made it. */
+type Sourced<T> = readonly [Decision<T>, DecisionSource];
 
 const NO_PROBLEMS: readonly Problem[] = [];
 
@@ -92,30 +106,30 @@ function networkPolicy(net: Network, config: Config, problems: Problem[]): Netwo
   }
 
   const iccLabel = boolLabel(net, `${p}.icc`, problems);
-  const icc: Decision<boolean> = !net.icc
-    ? { value: false, reason: 'option com.docker.network.bridge.enable_icc=false' }
+  const [icc, iccSource]: Sourced<boolean> = !net.icc
+    ? [{ value: false, reason: 'option com.docker.network.bridge.enable_icc=false' }, 'option']
     : iccLabel === false
-      ? { value: false, reason: `network label ${p}.icc=false` }
-      : { value: true, reason: 'default: same network allowed' };
+      ? [{ value: false, reason: `network label ${p}.icc=false` }, 'label']
+      : [{ value: true, reason: 'default: same network allowed' }, 'default'];
 
   const natLabel = boolLabel(net, `${p}.nat`, problems);
   const routed = ([4, 6] as const).filter((f) => gatewayMode(net, f) === 'routed');
   const natFamilies = ([4, 6] as const).filter((f) => !routed.includes(f));
   const routedOption = routed.map((f) => `gateway_mode_ipv${f}=routed`).join(' and ');
-  const nat: Decision<boolean> = !net.nat
-    ? { value: false, reason: 'option com.docker.network.bridge.enable_ip_masquerade=false' }
+  const [nat, natSource]: Sourced<boolean> = !net.nat
+    ? [{ value: false, reason: 'option com.docker.network.bridge.enable_ip_masquerade=false' }, 'option']
     : natLabel === false
-      ? { value: false, reason: `network label ${p}.nat=false` }
+      ? [{ value: false, reason: `network label ${p}.nat=false` }, 'label']
       : natFamilies.length === 0
-        ? { value: false, reason: `option ${routedOption}` }
+        ? [{ value: false, reason: `option ${routedOption}` }, 'option']
         : routed.length > 0
-          ? { value: true, reason: `default: masquerade, IPv${natFamilies[0]} only (option ${routedOption})` }
-          : { value: true, reason: 'default: masquerade' };
+          ? [{ value: true, reason: `default: masquerade, IPv${natFamilies[0]} only (option ${routedOption})` }, 'default']
+          : [{ value: true, reason: 'default: masquerade' }, 'default'];
 
-  let egress: Decision<'world' | 'none'> = { value: config.defaultEgress, reason: `config defaultEgress: ${config.defaultEgress}` };
+  let [egress, egressSource]: Sourced<'world' | 'none'> = [{ value: config.defaultEgress, reason: `config defaultEgress: ${config.defaultEgress}` }, 'config'];
   const egressLabel = net.labels[`${p}.egress`];
   if (egressLabel === 'world' || egressLabel === 'none') {
-    egress = { value: egressLabel, reason: `network label ${p}.egress=${egressLabel}` };
+    [egress, egressSource] = [{ value: egressLabel, reason: `network label ${p}.egress=${egressLabel}` }, 'label'];
   } else if (egressLabel !== undefined) {
     problems.push({ kind: 'label_invalid', subject: `network ${net.name}`, key: `${p}.egress`, value: egressLabel.slice(0, 200), reason: 'expected world or none' });
   }
@@ -123,9 +137,9 @@ function networkPolicy(net: Network, config: Config, problems: Problem[]): Netwo
     if (egress.value === 'world' && egressLabel === 'world') {
       problems.push({ kind: 'label_ignored', subject: `network ${net.name}`, key: `${p}.egress`, value: 'world', reason: 'internal networks never reach world, lan or the host' });
     }
-    egress = { value: 'none', reason: 'internal network' };
+    [egress, egressSource] = [{ value: 'none', reason: 'internal network' }, 'network'];
   }
-  return { network: net, managed, icc, egress, nat, natFamilies };
+  return { network: net, managed, icc, egress, nat, natFamilies, sources: { icc: iccSource, egress: egressSource, nat: natSource } };
 }
 
 function containerProblems(c: Container, config: Config): readonly Problem[] {
@@ -143,15 +157,15 @@ function containerProblems(c: Container, config: Config): readonly Problem[] {
   return problems.length > 0 ? problems : NO_PROBLEMS;
 }
 
-function worldOf(c: Container, nets: ReadonlyMap<string, NetworkPolicy>, egressNone: ReadonlySet<string>, config: Config): Decision<boolean> {
+function worldOf(c: Container, nets: ReadonlyMap<string, NetworkPolicy>, egressNone: ReadonlySet<string>, config: Config): Sourced<boolean> {
   const p = config.labelPrefix;
   const optedOut = egressNone.has(c.id);
   const anyWorldNet = c.endpoints.some((e) => nets.get(e.networkId)?.egress.value === 'world');
   return optedOut
-    ? { value: false, reason: `container label ${p}.egress=none` }
+    ? [{ value: false, reason: `container label ${p}.egress=none` }, 'label']
     : anyWorldNet
-      ? { value: true, reason: 'network egress world' }
-      : { value: false, reason: 'no network with world egress' };
+      ? [{ value: true, reason: 'network egress world' }, 'default']
+      : [{ value: false, reason: 'no network with world egress' }, 'default'];
 }
 
 /** `extraOrigins` are grants from policy files, resolved exactly like labels. */
@@ -182,8 +196,8 @@ export function buildPolicy(snapshot: Snapshot, config: Config, extraOrigins: re
   const offChanged = changed && changed.size > 0 ? (c: Container) => !c.endpoints.some((e) => changed.has(e.networkId)) : undefined;
   const containers = alignedMap(changed ? was(last?.cps) : null, snapshot.containers, (c) => {
     const k = kept(c);
-    const world = worldOf(c, byId, egressNone, config);
-    if (k.cp?.world.reason !== world.reason) k.cp = { container: c, world };
+    const [world, source] = worldOf(c, byId, egressNone, config);
+    if (k.cp?.world.reason !== world.reason) k.cp = { container: c, world, sources: { world: source } };
     return k.cp;
   }, offChanged);
   memo.last = { containers: snapshot.containers, networks, own, cps: containers, problems: containerProblemsList };

@@ -15,7 +15,8 @@ import type { Container, Family } from './model.js';
 import { FROM_LAN_CHAIN, FROM_WORLD_CHAIN } from './names.js';
 import type { ContainerPolicy, NetworkPolicy, Policy } from './policy.js';
 import type { Rule } from './rule.js';
-import { hostAddr, short, subnetsOf } from './rule-parts.js';
+import { ruleComment } from './rule-ids.js';
+import { hostAddr, subnetsOf } from './rule-parts.js';
 
 export interface PublishedRules {
   /** For MOAT-INPUT's port dispatch (host mode). */
@@ -78,7 +79,7 @@ const flowsToPort = (policy: Policy, target: Container, port: { containerPort: n
 function labelledSources(cp: ContainerPolicy, policy: Policy, port: { containerPort: number; proto: string }, family: Family, base: Rule): Rule[] {
   const out: Rule[] = [];
   for (const f of flowsToPort(policy, cp.container, port)) {
-    const comment = `moat:${f.id}`;
+    const comment = ruleComment({ kind: 'flow', flow: f.id });
     if (f.from.kind === 'world') out.push({ ...base, comment, jump: FROM_WORLD_CHAIN });
     else if (f.from.kind === 'lan') out.push({ ...base, comment, jump: FROM_LAN_CHAIN });
     else if (f.from.kind === 'cidr' && f.from.cidr.includes(':') === (family === 6)) out.push({ ...base, src: f.from.cidr, comment, jump: 'ACCEPT' });
@@ -135,14 +136,15 @@ export function publishedRules(cp: ContainerPolicy, policy: Policy, managedById:
   const target = () => (gateway === undefined ? (gateway = publishedEndpoint(policy, cp.container, managedById, family)) : gateway);
   for (const port of cp.container.ports) {
     if (port.hostIp.includes(':') !== (family === 6)) continue;
-    const id = `moat:published:${short(cp.container.id)}:${port.containerPort}/${port.proto}`;
+    const published = { kind: 'published-port', container: cp.container.id, port: port.containerPort, proto: port.proto } as const;
+    const id = ruleComment({ ...published, unlisted: false });
     const hostDst = port.hostIp === wildcard ? {} : { dst: hostAddr(port.hostIp, family) };
     const hostPort = { proto: port.proto, dport: String(port.hostPort) } as const;
     // The host port as Docker's userland proxy serves it (INPUT).
     const proxied = () => {
       const base: Rule = { ...hostDst, ...hostPort, comment: id, jump: 'ACCEPT' };
       if (!labelled) input.push(base);
-      else input.push(...labelledSources(cp, policy, port, family, base), { ...hostDst, notIn: 'lo', ...hostPort, comment: `${id}:unlisted`, jump: 'DROP' });
+      else input.push(...labelledSources(cp, policy, port, family, base), { ...hostDst, notIn: 'lo', ...hostPort, comment: ruleComment({ ...published, unlisted: true }), jump: 'DROP' });
     };
     if (!dnat) {
       proxied();
@@ -183,7 +185,7 @@ export function publishedRules(cp: ContainerPolicy, policy: Policy, managedById:
     if (port.family !== family) continue;
     const gw = target();
     if (!gw || gw.np.network.options[`com.docker.network.bridge.gateway_mode_ipv${family}`] !== 'routed') continue;
-    const id = `moat:published:${short(cp.container.id)}:${port.containerPort}/${port.proto}`;
+    const id = ruleComment({ kind: 'published-port', container: cp.container.id, port: port.containerPort, proto: port.proto, unlisted: false });
     const base: Rule = { dst: hostAddr(gw.ip, family), proto: port.proto, dport: String(port.containerPort), comment: id, jump: 'ACCEPT' };
     inbound.push([gw.np.network.id, labelled ? labelledSources(cp, policy, port, family, base) : [base]]);
   }
