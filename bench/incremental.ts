@@ -11,7 +11,7 @@ import { DEFAULT_CONFIG } from '../src/core/config.js';
 import { computeDesired, createDesiredMemo, type Desired, type DesiredMemo } from '../src/core/desired.js';
 import { changedChains, planRestore } from '../src/core/plan.js';
 import { revokedFilters } from '../src/core/revocation.js';
-import { committedState } from '../src/runtime/reconciler.js';
+import { committedState } from '../src/core/committed-state.js';
 import { summarize, type Summary } from './stats.js';
 import { containerJson, containerName, extraContainer, hexId, synthetic, type DockerLists, type SyntheticSpec } from './synthetic.js';
 

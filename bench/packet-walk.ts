@@ -6,7 +6,8 @@
 // that falls out of moat (no verdict) is reported as such.
 import { cidrContains, parseCidr } from '../src/core/addr.js';
 import type { Rule } from '../src/core/rule.js';
-import type { Chain, Ruleset } from '../src/core/ruleset.js';
+import type { Chain } from '../src/core/chain.js';
+import type { Ruleset } from '../src/core/ruleset.js';
 
 export interface Packet {
   readonly in?: string;

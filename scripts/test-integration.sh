@@ -8,30 +8,38 @@
 #          golden rules in the kernel, policy files, the bed itself
 #          (not: shipping/, examples, cli-consistency, which test packaging
 #          and the CLI's agreement with itself, not the engine)
+#   legacy the legacy iptables backend (scripts/with-iptables-legacy.sh), on 28.5:
+#          golden-kernel (every golden ruleset restored and read back) and
+#          flows-published, flows-gateway (moatd's commits, DNAT and published
+#          ports by real connections); under a minute
 #
 # Every engine runs even when one fails; each run opens with a banner naming
 # the engine, and the summary at the end names the engines that failed.
-# Usage: scripts/test-integration.sh [ENGINE...]  (default: 28.5 26.1 20.10)
+# Usage: scripts/test-integration.sh [ENGINE...]  (default: 28.5 26.1 20.10 legacy)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ENGINE_SET=(flows- faults- start-gate default-matrix default-bridge testbed.test lockdown ipv6-fail-closed cli-doctor cli-status golden-kernel policy-files)
+LEGACY_SET=(golden-kernel flows-published flows-gateway)
 
 engines=("$@")
-[ ${#engines[@]} -gt 0 ] || engines=(28.5 26.1 20.10)
+[ ${#engines[@]} -gt 0 ] || engines=(28.5 26.1 20.10 legacy)
 failed=()
 summary=()
 for engine in "${engines[@]}"; do
-  if [ "$engine" = 28.5 ]; then files=(); what='whole integration suite'; else files=("${ENGINE_SET[@]}"); what='engine set (flows, faults, doctor…)'; fi
+  run=(env MOAT_ENGINE="$engine")
+  if [ "$engine" = legacy ]; then files=("${LEGACY_SET[@]}"); what="legacy iptables backend: ${LEGACY_SET[*]}"; run=(scripts/with-iptables-legacy.sh env MOAT_ENGINE=28.5)
+  elif [ "$engine" = 28.5 ]; then files=(); what='whole integration suite'; else files=("${ENGINE_SET[@]}"); what='engine set (flows, faults, doctor…)'; fi
+  label="Docker $engine"; [ "$engine" = legacy ] && label='Docker 28.5, iptables-legacy'
   echo
-  echo "=================== integration tests on Docker $engine: $what ==================="
+  echo "=================== integration tests on $label: $what ==================="
   start=$SECONDS
-  if MOAT_ENGINE=$engine npx vitest run --project integration "${files[@]}"; then status=passed; else status=FAILED; failed+=("$engine"); fi
-  summary+=("Docker $engine ($what): $status in $((SECONDS - start)) s")
-  echo "=================== Docker $engine: $status ==================="
+  if "${run[@]}" npx vitest run --project integration "${files[@]}"; then status=passed; else status=FAILED; failed+=("$label"); fi
+  summary+=("$label ($what): $status in $((SECONDS - start)) s")
+  echo "=================== $label: $status ==================="
 done
 echo
 printf '%s\n' "${summary[@]}"
 if [ ${#failed[@]} -gt 0 ]; then
-  echo "integration tests FAILED on Docker ${failed[*]}"
+  echo "integration tests FAILED on: ${failed[*]}"
   exit 1
 fi

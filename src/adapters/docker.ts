@@ -34,7 +34,7 @@ export interface DockerSource {
 /** Longest event line parsed (Docker repeats every container label in its events). */
 const MAX_LINE = 16 << 20;
 
-// Subscribed: start, die, stop, kill, destroy, rename, update (SPEC §1). Only
+// Acted on: start, die, destroy, rename, update (docs/design.md#listing). Only
 // these change what a listing shows: `kill` and `stop` are always followed by
 // `die` (or change nothing when the process survives), `restart` by die and
 // start, and a paused container keeps its addresses. Skipping them spares a
@@ -42,7 +42,7 @@ const MAX_LINE = 16 << 20;
 const CONTAINER_ACTIONS = new Set(['start', 'die', 'destroy', 'rename', 'update']);
 const NETWORK_ACTIONS = new Set(['create', 'destroy', 'connect', 'disconnect', 'remove']);
 
-/** True for the events that can change the ruleset (SPEC §1). */
+/** True for the events that can change the ruleset (docs/design.md#listing). */
 export function relevant(e: DockerEvent): boolean {
   if (e.type === 'container') return CONTAINER_ACTIONS.has(e.action);
   if (e.type === 'network') return NETWORK_ACTIONS.has(e.action);

@@ -9,7 +9,7 @@ import type { Config } from '../core/config.js';
 import type { DoctorFacts } from '../core/doctor.js';
 import { flagValue } from '../core/doctor.js';
 import type { PolicyRule } from '../core/policy-file.js';
-import { computeDesired } from '../runtime/reconciler.js';
+import { computeDesired } from '../core/desired.js';
 import { controlGet } from './control-client.js';
 import { dockerSource } from './docker.js';
 import type { CommandRunner } from './iptables.js';

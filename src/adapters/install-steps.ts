@@ -5,6 +5,7 @@
 import { chmod, copyFile, lstat, mkdir, rename, rm, rmdir, symlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { createTwoFilesPatch } from 'diff';
+import { assertNever } from '../core/assert-never.js';
 import { copyPackage, type Placement } from './install-package.js';
 
 export type Step =
@@ -46,6 +47,8 @@ export function describeStep(step: Step, show: (path: string) => string): string
       return [`remove  ${p}${step.why ? `  (${step.why})` : ''}`];
     case 'rmdir-if-empty':
       return [`remove  ${p}  (if empty)`];
+    default:
+      return assertNever(step);
   }
 }
 
@@ -99,6 +102,8 @@ export async function applyStep(step: Step, pid: number): Promise<void> {
         if (err.code !== 'ENOTEMPTY' && err.code !== 'ENOENT') throw err;
       });
       return;
+    default:
+      assertNever(step);
   }
 }
 

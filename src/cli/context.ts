@@ -8,7 +8,7 @@ import { networkInterfaces } from 'node:os';
 import type { Config } from '../core/config.js';
 import type { Family } from '../core/model.js';
 import type { PolicyRule } from '../core/policy-file.js';
-import { computeDesired, type Desired } from '../runtime/reconciler.js';
+import { computeDesired, type Desired } from '../core/desired.js';
 import pino from 'pino';
 
 export interface CliContext {

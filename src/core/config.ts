@@ -1,4 +1,4 @@
-// The config contract (SPEC §5): every key optional, unknown keys rejected
+// The config contract (docs/policy.md#config): every key optional, unknown keys rejected
 // with their path, values validated before moatd touches anything.
 import { z } from 'zod';
 import { parseCidr } from './addr.js';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ChangingHost, change, type Change, type EntrySpec, type LabelSpec } from '../../test/fakes/list-changes.js';
-import { committedState } from '../runtime/reconciler.js';
+import { committedState } from './committed-state.js';
 import { ConfigSchema } from './config.js';
 import { computeDesired, createDesiredMemo, type Desired } from './desired.js';
 import { changedChains, compareRulesets, planRestore } from './plan.js';

@@ -12,10 +12,10 @@
 // (the unknown-bridge deny).
 import ipaddr from 'ipaddr.js';
 import { type Cidr, parseCidr } from './addr.js';
+import type { Chain } from './chain.js';
 import { pushTo } from './maps.js';
 import { sameItems } from './memo.js';
 import type { Rule } from './rule.js';
-import type { Chain } from './ruleset.js';
 
 export const FANOUT = 16;
 

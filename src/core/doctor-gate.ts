@@ -2,7 +2,7 @@
 // runtime, what does it hand over to, and does it ask moatd's own socket?
 import type { Config } from './config.js';
 import { GATE_RUNTIME, gateArgs, wrapsOf } from './daemon-json-gate.js';
-import type { Check } from './doctor.js';
+import type { Check } from './doctor-check.js';
 
 export interface RuntimeFacts {
   /** Docker's DefaultRuntime (`docker info`). */

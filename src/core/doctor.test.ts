@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { dockerLists } from '../../test/fakes/docker-lists.js';
-import { computeDesired } from '../runtime/reconciler.js';
+import { computeDesired } from './desired.js';
 import { ConfigSchema } from './config.js';
 import { boolFlag, flagValue, runChecks, type DoctorFacts } from './doctor.js';
 import { renderText } from './render.js';

@@ -2,25 +2,13 @@
 // -> pass/warn/fail checks, each failing one with the fix. Pure, so every
 // misconfiguration is testable from a few strings.
 import type { Config } from './config.js';
+import type { Check, CheckStatus } from './doctor-check.js';
 import { type RuntimeFacts, startGateCheck } from './doctor-gate.js';
 import { engineLine, engineMajor, isTestedEngine, TESTED_ENGINES } from './engines.js';
 import { parseSave, type LiveState, type LiveTable } from './live.js';
 import { isMoatChain } from './names.js';
 import { planRestore } from './plan.js';
 import type { RenderedRuleset } from './render.js';
-
-export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
-
-export interface Check {
-  /** Stable id, e.g. `docker-iptables`. */
-  readonly id: string;
-  readonly title: string;
-  readonly status: CheckStatus;
-  /** What was found. */
-  readonly detail: string;
-  /** What to do about it; null when nothing is to be done. */
-  readonly fix: string | null;
-}
 
 export interface DoctorFacts {
   /** `firewallBackend`: /info FirewallBackend.Driver (Docker 28.3+: `iptables`, 29+: also `nftables`). */

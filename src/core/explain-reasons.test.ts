@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { computeDesired } from '../runtime/reconciler.js';
+import { computeDesired } from './desired.js';
 import { parseCidr } from './addr.js';
 import { parseConfig } from './config.js';
 import { ruleReason } from './explain-reasons.js';
@@ -11,9 +11,11 @@ import { ruleReason } from './explain-reasons.js';
 // and deny helpers (their caller decides), NAT, the logDenied LOG rules.
 const STRUCTURAL = /^moat:(established|ndp|dispatch|net:[0-9a-f]{12}|zone:\w+|deny|nat:[0-9a-f]{12}|no-nat-between-networks|published|published:from-docker|log-denied)$/;
 const root = join(import.meta.dirname, '../../test/golden/scenarios');
+// Folders only: scenarios/README.md is no scenario.
+const scenarioNames = () => readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
 
 describe('ruleReason', () => {
-  it.each(readdirSync(root).sort())('maps every deciding comment of golden scenario %s to its origin', (name) => {
+  it.each(scenarioNames())('maps every deciding comment of golden scenario %s to its origin', (name) => {
     const lists = JSON.parse(readFileSync(join(root, name, 'snapshot.json'), 'utf8'));
     const { config } = parseConfig(parse(readFileSync(join(root, name, 'config.yaml'), 'utf8')));
     const desired = computeDesired(lists, config!, [4, 6]);

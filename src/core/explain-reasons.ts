@@ -83,6 +83,9 @@ export function ruleReason(ref: RuleRef, via: readonly string[], ends: Ends, ctx
     const name = c?.name ?? pub[1]!;
     if (pub[4]) return { kind: 'config', reason: `published: labelled, and the source is not named in ${name}'s ${config.labelPrefix}.ingress for ${pub[2]}/${pub[3]}`, ...at };
     const hp = c?.ports.find((x) => String(x.containerPort) === pub[2] && x.proto === pub[3])?.hostPort;
+    if (hp === undefined && c?.routedPorts?.some((x) => String(x.containerPort) === pub[2] && x.proto === pub[3])) {
+      return { kind: 'config', reason: `published in routed mode (no host port): ${name}:${pub[2]}/${pub[3]} is reached by direct routing (config published: ${config.published})`, ...at };
+    }
     return { kind: 'config', reason: `published port ${hp ?? '?'} -> ${name}:${pub[2]}/${pub[3]} (config published: ${config.published}, publishMode: ${config.publishMode})`, ...at };
   }
   if (id === 'default-deny') return { ...defaultDeny(via, ends, ctx), ...at };

@@ -9,6 +9,7 @@ import ipaddr from 'ipaddr.js';
 import { parseAddress, parseCidr, type Cidr } from './addr.js';
 import type { Config } from './config.js';
 import { ruleReason, type Decision } from './explain-reasons.js';
+import { gatewayEndpoint } from './gateway.js';
 import { UPLINK, walk, type AddrSet, type Outcome, type Packet, type RuleRef, type WalkContext } from './explain-walk.js';
 import { netnsOwner } from './grants.js';
 import { parseLabelValue, type Proto } from './labels.js';
@@ -356,7 +357,11 @@ export class Explainer {
     const addr = (e: Endpoint) => (family === 4 ? e.ipv4 : e.ipv6);
     const netName = (e: Endpoint) => this.nets.get(e.networkId)?.network.name ?? e.networkId;
     const eps = (c: Container) => c.endpoints.filter((e) => addr(e) && this.nets.has(e.networkId)).sort((x, y) => netName(x).localeCompare(netName(y)));
-    const gateway = (c: Container) => eps(c).find((e) => !this.nets.get(e.networkId)!.network.internal) ?? null;
+    // The source's default route: Docker's gateway endpoint of the family (gateway.ts); none into an internal network.
+    const gateway = (c: Container) => {
+      const gw = gatewayEndpoint(c, (id) => this.nets.get(id)?.network, family);
+      return gw && addr(gw.ep) && !gw.net.internal && this.nets.has(gw.ep.networkId) ? gw.ep : null;
+    };
     const dockerSide = (c: Container, e: Endpoint): Side => {
       const net = this.nets.get(e.networkId)!;
       const ip = addr(e)!;
@@ -434,8 +439,11 @@ export class Explainer {
       const c = cp.container;
       const p = c.ports.find((x) => x.hostPort === port && x.proto === proto && x.hostIp.includes(':') === (family === 6) && (x.hostIp === wildcard || address === null || x.hostIp === address));
       if (!p) continue;
-      const ep = c.endpoints.filter((e) => (family === 4 ? e.ipv4 : e.ipv6) && this.nets.get(e.networkId)?.managed).sort((x, y) => this.nets.get(x.networkId)!.network.name.localeCompare(this.nets.get(y.networkId)!.network.name))[0]
-        ?? c.endpoints.find((e) => e.ipv4 && this.nets.get(e.networkId)?.managed);
+      // Docker's proxy connects to the gateway endpoint of the family; from a
+      // host IPv6 port to the IPv4 one when the container has no IPv6 gateway.
+      const networkOf = (id: string) => this.nets.get(id)?.network;
+      const gw = gatewayEndpoint(c, networkOf, family) ?? (family === 6 ? gatewayEndpoint(c, networkOf, 4) : null);
+      const ep = gw && this.nets.get(gw.ep.networkId)?.managed ? gw.ep : null;
       if (!ep) continue;
       const ip = (family === 4 ? ep.ipv4 : ep.ipv6) ?? ep.ipv4!;
       const net = this.nets.get(ep.networkId)!;

@@ -2,8 +2,9 @@
 // MOAT-OUT-<net> for traffic leaving a container through its bridge,
 // MOAT-IN-<net> for traffic arriving from outside Docker, MOAT-HOST-<net>
 // for traffic to the host, MOAT-OUTPUT for host -> container (when denied).
+import { assertNever } from './assert-never.js';
 import type { Config } from './config.js';
-import type { Flow, Side } from './grants.js';
+import type { Flow, Side } from './flow.js';
 import { pushOne } from './maps.js';
 import { alignedMap, changedIds, SEP } from './memo.js';
 import type { Family } from './model.js';
@@ -57,15 +58,38 @@ export function flowRules(flows: readonly Flow[], networks: readonly NetworkPoli
   const rules: FlowRules = { out: new Map(), in: new Map(), host: new Map(), output: new Map() };
   // Everything a flow's rules read besides the flow: the policy of each network its sides touch.
   const sideDeps = (side: Side, deps: unknown[]) => {
-    if (side.kind === 'container') for (const e of side.container.endpoints) deps.push(byId.get(e.networkId));
-    else if (side.kind === 'network') deps.push(byId.get(side.network.id));
+    switch (side.kind) {
+      case 'container':
+        for (const e of side.container.endpoints) deps.push(byId.get(e.networkId));
+        return;
+      case 'network':
+        deps.push(byId.get(side.network.id));
+        return;
+      case 'world':
+      case 'lan':
+      case 'host':
+      case 'cidr':
+        return;
+      default:
+        return assertNever(side);
+    }
   };
   // The same check without building the list: this runs for every flow of the host on every event.
   const sameSideDeps = (side: Side, deps: readonly unknown[], at: number): number => {
-    if (side.kind === 'container') {
-      for (const e of side.container.endpoints) if (deps[at++] !== byId.get(e.networkId)) return -1;
-    } else if (side.kind === 'network' && deps[at++] !== byId.get(side.network.id)) return -1;
-    return at;
+    switch (side.kind) {
+      case 'container':
+        for (const e of side.container.endpoints) if (deps[at++] !== byId.get(e.networkId)) return -1;
+        return at;
+      case 'network':
+        return deps[at++] !== byId.get(side.network.id) ? -1 : at;
+      case 'world':
+      case 'lan':
+      case 'host':
+      case 'cidr':
+        return at;
+      default:
+        return assertNever(side);
+    }
   };
   const keptDeps = (flow: Flow, deps: readonly unknown[]) => {
     const mid = sameSideDeps(flow.from, deps, 0);
@@ -89,7 +113,21 @@ export function flowRules(flows: readonly Flow[], networks: readonly NetworkPoli
   memo.last = null;
   // A flow with a side on a network that came, went or changed is placed again.
   const changed = last ? changedIds(last.networks, networks) : null;
-  const touches = (side: Side) => (side.kind === 'container' ? side.container.endpoints.some((e) => changed!.has(e.networkId)) : side.kind === 'network' && changed!.has(side.network.id));
+  const touches = (side: Side): boolean => {
+    switch (side.kind) {
+      case 'container':
+        return side.container.endpoints.some((e) => changed!.has(e.networkId));
+      case 'network':
+        return changed!.has(side.network.id);
+      case 'world':
+      case 'lan':
+      case 'host':
+      case 'cidr':
+        return false;
+      default:
+        return assertNever(side);
+    }
+  };
   const keep = changed && changed.size > 0 ? (flow: Flow) => !touches(flow.from) && !touches(flow.to) : undefined;
   const adds = alignedMap(last && changed ? { items: last.flows, results: last.adds } : null, flows, addsOf, keep);
   for (const list of adds) for (const [table, key, rule] of list) pushOne(rules[table], key, rule);
@@ -142,6 +180,8 @@ function flowAdds(flow: Flow, byId: ReadonlyMap<string, NetworkPolicy>, config: 
         case 'host':
           if (outside(a)) add('host', chain, { src: a.ip, ...m, comment, jump: 'ACCEPT' });
           break;
+        default:
+          assertNever(to);
       }
     }
     return adds;
@@ -167,6 +207,8 @@ function flowAdds(flow: Flow, byId: ReadonlyMap<string, NetworkPolicy>, config: 
       case 'host':
         if (outside(b) && config.hostToContainers === 'deny') add('output', b.net.network.bridge!, { dst: b.ip, out: b.net.network.bridge!, ...m, comment, jump: 'ACCEPT' });
         break;
+      default:
+        assertNever(from);
     }
   }
   return adds;

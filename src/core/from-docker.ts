@@ -2,7 +2,7 @@
 // field is checked, anything odd is skipped and reported, never rendered raw.
 import { parseAddress, parseCidr } from './addr.js';
 import { changedItems } from './memo.js';
-import type { Checked, Container, Endpoint, Network, Problem, PublishedPort, Snapshot } from './model.js';
+import type { Checked, Container, Endpoint, Network, Problem, PublishedPort, RoutedPort, Snapshot } from './model.js';
 
 export interface DockerLists {
   readonly networks: readonly unknown[];
@@ -76,22 +76,38 @@ function toNetwork(raw: unknown, problems: Problem[]): Network | null {
   };
 }
 
-function toPorts(raw: unknown): PublishedPort[] {
+/**
+ * The list's port entries: published ones (a host port), and those published
+ * in routed mode (Docker 28: a host address, no host port). An entry with
+ * neither is only exposed, not published.
+ */
+function toPorts(raw: unknown): { ports: PublishedPort[]; routed: RoutedPort[] } {
   const ports: PublishedPort[] = [];
+  const routed: RoutedPort[] = [];
   for (const p of Array.isArray(raw) ? raw : []) {
     const o = obj(p);
     const containerPort = o.PrivatePort;
     const hostPort = o.PublicPort;
     const proto = str(o.Type);
-    if (typeof containerPort !== 'number' || typeof hostPort !== 'number') continue; // exposed, not published
-    if (!Number.isInteger(containerPort) || !Number.isInteger(hostPort) || containerPort < 1 || containerPort > 65535 || hostPort < 1 || hostPort > 65535) continue;
+    if (typeof containerPort !== 'number' || !Number.isInteger(containerPort) || containerPort < 1 || containerPort > 65535) continue;
     if (proto !== 'tcp' && proto !== 'udp' && proto !== 'sctp') continue;
+    if (hostPort === undefined || hostPort === 0) {
+      // Routed mode lists the binding's address (0.0.0.0 or ::, whatever was asked) and no host port.
+      const ip = typeof o.IP === 'string' && o.IP ? parseAddress(o.IP) : null;
+      if (ip) routed.push({ containerPort, proto, family: ip.family });
+      continue; // else exposed, not published
+    }
+    if (typeof hostPort !== 'number' || !Number.isInteger(hostPort) || hostPort < 1 || hostPort > 65535) continue;
     const hostIp = parseAddress(str(o.IP) || '0.0.0.0')?.text;
     if (!hostIp) continue;
     ports.push({ containerPort, proto, hostPort, hostIp });
   }
   const key = (p: PublishedPort) => `${p.proto}/${String(p.hostPort).padStart(5, '0')}/${p.hostIp}/${p.containerPort}`;
-  return [...new Map(ports.map((p) => [key(p), p])).values()].sort((a, b) => key(a).localeCompare(key(b)));
+  const rkey = (p: RoutedPort) => `${p.proto}/${String(p.containerPort).padStart(5, '0')}/${p.family}`;
+  return {
+    ports: [...new Map(ports.map((p) => [key(p), p])).values()].sort((a, b) => key(a).localeCompare(key(b))),
+    routed: [...new Map(routed.map((p) => [rkey(p), p])).values()].sort((a, b) => rkey(a).localeCompare(rkey(b))),
+  };
 }
 
 function toContainer(raw: unknown, problems: Problem[]): Container | null {
@@ -116,9 +132,15 @@ function toContainer(raw: unknown, problems: Problem[]): Container | null {
     if ((v4 && ipv4?.family !== 4) || (v6 && ipv6?.family !== 6)) {
       problems.push({ kind: 'docker_data_invalid', subject: `container ${name}`, reason: `address on network ${netName} is not valid` });
     }
-    endpoints.push({ networkId, ipv4: ipv4?.family === 4 ? ipv4.text : null, ipv6: ipv6?.family === 6 ? ipv6.text : null });
+    const endpoint: { -readonly [K in keyof Endpoint]: Endpoint[K] } = { networkId, ipv4: ipv4?.family === 4 ? ipv4.text : null, ipv6: ipv6?.family === 6 ? ipv6.text : null };
+    // Which endpoint is the container's gateway (gateway.ts): only what the list says.
+    if (typeof e.GwPriority === 'number' && Number.isSafeInteger(e.GwPriority)) endpoint.gwPriority = e.GwPriority;
+    if (typeof e.Gateway === 'string') endpoint.gateway4 = e.Gateway !== '';
+    if (typeof e.IPv6Gateway === 'string') endpoint.gateway6 = e.IPv6Gateway !== '';
+    endpoints.push(endpoint);
   }
   endpoints.sort((a, b) => a.networkId.localeCompare(b.networkId));
+  const { ports, routed } = toPorts(r.Ports);
   return {
     id,
     name,
@@ -127,7 +149,8 @@ function toContainer(raw: unknown, problems: Problem[]): Container | null {
     labels,
     networkMode: str(obj(r.HostConfig).NetworkMode) || 'default',
     endpoints,
-    ports: toPorts(r.Ports),
+    ports,
+    ...(routed.length > 0 ? { routedPorts: routed } : {}),
   };
 }
 

@@ -12,7 +12,7 @@ const container = (n: number, name: string, nets: readonly Network[], labels: Re
   endpoints: nets.map((net) => ({ networkId: net.id, ipv4: `172.30.${Number.parseInt(net.id, 16)}.${n}`, ipv6: null })),
 });
 
-describe('resolveGrants: internal networks (SPEC §3)', () => {
+describe('resolveGrants: internal networks (docs/policy.md#network-options)', () => {
   const vault = network(1, 'vault', true);
   const edge = network(2, 'edge');
   const labels = { 'moat.egress': 'world:80 lan:53/udp host:9000 10.0.0.5:22 peer:80', 'moat.ingress': 'world:443 [2001:db8::/64]' };
@@ -38,7 +38,7 @@ describe('resolveGrants: internal networks (SPEC §3)', () => {
   });
 });
 
-describe('resolveGrants: addresses inside Docker networks (SPEC §3)', () => {
+describe('resolveGrants: addresses inside Docker networks (docs/policy.md#peer-kinds)', () => {
   const a = network(1, 'a');
   const b = network(2, 'b');
   const v6 = { ...network(3, 'v6net'), subnets6: ['fd00:3::/64'] };

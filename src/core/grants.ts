@@ -1,63 +1,18 @@
-// Labels (and policy-file rules) -> resolved flows. One side's grant
-// suffices (SPEC §4): an egress entry on A naming B and an ingress entry on B
+// Grant origins (labels: own-labels.ts; policy-file rules) -> resolved flows
+// (originFlows builds them from what the lookups answered). One side's grant
+// suffices (docs/policy.md#grants): an egress entry on A naming B and an ingress entry on B
 // naming A both yield the flow A -> B. Anything that does not parse or names
 // nothing is reported and skipped; it never widens or narrows another flow.
 import { type Cidr, cidrContains, parseCidr } from './addr.js';
-import type { Config } from './config.js';
+import { assertNever } from './assert-never.js';
 import { buildIndex, type ContainerIndex, updateIndex } from './container-index.js';
-import { type Entry, parseLabelValue, type Peer, type PortRange, type Proto } from './labels.js';
+import type { Flow, Side } from './flow.js';
+import type { GrantOrigin } from './grant-origin.js';
+import type { Entry, Peer } from './labels.js';
 import { cached, changedItems, sameItems } from './memo.js';
-import type { Container, Family, Network, Problem, Snapshot } from './model.js';
-
-/** Peers outside Docker: an internal network never reaches or is reached from them. */
-const OUTSIDE_DOCKER: ReadonlySet<Entry['peer']['kind']> = new Set(['world', 'lan', 'host', 'cidr']);
-
-export type Side =
-  | { readonly kind: 'container'; readonly container: Container }
-  | { readonly kind: 'network'; readonly network: Network }
-  | { readonly kind: 'world' }
-  | { readonly kind: 'lan' }
-  | { readonly kind: 'host' }
-  | { readonly kind: 'cidr'; readonly family: Family; readonly cidr: string };
-
-export interface Flow {
-  readonly from: Side;
-  readonly to: Side;
-  readonly ports: PortRange | null;
-  readonly proto: Proto | null;
-  /** Human text: which label or policy line asked for it. */
-  readonly reason: string;
-  /** Comment-safe id carried by every rule the flow produces. */
-  readonly id: string;
-}
-
-/** Where a set of entries came from: a container's own label or a policy-file rule selecting it. */
-export interface GrantOrigin {
-  readonly container: Container;
-  readonly direction: 'egress' | 'ingress';
-  readonly entries: readonly Entry[];
-  /** The label key (`moat.egress`) or policy-file location (`/etc/moat/policy.d/web.yaml:3`) problems name. */
-  readonly key: string;
-  /** e.g. `label moat.egress on proxy`, `policy /etc/moat/policy.d/web.yaml:3`. */
-  readonly reason: string;
-  /** Comment-safe prefix, e.g. `label:1a2b3c4d5e6f:egress`, `policy:2:3`. */
-  readonly id: string;
-}
-
-export interface Grants {
-  readonly flows: readonly Flow[];
-  /** Containers whose own `moat.egress` is `none`. */
-  readonly egressNone: ReadonlySet<string>;
-  readonly problems: readonly Problem[];
-}
-
-const cut = (s: string, n = 200) => (s.length > n ? `${s.slice(0, n)}…` : s);
-
-export interface OwnLabels {
-  readonly origins: readonly GrantOrigin[];
-  readonly none: boolean;
-  readonly problems: readonly Problem[];
-}
+import type { Container, Network, Problem, Snapshot } from './model.js';
+import { originFlows } from './origin-flows.js';
+import type { OwnLabels } from './own-labels.js';
 
 interface Resolved {
   /** Everything the origin's flows and problems were derived from, besides the origin itself. */
@@ -99,51 +54,6 @@ export function netnsOwner(c: Container, byId: ReadonlyMap<string, Container>): 
   if (!c.networkMode.startsWith('container:')) return c;
   const ref = c.networkMode.slice('container:'.length);
   return byId.get(ref) ?? [...byId.values()].find((o) => o.name === ref) ?? null;
-}
-
-/** Shared by every container whose labels grant nothing and report nothing (most of them). */
-const NO_LABELS: OwnLabels = { origins: [], none: false, problems: [] };
-
-/** Parses each container's own labels into origins; label problems are reported per entry. */
-/** `own`: each container's ownLabels, when the caller has them (in snapshot order). */
-export function labelOrigins(snapshot: Snapshot, config: Config, problems: Problem[], memo: GrantsMemo = createGrantsMemo(), own?: readonly OwnLabels[]): { origins: GrantOrigin[]; egressNone: Set<string> } {
-  const origins: GrantOrigin[] = [];
-  const egressNone = new Set<string>();
-  snapshot.containers.forEach((c, i) => {
-    const o = own?.[i] ?? cached(memo.labels, c, () => ownLabels(c, config));
-    if (o === NO_LABELS) return;
-    for (const x of o.origins) origins.push(x);
-    if (o.none) egressNone.add(c.id);
-    for (const p of o.problems) problems.push(p);
-  });
-  return { origins, egressNone };
-}
-
-/** One container's label origins, `egress=none` and label problems. */
-export function ownLabels(c: Container, config: Config): OwnLabels {
-  const origins: GrantOrigin[] = [];
-  const problems: Problem[] = [];
-  let none = false;
-  if (!c.networkMode.startsWith('container:')) { // else reported by policy.ts as ignored
-    for (const direction of ['egress', 'ingress'] as const) {
-      const key = `${config.labelPrefix}.${direction}`;
-      const value = c.labels[key];
-      if (value === undefined) continue;
-      if (c.networkMode === 'host') {
-        problems.push({ kind: 'label_ignored', subject: `container ${c.name}`, container: c.name, key, value: cut(value), reason: 'host network mode: moat cannot enforce flows for it' });
-        continue;
-      }
-      const parsed = parseLabelValue(value, direction);
-      for (const p of parsed.problems) {
-        problems.push({ kind: 'label_invalid', subject: `container ${c.name}`, container: c.name, key, value: cut(p.entry), reason: p.reason });
-      }
-      if (parsed.none) none = true;
-      if (parsed.entries.length > 0) {
-        origins.push({ container: c, direction, entries: parsed.entries, key, reason: `label ${key} on ${c.name}`, id: `label:${c.id.slice(0, 12)}:${direction}` });
-      }
-    }
-  }
-  return origins.length === 0 && !none && problems.length === 0 ? NO_LABELS : { origins, none, problems };
 }
 
 /** Resolves entries against the snapshot; `origins` may also come from policy files. */
@@ -208,6 +118,8 @@ export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[
         const matches = byService.get(`${p.project}/${p.service}`) ?? [];
         return matches.length > 0 ? sides(matches) : `no compose service ${JSON.stringify(`${p.project}/${p.service}`)}`;
       }
+      default:
+        return assertNever(p);
     }
   };
   const sides = (cs: readonly Container[]): Side[] | string => {
@@ -221,7 +133,7 @@ export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[
   };
 
   const networksById = new Map(snapshot.networks.map((n) => [n.id, n]));
-  // SPEC §3: internal networks never reach (nor are reached from) world, lan or
+  // Internal networks (docs/policy.md#network-options) never reach (nor are reached from) world, lan or
   // the host, whatever the labels say. flow-rules.ts drops such flows at each
   // internal endpoint; a container with no other endpoint gets nothing from
   // the entry, and that is reported rather than passed over in silence.
@@ -230,7 +142,7 @@ export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[
     return nets.length > 0 && nets.every((n) => n.internal) ? nets.map((n) => n.name) : null;
   };
 
-  // SPEC §3: an address inside a Docker network's subnet is a container peer,
+  // An address inside a Docker network's subnet is a container peer (docs/policy.md#peer-kinds),
   // never lan or world, so a CIDR entry wholly inside one can never match
   // (the zone chains return for Docker destinations, and container traffic
   // never reaches the inbound chains). Reported, not silently dropped.
@@ -283,37 +195,4 @@ export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[
   memo.index = { ...index, networks: snapshot.networks };
   memo.calls = call;
   return flows;
-}
-
-/** The flows of one origin from what its lookups answered; problems for the entries that name nothing. */
-function originFlows(origin: GrantOrigin, self: Side, internalOnly: readonly string[] | null, resolved: readonly { peers: Side[] | string; docker: string | null }[]): { flows: Flow[]; problems: Problem[] } {
-  const flows: Flow[] = [];
-  const problems: Problem[] = [];
-  origin.entries.forEach((e, index) => {
-    const { peers, docker } = resolved[index]!;
-    if (typeof peers === 'string') {
-      problems.push({ kind: 'label_invalid', subject: `container ${origin.container.name}`, container: origin.container.name, key: origin.key, value: cut(e.text), reason: peers });
-      return;
-    }
-    if (docker !== null) {
-      problems.push({
-        kind: 'label_ignored', subject: `container ${origin.container.name}`, container: origin.container.name, key: origin.key, value: cut(e.text),
-        reason: `inside the subnet of Docker network ${JSON.stringify(docker)}: addresses there are container peers, never lan or world; name the container, its compose service or net:${docker}`,
-      });
-      return;
-    }
-    if (internalOnly && OUTSIDE_DOCKER.has(e.peer.kind)) {
-      const nets = internalOnly.map((n) => JSON.stringify(n)).join(', ');
-      problems.push({
-        kind: 'label_ignored', subject: `container ${origin.container.name}`, container: origin.container.name, key: origin.key, value: cut(e.text),
-        reason: `only on internal network${internalOnly.length > 1 ? 's' : ''} ${nets}: internal networks never reach world, lan or the host, nor are reached from them`,
-      });
-      return;
-    }
-    for (const peer of peers) {
-      const [from, to] = origin.direction === 'egress' ? [self, peer] : [peer, self];
-      flows.push({ from, to, ports: e.ports, proto: e.proto, reason: `${origin.reason}: ${cut(e.text, 100)}`, id: `${origin.id}:${index}` });
-    }
-  });
-  return { flows, problems };
 }

@@ -2,8 +2,9 @@
 // files) and published ports as labelled edges, in Mermaid or Graphviz DOT.
 // Default reach (same network, world egress) is the legend, not an edge: at
 // thirty containers it would bury the flows someone asked for.
+import { assertNever } from './assert-never.js';
 import type { Config } from './config.js';
-import type { Flow, Side } from './grants.js';
+import type { Flow, Side } from './flow.js';
 import type { Policy } from './policy.js';
 
 export type GraphFormat = 'mermaid' | 'dot';
@@ -68,8 +69,12 @@ function model(policy: Policy, _config: Config): { clusters: Cluster[]; extra: {
         }
         return { node: cidrs.get(s.cidr)! };
       }
-      default:
+      case 'world':
+      case 'lan':
+      case 'host':
         return { node: zone(s.kind) };
+      default:
+        return assertNever(s);
     }
   };
   const edges = new Map<string, Edge>();
@@ -84,8 +89,8 @@ function model(policy: Policy, _config: Config): { clusters: Cluster[]; extra: {
     const id = nodeOf.get(c.id);
     if (!id) continue;
     const seen = new Set<string>();
-    for (const p of c.ports) {
-      const label = `published ${p.hostPort}→${p.containerPort}/${p.proto}`;
+    const published = [...c.ports.map((p) => `published ${p.hostPort}→${p.containerPort}/${p.proto}`), ...(c.routedPorts ?? []).map((p) => `published routed ${p.containerPort}/${p.proto}`)];
+    for (const label of published) {
       if (seen.has(label)) continue;
       seen.add(label);
       const e: Edge = { from: zone('world'), to: id, label, dashed: true };

@@ -12,6 +12,9 @@ export interface Members {
   readonly publishers: readonly ContainerPolicy[];
 }
 
+/** Ports published with a host port, or in routed mode without one. */
+const publishes = (cp: ContainerPolicy) => cp.container.ports.length > 0 || (cp.container.routedPorts?.length ?? 0) > 0;
+
 const before = (a: ContainerPolicy, b: ContainerPolicy) =>
   a.container.name === b.container.name ? a.container.id < b.container.id : a.container.name < b.container.name;
 
@@ -24,7 +27,7 @@ export function membersOf(containers: readonly ContainerPolicy[]): Members {
       else byNetwork.set(id, [cp]);
     }
   }
-  return { containers, byNetwork, publishers: containers.filter((cp) => cp.container.ports.length > 0) };
+  return { containers, byNetwork, publishers: containers.filter(publishes) };
 }
 
 /** Puts `cp` where policy order wants it, in a copy. */
@@ -52,14 +55,14 @@ export function updateMembers(old: Members, containers: readonly ContainerPolicy
       if (list.length > 0) byNetwork.set(id, list);
       else byNetwork.delete(id);
     }
-    if (cp.container.ports.length > 0) publishers = publishers.filter((x) => x !== cp);
+    if (publishes(cp)) publishers = publishers.filter((x) => x !== cp);
   }
   for (const cp of diff.added) {
     for (const id of new Set(cp.container.endpoints.map((e) => e.networkId))) {
       touched.add(id);
       byNetwork.set(id, withItem(byNetwork.get(id) ?? [], cp));
     }
-    if (cp.container.ports.length > 0) publishers = withItem(publishers, cp);
+    if (publishes(cp)) publishers = withItem(publishers, cp);
   }
   return { members: { containers, byNetwork, publishers }, touched };
 }

@@ -22,6 +22,11 @@ export interface Endpoint {
   readonly networkId: string;
   readonly ipv4: string | null;
   readonly ipv6: string | null;
+  /** Docker 28's GwPriority; absent before 28.0 (the API has no such field: every endpoint 0). */
+  readonly gwPriority?: number;
+  /** Whether Docker gave the endpoint an IPv4 / IPv6 gateway (Gateway, IPv6Gateway); absent when the list does not say. */
+  readonly gateway4?: boolean;
+  readonly gateway6?: boolean;
 }
 
 export interface PublishedPort {
@@ -30,6 +35,17 @@ export interface PublishedPort {
   readonly hostPort: number;
   /** Host address the port is bound to; '0.0.0.0' or '::' for every address. */
   readonly hostIp: string;
+}
+
+/**
+ * A port published in routed mode (Docker 28, gateway_mode_ipvN=routed): no
+ * host port; Docker opens the container port itself to direct routing, in
+ * one family, on the container's gateway endpoint for that family.
+ */
+export interface RoutedPort {
+  readonly containerPort: number;
+  readonly proto: 'tcp' | 'udp' | 'sctp';
+  readonly family: Family;
 }
 
 export interface Container {
@@ -42,6 +58,8 @@ export interface Container {
   readonly networkMode: string;
   readonly endpoints: readonly Endpoint[];
   readonly ports: readonly PublishedPort[];
+  /** Ports published without a host port (routed mode); absent when there are none. */
+  readonly routedPorts?: readonly RoutedPort[];
 }
 
 export interface Snapshot {

@@ -4,6 +4,7 @@
 // denied, MOAT-FROMHOST. A function of the network's policy and the rules
 // granted to it alone, so the incremental path rebuilds only the networks an
 // event touched.
+import type { Chain } from './chain.js';
 import type { Config } from './config.js';
 import type { Leaf } from './dispatch.js';
 import { sameParts } from './memo.js';
@@ -12,7 +13,6 @@ import { DENY_CHAIN, DROP_CHAIN, fromHostChain, hostChain, inChain, outChain } f
 import type { NetworkPolicy } from './policy.js';
 import type { Rule } from './rule.js';
 import { ESTABLISHED, ndp, short, unique } from './rule-parts.js';
-import type { Chain } from './ruleset.js';
 
 /** The rules other stages made for one network, in the order they were made. */
 export interface NetworkRules {

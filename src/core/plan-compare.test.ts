@@ -1,8 +1,8 @@
 // compareRulesets decides whether a commit may wait for a burst to pause:
 // only a change that adds allowing rules to existing chains may.
 import { describe, expect, it } from 'vitest';
-import { hostMixed } from '../../test/fakes/reconciler-on-fakes.js';
-import { computeDesired } from '../runtime/reconciler.js';
+import { hostMixed } from '../../test/fakes/host-mixed.js';
+import { computeDesired } from './desired.js';
 import { ConfigSchema } from './config.js';
 import { compareRulesets } from './plan.js';
 import type { RenderedRuleset } from './render.js';

@@ -5,7 +5,7 @@ import { parsePolicyFile, policyOrigins } from './policy-file.js';
 const F = '/etc/moat/policy.d/web.yaml';
 
 describe('parsePolicyFile', () => {
-  it('parses the SPEC example with line numbers', () => {
+  it('parses the example of docs/policy.md#policy-files with line numbers', () => {
     const { rules, errors } = parsePolicyFile(F, `# grants
 - select: { service: proxy }
   egress: ["app:80"]

@@ -1,8 +1,8 @@
-// Policy files (SPEC §4): operators grant flows without recreating
+// Policy files (docs/policy.md#policy-files): operators grant flows without recreating
 // containers. Each rule selects containers and adds entries in the label
 // grammar. A file with any error is rejected whole, with its path and line.
 import { isMap, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
-import type { GrantOrigin } from './grants.js';
+import type { GrantOrigin } from './grant-origin.js';
 import { type Entry, parseLabelValue } from './labels.js';
 import { cached } from './memo.js';
 import type { Container, Snapshot } from './model.js';

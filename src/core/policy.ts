@@ -1,9 +1,12 @@
 // Snapshot + config -> the decisions the ruleset enforces, each with the
 // reason (default, Docker option or label) that produced it.
 import type { Config } from './config.js';
-import { createGrantsMemo, type Flow, type GrantOrigin, type GrantsMemo, labelOrigins, type OwnLabels, ownLabels, resolveGrants } from './grants.js';
+import type { Flow } from './flow.js';
+import type { GrantOrigin } from './grant-origin.js';
+import { createGrantsMemo, type GrantsMemo, resolveGrants } from './grants.js';
 import { alignedMap, cached, changedIds } from './memo.js';
 import type { Container, Family, Network, Problem, Snapshot } from './model.js';
+import { labelOrigins, type OwnLabels, ownLabels } from './own-labels.js';
 
 export interface Decision<T> {
   readonly value: T;

@@ -1,11 +1,12 @@
 // Ruleset -> iptables-restore text in a stable order. The same bodies are
 // what iptables-save prints, so the rendered text doubles as the expected
 // live state (golden files, `moat plan`, drift detection).
+import type { Chain } from './chain.js';
 import { cached } from './memo.js';
 import type { Family } from './model.js';
 import type { TableName } from './names.js';
 import { renderRule, type Rule } from './rule.js';
-import type { Chain, Ruleset } from './ruleset.js';
+import type { Ruleset } from './ruleset.js';
 
 /** Rendered form of one table: chain name -> rule bodies, in order. */
 export interface RenderedTable {

@@ -1,4 +1,4 @@
-// Revoking a flow cuts the live connections it allowed (SPEC §4): an
+// Revoking a flow cuts the live connections it allowed (docs/policy.md#revocation; mechanism docs/design.md#revocation-cuts-conntrack): an
 // allowing rule that names a container address and is gone from the new
 // ruleset becomes conntrack filters. Deleting an entry only makes the next
 // packet face the rules again, so a connection that is still allowed by

@@ -10,6 +10,7 @@
 // filter OUTPUT -> MOAT-OUTPUT: host -> containers, when hostToContainers: deny.
 // nat POSTROUTING -> MOAT-POSTROUTING (masquerade); PREROUTING/OUTPUT -> MOAT-DNAT (dnat mode).
 import { parseCidr } from './addr.js';
+import type { Chain } from './chain.js';
 import type { Config } from './config.js';
 import { cidrDispatch, type CidrLeaf, dispatch, type DispatchMemo, FANOUT, type Leaf, portDispatch } from './dispatch.js';
 import { createFlowRulesMemo, flowRules, type FlowRulesMemo } from './flow-rules.js';
@@ -26,11 +27,6 @@ import type { NetworkPolicy, Policy } from './policy.js';
 import { publishedDeps, publishedRules } from './published.js';
 import type { Rule } from './rule.js';
 import { ESTABLISHED, hostAddr, logRule, short, subnetsOf, unique } from './rule-parts.js';
-
-export interface Chain {
-  readonly name: string;
-  readonly rules: readonly Rule[];
-}
 
 export interface TableRuleset {
   /** moat's chains in render order; each built-in chain in `jumps` jumps to its MOAT- chain first. */

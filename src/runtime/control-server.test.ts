@@ -7,7 +7,8 @@ import { controlGet } from '../adapters/control-client.js';
 import { ConfigSchema } from '../core/config.js';
 import { ControlServerError, parseListen, startControlServer } from './control-server.js';
 import { Metrics } from './metrics.js';
-import { computeDesired, type ReconcileOutcome } from './reconciler.js';
+import { computeDesired } from '../core/desired.js';
+import type { ReconcileOutcome } from './reconciler.js';
 import { DaemonStatus } from './status.js';
 import pino from 'pino';
 

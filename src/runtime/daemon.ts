@@ -1,15 +1,18 @@
-// Wires the daemon: config -> families -> watcher -> scheduler -> reconciler,
-// plus the start gate (containers being started), the periodic resync, the
-// drift watcher (on ruleset change where nft can tell, else polling) and the
-// retry after a failed commit.
+// Wires the daemon: config -> families (families.ts) -> watcher -> scheduler
+// -> reconciler, plus the br_netfilter check at start (bridge-netfilter.ts),
+// the start gate (containers being started), the periodic resync, the drift
+// watcher (on ruleset change where nft can tell, else polling) and the retry
+// after a failed commit.
 import type { Logger } from 'pino';
 import { deleteConntrack } from '../adapters/conntrack.js';
 import type { DockerEvent, DockerSource } from '../adapters/docker.js';
-import { Iptables, type CommandRunner } from '../adapters/iptables.js';
+import type { CommandRunner } from '../adapters/iptables.js';
 import { nfTablesBackend, type RulesetMonitor } from '../adapters/nft-monitor.js';
 import { PolicyDir } from '../adapters/policy-dir.js';
 import type { Config } from '../core/config.js';
+import { checkBridgeNetfilter } from './bridge-netfilter.js';
 import { DriftWatcher } from './drift-watcher.js';
+import { managedFamilies } from './families.js';
 import { Reconciler } from './reconciler.js';
 import { HostCache } from './host-cache.js';
 import { Scheduler } from './scheduler.js';
@@ -116,23 +119,11 @@ export class Daemon {
     return e.action === 'connect' ? this.gate.track(e.container).then(() => undefined) : undefined;
   }
 
-  /** Decides which families moat manages; refuses to start when it cannot enforce what it must. */
-  private async families(): Promise<Iptables[]> {
-    const v4 = new Iptables(this.run, 4);
-    if (!(await v4.available())) throw new StartupError('iptables-save does not work here: moat cannot enforce anything (is iptables installed, and are we root with CAP_NET_ADMIN?)');
-    if (this.config.ipv6 === 'off') return [v4];
-    const v6 = new Iptables(this.run, 6);
-    if (await v6.available()) return [v4, v6];
-    if (this.config.ipv6 === 'on') throw new StartupError('ipv6: on, but ip6tables-save does not work here');
-    this.deps.log.warn({ event: 'ipv6_unavailable' }, 'ip6tables is not usable: IPv6 is not firewalled by moat');
-    return [v4];
-  }
-
   async start(): Promise<void> {
     const { log, now, docker } = this.deps;
-    const iptables = await this.families();
+    const iptables = await managedFamilies(this.run, this.config, log);
     this.deps.observer?.started(iptables.map((i) => i.family));
-    await this.checkBridgeNetfilter(iptables.map((i) => i.family));
+    if (this.deps.readSysctl) await checkBridgeNetfilter(this.deps.readSysctl, log, iptables.map((i) => i.family));
     await this.policies.load();
     const reconciler = new Reconciler({
       docker,
@@ -192,24 +183,6 @@ export class Daemon {
     await this.watcher.start();
     log.info({ event: 'started', families: iptables.map((i) => i.family) }, 'moatd running');
     void this.gate.reportTimeouts();
-  }
-
-  /**
-   * Without br_netfilter, traffic between containers on one bridge never
-   * reaches iptables: ICC-off networks and same-network rules do nothing.
-   * moatd does not flip host-wide switches itself; it says so, loudly.
-   */
-  private async checkBridgeNetfilter(families: readonly number[]): Promise<void> {
-    if (!this.deps.readSysctl) return;
-    for (const f of families) {
-      const name = `net.bridge.bridge-nf-call-${f === 4 ? 'iptables' : 'ip6tables'}`;
-      const value = await this.deps.readSysctl(name);
-      if (value?.trim() === '1') continue;
-      this.deps.log.error(
-        { event: 'br_netfilter_off', sysctl: name, value: value?.trim() ?? null, fix: `modprobe br_netfilter && sysctl -w ${name}=1 (persist in /etc/sysctl.d/)` },
-        `${name} is not 1: traffic inside a Docker network bypasses iptables, so enable_icc=false / moat.icc=false are not enforced`,
-      );
-    }
   }
 
   private scheduleRetry(): void {

@@ -20,6 +20,7 @@ import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
 import type { MonitorEnd, MonitorLine, RulesetMonitor } from '../adapters/nft-monitor.js';
+import { assertNever } from '../core/assert-never.js';
 
 export interface DriftWatcherDeps {
   /** True when the live rules differ from the last commit. */
@@ -114,12 +115,16 @@ export class DriftWatcher {
 
   private onLine(line: MonitorLine): void {
     if (this.stopped) return;
-    if (line.kind === 'change') {
-      this.unattributed = true;
-    } else {
-      const own = this.own.get(line.pid);
-      if (own?.comm !== line.comm) this.dirty = true;
-      this.unattributed = false;
+    switch (line.kind) {
+      case 'change':
+        this.unattributed = true;
+        break;
+      case 'generation':
+        if (this.own.get(line.pid)?.comm !== line.comm) this.dirty = true;
+        this.unattributed = false;
+        break;
+      default:
+        assertNever(line);
     }
     this.arm();
   }

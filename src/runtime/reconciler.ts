@@ -24,14 +24,17 @@ import { type Iptables, RestoreError } from '../adapters/iptables.js';
 import type { Config } from '../core/config.js';
 import type { HostCache } from './host-cache.js';
 import type { DockerLists } from '../core/from-docker.js';
-import type { LiveState, LiveTable } from '../core/live.js';
-import type { Family, Problem, Snapshot } from '../core/model.js';
+import { computeDesired, createDesiredMemo, type Desired } from '../core/desired.js';
+import { committedState } from '../core/committed-state.js';
+import type { LiveState } from '../core/live.js';
+import type { Family, Problem } from '../core/model.js';
 import type { TableName } from '../core/names.js';
 import { changedChains, planRestore } from '../core/plan.js';
 import type { PolicyRule } from '../core/policy-file.js';
-import { type ConntrackFilter, revokedFilters } from '../core/revocation.js';
-import { countRules, type RenderedRuleset, TABLES } from '../core/render.js';
-import type { Ruleset } from '../core/ruleset.js';
+import type { ConntrackFilter } from '../core/revocation.js';
+import { countRules, type RenderedRuleset } from '../core/render.js';
+import { Revoker } from './revoker.js';
+import { eventsOnly } from './triggers.js';
 
 export interface ReconcilerDeps {
   readonly docker: DockerSource;
@@ -68,37 +71,7 @@ export interface ReconcileOutcome {
   readonly driftRepaired?: boolean;
 }
 
-// computeDesired moved to the core (src/core/desired.ts) with its incremental memo.
-import { computeDesired, createDesiredMemo, type Desired } from '../core/desired.js';
-export { computeDesired, createDesiredMemo, type Desired, type DesiredMemo } from '../core/desired.js';
-
 const problemKey = (p: Problem) => JSON.stringify(p);
-
-/** The trigger of a run a start gate asked for. */
-export const GATE_TRIGGER = 'gate';
-/** A Docker event's trigger (`container.start`, `network.connect`, `unknown.oversized`): see Watcher. */
-const dockerEvent = (trigger: string) => /^(container|network|unknown)\./.test(trigger);
-/** A run asked for by Docker events or start gates only: memory may stand in for the kernel. */
-const eventsOnly = (triggers: readonly string[]) => triggers.every((t) => dockerEvent(t) || t === GATE_TRIGGER);
-
-/** What the kernel holds right after `rendered` was committed, as iptables-save would show moat's part of it. */
-export function committedState(rendered: RenderedRuleset): LiveState {
-  const state: Partial<Record<TableName, LiveTable>> = {};
-  for (const table of TABLES) {
-    const t = rendered.tables[table];
-    const chains = new Map<string, readonly string[]>(t.chains);
-    for (const [builtin, target] of Object.entries(t.jumps)) chains.set(builtin, [`-j ${target}`]);
-    state[table] = { chains };
-  }
-  return state;
-}
-
-/** Every address a running container holds, as conntrack filters name them. */
-function liveAddresses(snapshot: Snapshot): Set<string> {
-  const out = new Set<string>();
-  for (const c of snapshot.containers) for (const e of c.endpoints) for (const ip of [e.ipv4, e.ipv6]) if (ip) out.add(ip);
-  return out;
-}
 
 export class Reconciler {
   private forceFull = false;
@@ -106,16 +79,17 @@ export class Reconciler {
   /** The rules last committed (or found live) per family: what drift is measured against, and what a repair while Docker is unreachable puts back. */
   private readonly expected = new Map<Family, RenderedRuleset>();
   private reported = new Set<string>();
-  /** The ruleset live per family after the last successful commit or check: the base for revocation. */
-  private readonly live = new Map<Family, Ruleset>();
   private ipv6Closed = '';
-  private revoking: Promise<void> = Promise.resolve();
   last: ReconcileOutcome | null = null;
   lastDesired: Desired | null = null;
   /** What the last computation built, reused for what did not change (the listing keeps unchanged entries' identity). */
   private readonly memo = createDesiredMemo();
+  /** Cuts the connections of flows a commit revoked, in the background. */
+  private readonly revoker: Revoker;
 
-  constructor(private readonly deps: ReconcilerDeps) {}
+  constructor(private readonly deps: ReconcilerDeps) {
+    this.revoker = new Revoker({ log: deps.log, conntrack: deps.conntrack });
+  }
 
   async run(triggers: readonly string[]): Promise<ReconcileOutcome> {
     const { log, now } = this.deps;
@@ -166,7 +140,7 @@ export class Reconciler {
         }
         const changed = before ? changedChains(before, rendered) : undefined;
         this.expected.set(ipt.family, rendered);
-        this.revoke(ipt.family, desired.rulesets[i]!, liveAddresses(desired.snapshot), changed);
+        this.revoker.revoke(ipt.family, desired.rulesets[i]!, desired.snapshot, changed);
       } catch (err) {
         this.forceFull = true;
         this.deps.cache?.invalidate();
@@ -222,31 +196,9 @@ export class Reconciler {
     return repaired;
   }
 
-  /**
-   * Cuts the live connections of flows the new ruleset no longer allows.
-   * Only for addresses a running container still holds (a removed
-   * container's connections die with it), and in the background, one batch
-   * after another: a revocation of thousands of grants must not hold up the
-   * next reconcile.
-   */
-  private revoke(family: Family, now: Ruleset, live: ReadonlySet<string>, changed?: ReadonlySet<string>): void {
-    const before = this.live.get(family);
-    this.live.set(family, now);
-    if (!before || !this.deps.conntrack) return;
-    const filters = revokedFilters(before, now, changed).filter((f) => f.args.some((a) => live.has(a)));
-    if (filters.length === 0) return;
-    const conntrack = this.deps.conntrack;
-    this.revoking = this.revoking
-      .then(() => conntrack(filters))
-      .then(
-        (res) => this.deps.log.info({ event: 'conntrack_revoked', family, filters: filters.map((f) => f.args.join(' ')), deleted: res.deleted, errors: res.errors }, `revoked flows: ${res.deleted} live connections cut`),
-        (err: unknown) => this.deps.log.warn({ event: 'conntrack_failed', family, err: String(err) }, 'could not cut the connections of revoked flows'),
-      );
-  }
-
   /** Resolves when every revocation started so far has run (tests, shutdown). */
   revocations(): Promise<void> {
-    return this.revoking;
+    return this.revoker.idle();
   }
 
   /** IPv6 on a Docker network that ip6tables cannot firewall is switched off, loudly. */

@@ -18,7 +18,8 @@
 //   immediate: that commit is the one;
 // - the gate never blocks a start by itself: the wrapper bounds the wait.
 import type { Logger } from 'pino';
-import { GATE_TRIGGER, type ReconcileOutcome } from './reconciler.js';
+import type { ReconcileOutcome } from './reconciler.js';
+import { GATE_TRIGGER } from './triggers.js';
 
 /** How long a container may stay "being started" without the listing showing it running. */
 export const STARTING_TTL_MS = 60_000;

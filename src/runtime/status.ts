@@ -4,12 +4,14 @@
 // into a DaemonStatus (it is the DaemonObserver); the document is built on
 // request from the last computed policy. The JSON shape is documented in
 // docs/cli.md and only grows.
-import type { Side } from '../core/grants.js';
+import { assertNever } from '../core/assert-never.js';
+import type { Side } from '../core/flow.js';
 import type { Family, Problem } from '../core/model.js';
 import type { TableName } from '../core/names.js';
 import type { Decision, Policy } from '../core/policy.js';
 import type { Metrics } from './metrics.js';
-import type { Desired, ReconcileOutcome } from './reconciler.js';
+import type { Desired } from '../core/desired.js';
+import type { ReconcileOutcome } from './reconciler.js';
 
 /** Hooks the daemon calls; every method is cheap and never throws. */
 export interface DaemonObserver {
@@ -56,6 +58,8 @@ export interface ContainerView {
   readonly networkMode: string;
   readonly addresses: readonly { readonly network: string; readonly ipv4: string | null; readonly ipv6: string | null }[];
   readonly ports: readonly { readonly hostIp: string; readonly hostPort: number; readonly containerPort: number; readonly proto: string }[];
+  /** Published in routed mode (Docker 28): no host port, the container port reached by direct routing. */
+  readonly routedPorts: readonly { readonly family: number; readonly containerPort: number; readonly proto: string }[];
   readonly world: Decision<boolean>;
   readonly grants: readonly GrantView[];
   readonly problems: readonly Problem[];
@@ -95,8 +99,12 @@ export function sideText(s: Side): string {
       return `net:${s.network.name}`;
     case 'cidr':
       return s.cidr;
-    default:
+    case 'world':
+    case 'lan':
+    case 'host':
       return s.kind;
+    default:
+      return assertNever(s);
   }
 }
 
@@ -123,6 +131,7 @@ export function policyView(policy: Policy, problems: readonly Problem[]): { netw
       networkMode: c.networkMode,
       addresses: c.endpoints.map((e) => ({ network: netName.get(e.networkId) ?? e.networkId.slice(0, 12), ipv4: e.ipv4, ipv6: e.ipv6 })),
       ports: c.ports.map((p) => ({ hostIp: p.hostIp, hostPort: p.hostPort, containerPort: p.containerPort, proto: p.proto })),
+      routedPorts: (c.routedPorts ?? []).map((p) => ({ family: p.family, containerPort: p.containerPort, proto: p.proto })),
       world,
       grants,
       problems: problems.filter((p) => p.subject === `container ${c.name}`),

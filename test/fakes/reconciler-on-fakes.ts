@@ -1,15 +1,14 @@
 // A Reconciler wired to a fake kernel, a fake Docker answering with the
 // host-mixed golden snapshot, and a capturing logger: the unit tests' setup.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { Iptables } from '../../src/adapters/iptables.js';
 import { DEFAULT_CONFIG } from '../../src/core/config.js';
 import { Reconciler } from '../../src/runtime/reconciler.js';
 import { captureLogger } from './capture-logger.js';
+import { hostMixed } from './host-mixed.js';
 import { FakeDocker } from './fake-docker.js';
 import { FakeXtables } from './fake-xtables.js';
 
-export const hostMixed = JSON.parse(readFileSync(join(import.meta.dirname, '../golden/scenarios/host-mixed/snapshot.json'), 'utf8'));
+export { hostMixed };
 
 export function reconcilerOnFakes() {
   const kernel = new FakeXtables();

@@ -1,35 +1,30 @@
 // Golden scenarios: Docker list answers + config -> exact rules per family.
-// Regenerate after an intended change with UPDATE_GOLDEN=1 and review the diff.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+// Regenerate after an intended change with UPDATE_GOLDEN=1 and review the
+// diff; a missing expected file fails (scenarios/README.md).
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/core/config.js';
-import { computeDesired } from '../../src/runtime/reconciler.js';
+import { computeDesired } from '../../src/core/desired.js';
 import { renderText } from '../../src/core/render.js';
+import { expectGolden } from './expect-golden.js';
 import { checkInvariants } from './invariants.js';
+import { scenarioNames, SCENARIOS_DIR } from './scenario-folders.js';
 
-const root = join(import.meta.dirname, 'scenarios');
-const update = process.env.UPDATE_GOLDEN === '1';
-
-function expectFile(path: string, actual: string): void {
-  if (update || !existsSync(path)) writeFileSync(path, actual);
-  expect(actual).toBe(readFileSync(path, 'utf8'));
-}
-
-describe.each(readdirSync(root).sort())('scenario %s', (name) => {
-  const dir = join(root, name);
+describe.each(scenarioNames())('scenario %s', (name) => {
+  const dir = join(SCENARIOS_DIR, name);
   const lists = JSON.parse(readFileSync(join(dir, 'snapshot.json'), 'utf8'));
   const { config, errors } = parseConfig(parse(readFileSync(join(dir, 'config.yaml'), 'utf8')));
   if (!config) throw new Error(`${name}/config.yaml: ${JSON.stringify(errors)}`);
   const desired = computeDesired(lists, config, [4, 6]);
 
   it.each([4, 6] as const)('renders the expected IPv%i rules', (family) => {
-    expectFile(join(dir, `expected.v${family}.rules`), renderText(desired.rendered[family === 4 ? 0 : 1]!));
+    expectGolden(join(dir, `expected.v${family}.rules`), renderText(desired.rendered[family === 4 ? 0 : 1]!));
   });
 
   it('reports the expected problems', () => {
-    expectFile(join(dir, 'expected.problems.json'), `${JSON.stringify(desired.problems, null, 2)}\n`);
+    expectGolden(join(dir, 'expected.problems.json'), `${JSON.stringify(desired.problems, null, 2)}\n`);
   });
 
   it('holds the ruleset invariants', () => {

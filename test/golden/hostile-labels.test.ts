@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../../src/core/config.js';
 import { renderText } from '../../src/core/render.js';
-import { computeDesired } from '../../src/runtime/reconciler.js';
+import { computeDesired } from '../../src/core/desired.js';
 import { checkInvariants } from './invariants.js';
 
 const lists = JSON.parse(readFileSync(join(import.meta.dirname, 'scenarios/labels-open-proxy/snapshot.json'), 'utf8'));

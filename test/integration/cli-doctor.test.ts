@@ -8,7 +8,7 @@
 // ip6tables then defaults to true). Each is reported with its fix. The bed's
 // engine runs the start gate, so doctor finds it active.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Check } from '../../src/core/doctor.js';
+import type { Check } from '../../src/core/doctor-check.js';
 import { moat, moatJson } from './cli-support.js';
 import { createBed, type Bed } from './testbed/bed.js';
 import { startEngine } from './testbed/engine.js';

@@ -1,4 +1,4 @@
-// SPEC §3 by real connections: every cell open before moatd (the hole) and as
+// The default policy (docs/policy.md#default-matrix) by real connections: every cell open before moatd (the hole) and as
 // the matrix says after; rules follow rm/connect/disconnect; they stay when
 // moatd stops; a restart changes nothing and opens nothing in between.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +14,7 @@ const HOST_PORT = 9000;
 const PUBLISHED = 18080;
 const MOAT = new URL('../../bin/moat', import.meta.url).pathname;
 
-describe('default policy (SPEC §3), IPv4 and IPv6', () => {
+describe('default policy (docs/policy.md#default-matrix), IPv4 and IPv6', () => {
   let bed: Bed;
   let moatd: Moatd;
   let config: string;

@@ -1,4 +1,4 @@
-// SPEC §4 "Bad labels" and the configurable prefix, by real connections and
+// Bad labels (docs/policy.md#problems) and the configurable prefix (docs/policy.md#labels), by real connections and
 // the namespace's live ruleset:
 // - an entry that does not parse, or names nothing, is skipped and logged as
 //   label_invalid with container, key, value and reason; the label's valid
@@ -10,11 +10,11 @@
 // - with `labelPrefix: acme.fw` only acme.fw.* labels count, on containers
 //   and on networks, and moat.* labels are plain labels.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allOpen, flowCases, startFlowsMoatd } from './flows-cases.js';
 import { createBed, type Bed } from './testbed/bed.js';
 import { check, type Case } from './testbed/check.js';
 import { readRuleset } from './testbed/iptables.js';
 import type { Moatd, MoatdLine } from './testbed/moatd.js';
-import { containerSource, netnsSource, type ProbeSource } from './testbed/probe.js';
 import type { ServerContainer } from './testbed/server-container.js';
 
 const NETS = {
@@ -38,7 +38,7 @@ const CONTAINERS: Record<string, { net: Net; labels?: Record<string, string> }> 
   evil2: { net: 'lb', labels: { 'moat.ingress': HOSTILE_INGRESS } },
   t1: { net: 'lb' },
   'later-ref': { net: 'la', labels: { 'moat.egress': 'later:80' } },
-  // lb's subnet: a container peer, never an external address (SPEC §3)
+  // lb's subnet: a container peer, never an external address (docs/policy.md#peer-kinds)
   'cidr-in-docker': { net: 'la', labels: { 'moat.egress': '172.31.31.0/24:80' } },
   pre1: { net: 'la', labels: { 'acme.fw.egress': 't1:8080', 'acme.fw.ingress': 'bogus!', 'moat.egress': 't1:80' } },
   pre2: { net: 'lb', labels: { 'acme.fw.ingress': 'good:8080' } },
@@ -53,17 +53,10 @@ const CONTAINERS: Record<string, { net: Net; labels?: Record<string, string> }> 
 /** Containers started during the tests. */
 const LATE: Record<string, Net> = { later: 'lb', bad2: 'la' };
 
-describe('bad labels and the label prefix (SPEC §4)', () => {
+describe('bad labels and the label prefix (docs/policy.md#problems)', () => {
   let bed: Bed;
   let moatd: Moatd;
   const c: Record<string, ServerContainer> = {};
-
-  const startMoatd = async (extra = '') => {
-    const path = await bed.writeFile('config.yaml', `policyDir: ${bed.dir}/policy.d\ncontrol: { socket: ${bed.dir}/moat.sock }\n${extra}`);
-    const m = bed.startMoatd({ configPath: path });
-    expect(await m.waitForEvent('reconcile', { timeoutMs: 20_000 })).toMatchObject({ ok: true });
-    return m;
-  };
 
   beforeAll(async () => {
     bed = await createBed({ peerHttpPorts: [80, 8081] });
@@ -77,31 +70,7 @@ describe('bad labels and the label prefix (SPEC §4)', () => {
   });
 
   const netOf = (name: string): Net => CONTAINERS[name]?.net ?? LATE[name] ?? 'lb';
-  const src = (name: string): ProbeSource => containerSource(bed.engine.docker, c[name]!.id, name);
-  const cc = (from: string, to: string, port: number, state: 'open' | 'closed'): Case => ({
-    name: `${from} -> ${to}:${port}`,
-    from: src(from),
-    to: c[to]!.ipv4(netOf(to)),
-    port,
-    state,
-    ...(state === 'open' ? { seen: c[from]!.ipv4(netOf(from)) } : {}),
-  });
-  const toPeer = (from: string, kind: 'lan' | 'world', port: number, state: 'open' | 'closed'): Case => ({
-    name: `${from} -> ${kind}:${port}`,
-    from: src(from),
-    to: bed.topology[kind].ipv4,
-    port,
-    state,
-    ...(state === 'open' ? { seen: bed.topology[kind].hostIpv4 } : {}),
-  });
-  const fromPeer = (kind: 'lan' | 'world', to: string, port: number, state: 'open' | 'closed'): Case => ({
-    name: `${kind} -> ${to}:${port}`,
-    from: netnsSource(bed.topology[kind].netns, kind),
-    to: c[to]!.ipv4(netOf(to)),
-    port,
-    state,
-    ...(state === 'open' ? { seen: bed.topology[kind].ipv4 } : { reason: 'timeout', timeoutS: 1 }),
-  });
+  const { cc, toPeer, fromPeer } = flowCases({ bed: () => bed, containers: c, networkOf: netOf });
   const invalid = (m: Moatd, container: string): MoatdLine[] => m.lines.filter((l) => l.event === 'label_invalid' && l.container === container);
 
   const badCases = (): Case[] => [
@@ -142,8 +111,8 @@ describe('bad labels and the label prefix (SPEC §4)', () => {
 
   it('has every probed cell open before moatd runs', async () => {
     const all = [...badCases(), ...prefixCases('moat'), ...prefixCases('acme.fw')];
-    await check(all.map((x) => ({ ...x, state: 'open', seen: undefined, reason: null })));
-    moatd = await startMoatd();
+    await check(allOpen(all));
+    moatd = await startFlowsMoatd(bed);
   });
 
   it('applies the valid entries of a bad label and nothing else', async () => {
@@ -213,7 +182,7 @@ describe('bad labels and the label prefix (SPEC §4)', () => {
   it('with labelPrefix: acme.fw, only acme.fw.* labels count, on containers and networks', async () => {
     await check(prefixCases('moat'));
     await moatd.stop();
-    moatd = await startMoatd('labelPrefix: acme.fw\n');
+    moatd = await startFlowsMoatd(bed, 'labelPrefix: acme.fw\n');
     await check(prefixCases('acme.fw'));
     // moat.* labels are now ordinary labels: none of the bad ones above is reported.
     const reported = moatd.lines.filter((l) => l.event === 'label_invalid');

@@ -7,9 +7,9 @@
 // removed and route_localnet on; a raw-table counter in the bed's host
 // namespace shows they did arrive.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { flowCases, startFlowsMoatd } from './flows-cases.js';
 import { createBed, type Bed } from './testbed/bed.js';
 import { check } from './testbed/check.js';
-import type { Moatd } from './testbed/moatd.js';
 import { netnsSource } from './testbed/probe.js';
 import type { ServerContainer } from './testbed/server-container.js';
 
@@ -19,7 +19,6 @@ const EVERYWHERE = 18091; // all1:80 published on every address
 
 describe('ports published on a loopback address, in publishMode dnat', () => {
   let bed: Bed;
-  let moatd: Moatd;
   let lo1: ServerContainer;
 
   beforeAll(async () => {
@@ -36,13 +35,14 @@ describe('ports published on a loopback address, in publishMode dnat', () => {
     await lan.netns.ip('route', 'add', `${LOOP}/32`, 'via', lan.hostIpv4, 'dev', 'eth0');
     // Counts the crafted packets as they reach the host (raw is not moat's table).
     await host.run('iptables', ['-w', '-t', 'raw', '-A', 'PREROUTING', '-i', lan.hostIf, '-d', `${LOOP}/32`, '-m', 'comment', '--comment', 'crafted']);
-    moatd = bed.startMoatd({ configPath: await bed.writeFile('config.yaml', `policyDir: ${bed.dir}/policy.d\ncontrol: { socket: ${bed.dir}/moat.sock }\npublishMode: dnat\n`) });
-    expect(await moatd.waitForEvent('reconcile', { timeoutMs: 20_000 })).toMatchObject({ ok: true });
+    await startFlowsMoatd(bed, 'publishMode: dnat\n'); // the bed stops it
   });
 
   afterAll(async () => {
     await bed?.dispose();
   });
+
+  const { peerToHost } = flowCases({ bed: () => bed, containers: {}, networkOf: () => 'lb' });
 
   const crafted = async () => {
     const save = await bed.topology.host.run('iptables-save', ['-c', '-t', 'raw']);
@@ -53,8 +53,8 @@ describe('ports published on a loopback address, in publishMode dnat', () => {
     const { lan, host } = bed.topology;
     await check([
       { name: 'host -> 127.0.0.5:LOCAL_ONLY', from: netnsSource(host, 'host'), to: LOOP, port: LOCAL_ONLY, state: 'open' },
-      { name: 'lan -> host:EVERYWHERE', from: netnsSource(lan.netns, 'lan'), to: lan.hostIpv4, port: EVERYWHERE, state: 'open', seen: lan.ipv4 },
-      { name: 'lan -> host:LOCAL_ONLY (not published there)', from: netnsSource(lan.netns, 'lan'), to: lan.hostIpv4, port: LOCAL_ONLY, state: 'closed', reason: 'refused' },
+      peerToHost('lan', EVERYWHERE, 'open', { seen: lan.ipv4 }),
+      peerToHost('lan', LOCAL_ONLY, 'closed', { reason: 'refused' }), // not published there
     ]);
   });
 

@@ -1,4 +1,4 @@
-// SPEC §3–§4, network options meeting labels, by real connections: an
+// Network options meeting labels (docs/policy.md#network-options), by real connections: an
 // ICC-off network (Docker option or moat.icc=false) with a label exception;
 // moat.egress=none on a container and on a network, with a world:PORT
 // exception; a routed (no-NAT) network, where the world peer sees the
@@ -11,11 +11,11 @@
 // beside empty filler networks, so every verdict here crosses the tree (and
 // masquerade is found by source subnet in a tree as well).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allOpen, flowCases, startFlowsMoatd } from './flows-cases.js';
 import { createBed, type Bed } from './testbed/bed.js';
 import { check, type Case } from './testbed/check.js';
 import { addDefaultRoute } from './testbed/container-route.js';
 import type { Moatd } from './testbed/moatd.js';
-import { containerSource, netnsSource, type ProbeSource } from './testbed/probe.js';
 import type { ServerContainer } from './testbed/server-container.js';
 
 const HOST_PORT = 9000;
@@ -53,10 +53,17 @@ const CONTAINERS: Record<string, { net: Net; labels?: Record<string, string> }> 
   v2: { net: 'vault', labels: { 'moat.ingress': 'world:80 lan:80 192.168.77.0/24:8080' } },
 };
 
-describe('network options and labels together (SPEC §3–§4)', () => {
+describe('network options and labels together (docs/policy.md#network-options)', () => {
   let bed: Bed;
   let moatd: Moatd;
   const c: Record<string, ServerContainer> = {};
+
+  const { addr, gateway, cc, toPeer, fromPeer, toHost } = flowCases({
+    bed: () => bed,
+    containers: c,
+    networkOf: (name) => CONTAINERS[name]!.net,
+    subnets: Object.fromEntries(Object.entries(NETS).map(([name, spec]) => [name, spec.subnets])),
+  });
 
   beforeAll(async () => {
     bed = await createBed({ peerHttpPorts: [80, 443], hostHttpPorts: [HOST_PORT] });
@@ -73,34 +80,6 @@ describe('network options and labels together (SPEC §3–§4)', () => {
 
   afterAll(async () => {
     await bed?.dispose();
-  });
-
-  const src = (name: string): ProbeSource => containerSource(bed.engine.docker, c[name]!.id, name);
-  const addr = (name: string, f: 4 | 6 = 4) => (f === 4 ? c[name]!.ipv4(CONTAINERS[name]!.net) : c[name]!.ipv6(CONTAINERS[name]!.net));
-  const gateway = (net: Net, f: 4 | 6 = 4) => (f === 4 ? NETS[net].subnets[0].replace('.0/24', '.1') : NETS[net].subnets[1].replace('::/64', '::1'));
-  const cc = (from: string, to: string, port: number, state: 'open' | 'closed', f: 4 | 6 = 4): Case => ({
-    name: `v${f} ${from} -> ${to}:${port}`,
-    from: src(from),
-    to: addr(to, f),
-    port,
-    state,
-    ...(state === 'open' ? { seen: addr(from, f) } : {}),
-  });
-  const toPeer = (from: string, kind: 'lan' | 'world', port: number, state: 'open' | 'closed', seen?: string, f: 4 | 6 = 4): Case => ({
-    name: `v${f} ${from} -> ${kind}:${port}`,
-    from: src(from),
-    to: f === 4 ? bed.topology[kind].ipv4 : bed.topology[kind].ipv6,
-    port,
-    state,
-    ...(state === 'open' ? { seen } : {}),
-  });
-  const fromPeer = (kind: 'lan' | 'world', to: string, port: number, state: 'open' | 'closed', f: 4 | 6 = 4): Case => ({
-    name: `v${f} ${kind} -> ${to}:${port}`,
-    from: netnsSource(bed.topology[kind].netns, kind),
-    to: addr(to, f),
-    port,
-    state,
-    ...(state === 'open' ? { seen: f === 4 ? bed.topology[kind].ipv4 : bed.topology[kind].ipv6 } : { reason: 'timeout', timeoutS: 1 }),
   });
 
   const iccCases = (): Case[] => [
@@ -124,34 +103,31 @@ describe('network options and labels together (SPEC §3–§4)', () => {
     cc('r1', 'r2', 80, 'closed', 6),
   ];
 
-  const egressCases = (): Case[] => {
-    const { world } = bed.topology;
-    return [
-      // container moat.egress=none: world closes, the same network stays open
-      toPeer('n1', 'world', 80, 'closed'),
-      toPeer('n1', 'world', 80, 'closed', undefined, 6),
-      cc('n1', 'n2', 80, 'open'),
-      toPeer('n2', 'world', 80, 'open', world.hostIpv4),
-      // network moat.egress=none with a container world:443 exception
-      toPeer('w1', 'world', 443, 'open', world.hostIpv4),
-      toPeer('w1', 'world', 443, 'open', world.hostIpv6, 6),
-      toPeer('w1', 'world', 80, 'closed'),
-      toPeer('w1', 'lan', 443, 'closed'),
-      toPeer('w2', 'world', 443, 'closed'),
-      toPeer('w2', 'world', 443, 'closed', undefined, 6),
-      cc('w2', 'w1', 80, 'open'),
-    ];
-  };
+  const egressCases = (): Case[] => [
+    // container moat.egress=none: world closes, the same network stays open
+    toPeer('n1', 'world', 80, 'closed'),
+    toPeer('n1', 'world', 80, 'closed', { f: 6 }),
+    cc('n1', 'n2', 80, 'open'),
+    toPeer('n2', 'world', 80, 'open'),
+    // network moat.egress=none with a container world:443 exception
+    toPeer('w1', 'world', 443, 'open'),
+    toPeer('w1', 'world', 443, 'open', { f: 6 }),
+    toPeer('w1', 'world', 80, 'closed'),
+    toPeer('w1', 'lan', 443, 'closed'),
+    toPeer('w2', 'world', 443, 'closed'),
+    toPeer('w2', 'world', 443, 'closed', { f: 6 }),
+    cc('w2', 'w1', 80, 'open'),
+  ];
 
   const routedCases = (): Case[] => [
     // no masquerade: the world peer sees the container's own address
-    toPeer('x1', 'world', 80, 'open', addr('x1')),
-    toPeer('x1', 'world', 80, 'open', addr('x1', 6), 6),
-    toPeer('y1', 'world', 80, 'open', addr('y1')),
-    toPeer('y1', 'world', 80, 'open', addr('y1', 6), 6),
+    toPeer('x1', 'world', 80, 'open', { seen: addr('x1') }),
+    toPeer('x1', 'world', 80, 'open', { f: 6, seen: addr('x1', 6) }),
+    toPeer('y1', 'world', 80, 'open', { seen: addr('y1') }),
+    toPeer('y1', 'world', 80, 'open', { f: 6, seen: addr('y1', 6) }),
     // gateway_mode_ipv4=routed: IPv4 leaves with its own address, IPv6 is still masqueraded
-    toPeer('z1', 'world', 80, 'open', addr('z1')),
-    toPeer('z1', 'world', 80, 'open', bed.topology.world.hostIpv6, 6),
+    toPeer('z1', 'world', 80, 'open', { seen: addr('z1') }),
+    toPeer('z1', 'world', 80, 'open', { f: 6 }),
     // routed does not mean reachable: only a label opens the way in
     fromPeer('world', 'x1', 80, 'closed'),
     fromPeer('world', 'x1', 80, 'closed', 6),
@@ -162,32 +138,28 @@ describe('network options and labels together (SPEC §3–§4)', () => {
     fromPeer('world', 'y1', 80, 'closed'),
   ];
 
-  const internalCases = (): Case[] => {
-    const { world, lan } = bed.topology;
-    return [
-      cc('v1', 'v2', 80, 'open'),
-      toPeer('v1', 'world', 80, 'closed'),
-      toPeer('v1', 'world', 443, 'closed'),
-      toPeer('v1', 'world', 80, 'closed', undefined, 6),
-      toPeer('v1', 'lan', 80, 'closed'),
-      { name: 'v4 v1 -> host (gateway)', from: src('v1'), to: gateway('vault'), port: HOST_PORT, state: 'closed' },
-      { name: 'v4 v1 -> host (world uplink)', from: src('v1'), to: world.hostIpv4, port: HOST_PORT, state: 'closed' },
-      { name: 'v6 v1 -> host (gateway)', from: src('v1'), to: gateway('vault', 6), port: HOST_PORT, state: 'closed' },
-      fromPeer('world', 'v2', 80, 'closed'),
-      fromPeer('world', 'v2', 80, 'closed', 6),
-      fromPeer('lan', 'v2', 80, 'closed'),
-      fromPeer('lan', 'v2', 8080, 'closed'),
-      { name: 'v4 lan -> v1 via its own uplink', from: netnsSource(lan.netns, 'lan'), to: addr('v1'), port: 80, state: 'closed', reason: 'timeout', timeoutS: 1 },
-    ];
-  };
+  const internalCases = (): Case[] => [
+    cc('v1', 'v2', 80, 'open'),
+    toPeer('v1', 'world', 80, 'closed'),
+    toPeer('v1', 'world', 443, 'closed'),
+    toPeer('v1', 'world', 80, 'closed', { f: 6 }),
+    toPeer('v1', 'lan', 80, 'closed'),
+    toHost('v1', 'gateway', HOST_PORT, 'closed'),
+    toHost('v1', 'world', HOST_PORT, 'closed'),
+    toHost('v1', 'gateway', HOST_PORT, 'closed', { f: 6 }),
+    fromPeer('world', 'v2', 80, 'closed'),
+    fromPeer('world', 'v2', 80, 'closed', 6),
+    fromPeer('lan', 'v2', 80, 'closed'),
+    fromPeer('lan', 'v2', 8080, 'closed'),
+    fromPeer('lan', 'v1', 80, 'closed'), // through its own uplink
+  ];
 
   const everyCell = () => [...iccCases(), ...egressCases(), ...routedCases(), ...internalCases()];
 
   it('has every probed cell open before moatd runs', async () => {
     // Before moat: Docker with iptables=false masquerades nothing, so the seen address is the container's.
-    await check(everyCell().map((x) => ({ ...x, state: 'open', seen: undefined, reason: null })));
-    moatd = bed.startMoatd({ configPath: await bed.writeFile('config.yaml', `policyDir: ${bed.dir}/policy.d\ncontrol: { socket: ${bed.dir}/moat.sock }\n`) });
-    expect(await moatd.waitForEvent('reconcile', { timeoutMs: 20_000 })).toMatchObject({ ok: true });
+    await check(allOpen(everyCell()));
+    moatd = await startFlowsMoatd(bed);
   });
 
   it('dispatches to the networks under test through the interface tree', async () => {

@@ -1,4 +1,4 @@
-// SPEC §4 by real connections, container peers: a container name, a compose
+// Container peers (docs/policy.md#peer-kinds) by real connections: a container name, a compose
 // service (resolved in the labelled container's own project first, so two
 // projects' `app` never mix), PROJECT/SERVICE and net:NAME, each on the egress
 // side (labelled source) and the ingress side (labelled destination), one
@@ -7,14 +7,13 @@
 // and IPv6 opens exactly what IPv4 opens. Every cell is probed open before
 // moatd runs, so each "closed" below is moat's doing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allOpen, BOTH, both, flowCases, startFlowsMoatd, type State } from './flows-cases.js';
 import { checkOther, type OtherCase } from './flows-probes.js';
 import { createBed, type Bed } from './testbed/bed.js';
 import { check, type Case } from './testbed/check.js';
 import type { Moatd } from './testbed/moatd.js';
-import { containerSource, type ProbeSource } from './testbed/probe.js';
 import type { ServerContainer, ServerSpec } from './testbed/server-container.js';
 
-type Family = 4 | 6;
 const NETS = {
   pa: ['172.31.1.0/24', 'fd00:31:1::/64'],
   pb: ['172.31.2.0/24', 'fd00:31:2::/64'],
@@ -49,16 +48,15 @@ const CONTAINERS: Record<string, { net: Net; labels?: Record<string, string>; po
   c1: { net: 'pc' },
 };
 
-describe('flows on request: container peers (SPEC §4), IPv4 and IPv6', () => {
+describe('flows on request: container peers (docs/policy.md#peer-kinds), IPv4 and IPv6', () => {
   let bed: Bed;
   let moatd: Moatd;
   const c: Record<string, ServerContainer> = {};
 
-  const startMoatd = async () => {
-    const m = bed.startMoatd({ configPath: await bed.writeFile('config.yaml', `policyDir: ${bed.dir}/policy.d\ncontrol: { socket: ${bed.dir}/moat.sock }\n`) });
-    expect(await m.waitForEvent('reconcile', { timeoutMs: 20_000 })).toMatchObject({ ok: true });
-    return m;
-  };
+  const b = flowCases({ bed: () => bed, containers: c, networkOf: (name) => CONTAINERS[name]!.net });
+  const { src, addr } = b;
+  /** container -> container, both families: the server sees the source's own address. */
+  const cc = (from: string, to: string, port: number, state: State): Case[] => both((f) => b.cc(from, to, port, state, f));
 
   beforeAll(async () => {
     bed = await createBed();
@@ -74,21 +72,6 @@ describe('flows on request: container peers (SPEC §4), IPv4 and IPv6', () => {
   afterAll(async () => {
     await bed?.dispose();
   });
-
-  const src = (name: string): ProbeSource => containerSource(bed.engine.docker, c[name]!.id, name);
-  const addr = (name: string, f: Family) => (f === 4 ? c[name]!.ipv4(CONTAINERS[name]!.net) : c[name]!.ipv6(CONTAINERS[name]!.net));
-
-  const BOTH: readonly Family[] = [4, 6];
-  /** container -> container, both families: the server sees the source's own address. */
-  const cc = (from: string, to: string, port: number, state: 'open' | 'closed'): Case[] =>
-    BOTH.map((f) => ({
-      name: `v${f} ${from} -> ${to}:${port}`,
-      from: src(from),
-      to: addr(to, f),
-      port,
-      state,
-      ...(state === 'open' ? { seen: addr(from, f) } : {}),
-    }));
 
   const containerPeers = (): Case[] => [
     // container name, egress side; one-sided: the reverse stays closed
@@ -141,10 +124,9 @@ describe('flows on request: container peers (SPEC §4), IPv4 and IPv6', () => {
     ]);
 
   it('has every probed cell open before moatd runs (each closed cell below is moat)', async () => {
-    const open = <T extends { state: string }>(x: T): T => ({ ...x, state: 'open', seen: undefined, reason: null });
-    await check(containerPeers().map(open));
-    await checkOther(icmp().map(open));
-    moatd = await startMoatd();
+    await check(allOpen(containerPeers()));
+    await checkOther(allOpen(icmp()));
+    moatd = await startFlowsMoatd(bed);
   });
 
   it('grants container peers by name, compose service, PROJECT/SERVICE and net:NAME, on either side alone', async () => {

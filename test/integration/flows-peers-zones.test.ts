@@ -1,4 +1,4 @@
-// SPEC §4 by real connections, peers outside Docker: world, lan, host, IPv4
+// Peers outside Docker (docs/policy.md#peer-kinds) by real connections: world, lan, host, IPv4
 // addresses and CIDRs, [IPv6] addresses and CIDRs, on the egress side (from a
 // network without world egress) and the ingress side (routed, straight to
 // the container's address); udp vs tcp vs icmp; `host` ingress under
@@ -7,18 +7,18 @@
 // zone grants open the same on both families. Every cell is probed open
 // before moatd runs, so each "closed" below is moat's doing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allOpen, BOTH, flowCases, startFlowsMoatd, type Family, type State, type Zone } from './flows-cases.js';
 import { checkOther, startUdpResponder, type OtherCase, type UdpResponder } from './flows-probes.js';
 import { createBed, type Bed } from './testbed/bed.js';
 import { check, type Case } from './testbed/check.js';
 import type { Moatd } from './testbed/moatd.js';
-import { containerSource, netnsSource, type ProbeSource } from './testbed/probe.js';
+import { netnsSource } from './testbed/probe.js';
 import type { ServerContainer, ServerSpec } from './testbed/server-container.js';
 
 const HOST_PORTS = [9000, 9001];
 const PEER_PORTS = [80, 8081, 5300];
 const UDP_PORT = 5300;
 
-type Family = 4 | 6;
 const NETS = {
   pb: ['172.31.2.0/24', 'fd00:31:2::/64'],
   pz: ['172.31.4.0/24', 'fd00:31:4::/64'],
@@ -44,19 +44,13 @@ const CONTAINERS: Record<string, { net: Net; labels?: Record<string, string> }> 
   't-name': { net: 'pb' },
 };
 
-describe('flows on request: world, lan, host and address peers (SPEC §4), IPv4 and IPv6', () => {
+describe('flows on request: world, lan, host and address peers (docs/policy.md#peer-kinds), IPv4 and IPv6', () => {
   let bed: Bed;
   let moatd: Moatd;
   let udp: UdpResponder;
   const c: Record<string, ServerContainer> = {};
 
-  const configText = (extra = '') =>
-    `reconcile: { resyncIntervalS: 60 }\npolicyDir: ${bed.dir}/policy.d\ncontrol: { socket: ${bed.dir}/moat.sock }\n${extra}`;
-  const startMoatd = async (extra = '') => {
-    const m = bed.startMoatd({ configPath: await bed.writeFile('config.yaml', configText(extra)) });
-    expect(await m.waitForEvent('reconcile', { timeoutMs: 20_000 })).toMatchObject({ ok: true });
-    return m;
-  };
+  const startMoatd = (extra = '') => startFlowsMoatd(bed, `reconcile: { resyncIntervalS: 60 }\n${extra}`);
 
   beforeAll(async () => {
     bed = await createBed({ peerHttpPorts: PEER_PORTS, hostHttpPorts: HOST_PORTS });
@@ -77,99 +71,71 @@ describe('flows on request: world, lan, host and address peers (SPEC §4), IPv4 
     await bed?.dispose();
   });
 
-  const src = (name: string): ProbeSource => containerSource(bed.engine.docker, c[name]!.id, name);
-  const addr = (name: string, f: Family) => (f === 4 ? c[name]!.ipv4(CONTAINERS[name]!.net) : c[name]!.ipv6(CONTAINERS[name]!.net));
-  const peer = (kind: 'lan' | 'world') => bed.topology[kind];
-  const peerSrc = (kind: 'lan' | 'world') => netnsSource(peer(kind).netns, kind);
-  const peerAddr = (kind: 'lan' | 'world', f: Family) => (f === 4 ? peer(kind).ipv4 : peer(kind).ipv6);
-  const hostAddr = (kind: 'lan' | 'world', f: Family) => (f === 4 ? peer(kind).hostIpv4 : peer(kind).hostIpv6);
-  const gateway = (net: Net, f: Family) => (f === 4 ? NETS[net][0].replace('.0/24', '.1') : NETS[net][1].replace('::/64', '::1'));
-
-  const BOTH: readonly Family[] = [4, 6];
-  /** container -> lan/world peer (masqueraded: the peer sees the host's uplink address). */
-  const cz = (from: string, kind: 'lan' | 'world', f: Family, port: number, state: 'open' | 'closed'): Case => ({
-    name: `v${f} ${from} -> ${kind}:${port}`,
-    from: src(from),
-    to: peerAddr(kind, f),
-    port,
-    state,
-    ...(state === 'open' ? { seen: hostAddr(kind, f) } : {}),
+  const { src, addr, toPeer, fromPeer, toHost, hostTo } = flowCases({
+    bed: () => bed,
+    containers: c,
+    networkOf: (name) => CONTAINERS[name]!.net,
+    subnets: NETS,
   });
-  /** lan/world peer -> container address, routed: dropped inbound, so closed means a timeout. */
-  const zc = (kind: 'lan' | 'world', to: string, f: Family, port: number, state: 'open' | 'closed'): Case => ({
-    name: `v${f} ${kind} -> ${to}:${port}`,
-    from: peerSrc(kind),
-    to: addr(to, f),
-    port,
-    state,
-    ...(state === 'open' ? { seen: peerAddr(kind, f) } : { reason: 'timeout', timeoutS: 1 }),
-  });
+  const peerSrc = (kind: Zone) => netnsSource(bed.topology[kind].netns, kind);
 
   const zoneEgress = (): Case[] => {
-    const gw = (f: Family, port: number, state: 'open' | 'closed', from = 'z-host'): Case => ({
-      name: `v${f} ${from} -> host (gateway):${port}`,
-      from: src(from),
-      to: gateway('pz', f),
-      port,
-      state,
-      ...(state === 'open' ? { seen: addr(from, f) } : {}),
-    });
+    const gw = (f: Family, port: number, state: State, from = 'z-host'): Case => toHost(from, 'gateway', port, state, { f, seen: addr(from, f) });
     return [
       // world
-      ...BOTH.map((f) => cz('z-world', 'world', f, 80, 'open')),
-      ...BOTH.map((f) => cz('z-world', 'world', f, 8081, 'closed')),
-      ...BOTH.map((f) => cz('z-world', 'lan', f, 80, 'closed')),
-      { name: 'v4 z-world -> host (world uplink):9000', from: src('z-world'), to: hostAddr('world', 4), port: 9000, state: 'closed' },
+      ...BOTH.map((f) => toPeer('z-world', 'world', 80, 'open', { f })),
+      ...BOTH.map((f) => toPeer('z-world', 'world', 8081, 'closed', { f })),
+      ...BOTH.map((f) => toPeer('z-world', 'lan', 80, 'closed', { f })),
+      toHost('z-world', 'world', 9000, 'closed'),
       // lan
-      ...BOTH.map((f) => cz('z-lan', 'lan', f, 8081, 'open')),
-      ...BOTH.map((f) => cz('z-lan', 'lan', f, 80, 'closed')),
-      ...BOTH.map((f) => cz('z-lan', 'world', f, 8081, 'closed')),
+      ...BOTH.map((f) => toPeer('z-lan', 'lan', 8081, 'open', { f })),
+      ...BOTH.map((f) => toPeer('z-lan', 'lan', 80, 'closed', { f })),
+      ...BOTH.map((f) => toPeer('z-lan', 'world', 8081, 'closed', { f })),
       // host: any of its addresses, only the granted port
       ...BOTH.map((f) => gw(f, 9000, 'open')),
       ...BOTH.map((f) => gw(f, 9001, 'closed')),
-      { name: 'v4 z-host -> host (lan uplink):9000', from: src('z-host'), to: hostAddr('lan', 4), port: 9000, state: 'open', seen: addr('z-host', 4) },
-      { name: 'v6 z-host -> host (lan uplink):9000', from: src('z-host'), to: hostAddr('lan', 6), port: 9000, state: 'open', seen: addr('z-host', 6) },
-      ...BOTH.map((f) => cz('z-host', 'lan', f, 80, 'closed')),
+      ...BOTH.map((f) => toHost('z-host', 'lan', 9000, 'open', { f, seen: addr('z-host', f) })),
+      ...BOTH.map((f) => toPeer('z-host', 'lan', 80, 'closed', { f })),
       // IPv4 and [IPv6] addresses: each family's entry opens only that family
-      cz('z-ip', 'lan', 4, 80, 'open'),
-      cz('z-ip', 'lan', 4, 8081, 'closed'),
-      cz('z-ip', 'lan', 6, 8081, 'open'),
-      cz('z-ip', 'lan', 6, 80, 'closed'),
-      cz('z-ip', 'world', 4, 80, 'closed'),
+      toPeer('z-ip', 'lan', 80, 'open'),
+      toPeer('z-ip', 'lan', 8081, 'closed'),
+      toPeer('z-ip', 'lan', 8081, 'open', { f: 6 }),
+      toPeer('z-ip', 'lan', 80, 'closed', { f: 6 }),
+      toPeer('z-ip', 'world', 80, 'closed'),
       // CIDRs
-      cz('z-cidr', 'world', 4, 8081, 'open'),
-      cz('z-cidr', 'world', 4, 80, 'closed'),
-      cz('z-cidr', 'world', 6, 80, 'open'),
-      cz('z-cidr', 'world', 6, 8081, 'closed'),
-      cz('z-cidr', 'lan', 4, 8081, 'closed'),
+      toPeer('z-cidr', 'world', 8081, 'open'),
+      toPeer('z-cidr', 'world', 80, 'closed'),
+      toPeer('z-cidr', 'world', 80, 'open', { f: 6 }),
+      toPeer('z-cidr', 'world', 8081, 'closed', { f: 6 }),
+      toPeer('z-cidr', 'lan', 8081, 'closed'),
       // the baseline of a network with moat.egress=none
-      ...BOTH.map((f) => cz('z-plain', 'world', f, 80, 'closed')),
-      ...BOTH.map((f) => cz('z-plain', 'lan', f, 80, 'closed')),
+      ...BOTH.map((f) => toPeer('z-plain', 'world', 80, 'closed', { f })),
+      ...BOTH.map((f) => toPeer('z-plain', 'lan', 80, 'closed', { f })),
       ...BOTH.map((f) => gw(f, 9000, 'closed', 'z-plain')),
     ];
   };
 
   const zoneIngress = (): Case[] => [
-    ...BOTH.map((f) => zc('world', 'i-world', f, 80, 'open')),
-    ...BOTH.map((f) => zc('world', 'i-world', f, 8080, 'closed')),
-    ...BOTH.map((f) => zc('lan', 'i-world', f, 80, 'closed')),
-    ...BOTH.map((f) => zc('lan', 'i-lan', f, 8080, 'open')),
-    ...BOTH.map((f) => zc('lan', 'i-lan', f, 80, 'closed')),
-    ...BOTH.map((f) => zc('world', 'i-lan', f, 8080, 'closed')),
-    zc('lan', 'i-ip', 4, 80, 'open'),
-    zc('world', 'i-ip', 4, 80, 'closed'),
-    zc('lan', 'i-ip', 4, 8080, 'closed'),
-    zc('world', 'i-ip', 6, 8080, 'open'),
-    zc('world', 'i-ip', 4, 8080, 'closed'),
-    zc('lan', 'i-ip', 6, 80, 'closed'),
-    zc('world', 'i-cidr', 4, 8080, 'open'),
-    zc('world', 'i-cidr', 4, 80, 'closed'),
-    zc('lan', 'i-cidr', 4, 8080, 'closed'),
-    zc('lan', 'i-cidr', 6, 80, 'open'),
-    zc('world', 'i-cidr', 6, 80, 'closed'),
-    zc('lan', 'i-cidr', 4, 80, 'closed'),
+    ...BOTH.map((f) => fromPeer('world', 'i-world', 80, 'open', f)),
+    ...BOTH.map((f) => fromPeer('world', 'i-world', 8080, 'closed', f)),
+    ...BOTH.map((f) => fromPeer('lan', 'i-world', 80, 'closed', f)),
+    ...BOTH.map((f) => fromPeer('lan', 'i-lan', 8080, 'open', f)),
+    ...BOTH.map((f) => fromPeer('lan', 'i-lan', 80, 'closed', f)),
+    ...BOTH.map((f) => fromPeer('world', 'i-lan', 8080, 'closed', f)),
+    fromPeer('lan', 'i-ip', 80, 'open'),
+    fromPeer('world', 'i-ip', 80, 'closed'),
+    fromPeer('lan', 'i-ip', 8080, 'closed'),
+    fromPeer('world', 'i-ip', 8080, 'open', 6),
+    fromPeer('world', 'i-ip', 8080, 'closed'),
+    fromPeer('lan', 'i-ip', 80, 'closed', 6),
+    fromPeer('world', 'i-cidr', 8080, 'open'),
+    fromPeer('world', 'i-cidr', 80, 'closed'),
+    fromPeer('lan', 'i-cidr', 8080, 'closed'),
+    fromPeer('lan', 'i-cidr', 80, 'open', 6),
+    fromPeer('world', 'i-cidr', 80, 'closed', 6),
+    fromPeer('lan', 'i-cidr', 80, 'closed'),
     // an unlabelled container stays unreachable from outside
-    ...BOTH.map((f) => zc('world', 't-name', f, 80, 'closed')),
+    ...BOTH.map((f) => fromPeer('world', 't-name', 80, 'closed', f)),
   ];
 
   const otherProtos = (): OtherCase[] => {
@@ -194,23 +160,16 @@ describe('flows on request: world, lan, host and address peers (SPEC §4), IPv4 
     ];
   };
   const protoTcp = (): Case[] => [
-    cz('z-udp', 'lan', 4, UDP_PORT, 'closed'),
-    cz('z-ip', 'lan', 4, UDP_PORT, 'open'),
+    toPeer('z-udp', 'lan', UDP_PORT, 'closed'),
+    toPeer('z-ip', 'lan', UDP_PORT, 'open'),
   ];
 
-  const hostIngress = (deny: boolean): Case[] => {
-    const host = netnsSource(bed.topology.host, 'host');
-    return BOTH.flatMap((f): Case[] => [
-      { name: `v${f} host -> i-host:80`, from: host, to: addr('i-host', f), port: 80, state: 'open', seen: gateway('pb', f) },
-      { name: `v${f} host -> i-host:8080`, from: host, to: addr('i-host', f), port: 8080, state: deny ? 'closed' : 'open', ...(deny ? {} : { seen: gateway('pb', f) }) },
-      { name: `v${f} host -> t-name:80`, from: host, to: addr('t-name', f), port: 80, state: deny ? 'closed' : 'open', ...(deny ? {} : { seen: gateway('pb', f) }) },
-    ]);
-  };
+  const hostIngress = (deny: boolean): Case[] =>
+    BOTH.flatMap((f): Case[] => [hostTo('i-host', 80, 'open', f), hostTo('i-host', 8080, deny ? 'closed' : 'open', f), hostTo('t-name', 80, deny ? 'closed' : 'open', f)]);
 
   it('has every probed cell open before moatd runs (each closed cell below is moat)', async () => {
-    const open = <T extends { state: string }>(x: T): T => ({ ...x, state: 'open', seen: undefined, reason: null });
-    await check([...zoneEgress(), ...zoneIngress(), ...protoTcp(), ...hostIngress(false)].map(open));
-    await checkOther(otherProtos().map(open));
+    await check(allOpen([...zoneEgress(), ...zoneIngress(), ...protoTcp(), ...hostIngress(false)]));
+    await checkOther(allOpen(otherProtos()));
     moatd = await startMoatd();
   });
 

@@ -1,4 +1,4 @@
-// SPEC §4 policy files, by real connections: grants in policyDir/*.yaml are
+// Policy files (docs/policy.md#policy-files), by real connections: grants in policyDir/*.yaml are
 // read at start and on change, select containers by service, container or
 // network, use the label grammar; a file that fails to parse is rejected
 // whole (path and line logged) and its last good version stays in force; and
@@ -7,11 +7,11 @@
 import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { flowCases, startFlowsMoatd, type State } from './flows-cases.js';
 import { createBed, type Bed } from './testbed/bed.js';
 import { check, type Case } from './testbed/check.js';
 import { execInContainer } from './testbed/container-exec.js';
 import type { Moatd } from './testbed/moatd.js';
-import { containerSource, netnsSource } from './testbed/probe.js';
 import type { ServerContainer } from './testbed/server-container.js';
 
 const LIVE_PORT = 9000;
@@ -25,7 +25,7 @@ const MORE = `- select: { network: pq }
   egress: ["world:80"]
 `;
 
-describe('policy files (SPEC §4)', () => {
+describe('policy files (docs/policy.md#policy-files)', () => {
   let bed: Bed;
   let moatd: Moatd;
   let policyDir: string;
@@ -45,27 +45,16 @@ describe('policy files (SPEC §4)', () => {
     for (const s of started) c[s.name] = s;
     policyDir = `${bed.dir}/policy.d`;
     await bed.writeFile('policy.d/grants.yaml', GRANTS);
-    const config = await bed.writeFile('config.yaml', `policyDir: ${policyDir}\ncontrol: { socket: ${bed.dir}/moat.sock }\n`);
-    moatd = bed.startMoatd({ configPath: config });
-    expect(await moatd.waitForEvent('reconcile', { timeoutMs: 20_000 })).toMatchObject({ ok: true });
+    moatd = await startFlowsMoatd(bed);
   });
 
   afterAll(async () => {
     await bed?.dispose();
   });
 
-  const src = (name: string) => containerSource(bed.engine.docker, c[name]!.id, name);
-  const ip = (name: string) => c[name]!.ipv4(name === 'shop-web-1' ? 'pp' : 'pq');
-  const cc = (from: string, to: string, port: number, state: 'open' | 'closed'): Case => ({
-    name: `${from} -> ${to}:${port}`, from: src(from), to: ip(to), port, state, ...(state === 'open' ? { seen: ip(from) } : {}),
-  });
-  const lanToDb = (port: number, state: 'open' | 'closed'): Case => ({
-    name: `lan -> db:${port}`, from: netnsSource(bed.topology.lan.netns, 'lan'), to: ip('db'), port, state,
-    ...(state === 'open' ? { seen: bed.topology.lan.ipv4 } : { reason: 'timeout', timeoutS: 1 }),
-  });
-  const toWorld = (from: string, state: 'open' | 'closed'): Case => ({
-    name: `${from} -> world:80`, from: src(from), to: bed.topology.world.ipv4, port: 80, state, ...(state === 'open' ? { seen: bed.topology.world.hostIpv4 } : {}),
-  });
+  const { addr: ip, cc, fromPeer, toPeer } = flowCases({ bed: () => bed, containers: c, networkOf: (name) => (name === 'shop-web-1' ? 'pp' : 'pq') });
+  const lanToDb = (port: number, state: State): Case => fromPeer('lan', 'db', port, state);
+  const toWorld = (from: string, state: State): Case => toPeer(from, 'world', 80, state);
   /** Waits for the reconcile that follows a policy change. */
   const policyApplied = (since: number) => moatd.waitForEvent((l) => l.event === 'reconcile' && String(l.trigger).includes('policy') && l.committed === true, { since, timeoutMs: 10_000 });
 

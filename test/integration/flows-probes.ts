@@ -1,6 +1,7 @@
 // Probes beyond the bed's HTTP one, for flows-*.test.ts: UDP (busybox tftp
 // against a tiny Python TFTP responder in a peer namespace) and ICMP (busybox
 // ping). Same table style as check(): every case in parallel, one assertion.
+// The TCP cases of the flows tests are built in flows-cases.ts.
 import { expect } from 'vitest';
 import type { Netns } from './testbed/netns.js';
 import type { ProbeSource } from './testbed/probe.js';

@@ -2,7 +2,7 @@
 // namespace), is accepted and reads back exactly as rendered: the rendered
 // text is canonical iptables-save text, so an unchanged host costs no commit.
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,16 +10,17 @@ import { parseConfig } from '../../src/core/config.js';
 import { parseSave, type LiveState } from '../../src/core/live.js';
 import { planFlush, planRestore } from '../../src/core/plan.js';
 import { TABLES } from '../../src/core/render.js';
-import { computeDesired } from '../../src/runtime/reconciler.js';
+import { computeDesired } from '../../src/core/desired.js';
+import { scenarioNames, SCENARIOS_DIR as root } from '../golden/scenario-folders.js';
+import { iptablesBackend } from './testbed/iptables-backend.js';
 import { createNetns, type Netns } from './testbed/netns.js';
-
-const root = new URL('../golden/scenarios/', import.meta.url).pathname;
 
 describe('golden rulesets on a real kernel', () => {
   let ns: Netns;
 
   beforeAll(async () => {
     ns = await createNetns(`moat-${randomBytes(3).toString('hex')}-golden`);
+    console.info(`golden rulesets on ${ns.name}: iptables backend ${await iptablesBackend(ns)}`);
   });
 
   afterAll(async () => {
@@ -33,7 +34,7 @@ describe('golden rulesets on a real kernel', () => {
   };
   const restore = (family: 4 | 6, text: string) => ns.run(family === 4 ? 'iptables-restore' : 'ip6tables-restore', ['--noflush', '--wait', '5'], { input: text });
 
-  it.each(readdirSync(root).sort())('%s is accepted and reads back unchanged, then flushes clean', async (name) => {
+  it.each(scenarioNames())('%s is accepted and reads back unchanged, then flushes clean', async (name) => {
     const lists = JSON.parse(readFileSync(join(root, name, 'snapshot.json'), 'utf8'));
     const { config } = parseConfig(parse(readFileSync(join(root, name, 'config.yaml'), 'utf8')));
     const desired = computeDesired(lists, config!, [4, 6]);

@@ -1,4 +1,4 @@
-// Proves the bed itself, without moat: every hole SPEC §3 closes is open on
+// Proves the bed itself, without moat: every hole the default policy (docs/policy.md#default-matrix) closes is open on
 // an engine running with "iptables": false, probes can tell open from
 // closed, and teardown leaves nothing behind.
 import { readFile } from 'node:fs/promises';

@@ -3,7 +3,8 @@ import pino from 'pino';
 import { gatherFacts } from '../../adapters/doctor-facts.js';
 import { execaRunner } from '../../adapters/exec.js';
 import { PolicyDir } from '../../adapters/policy-dir.js';
-import { runChecks, type Check } from '../../core/doctor.js';
+import type { Check } from '../../core/doctor-check.js';
+import { runChecks } from '../../core/doctor.js';
 import { cliConfig } from '../context.js';
 import { printJson, style, type Style } from '../format.js';
 

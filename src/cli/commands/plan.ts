@@ -4,7 +4,7 @@ import type { LiveState } from '../../core/live.js';
 import { isMoatChain } from '../../core/names.js';
 import { planRestore } from '../../core/plan.js';
 import { renderText, TABLES } from '../../core/render.js';
-import { computeDesired } from '../../runtime/reconciler.js';
+import { computeDesired } from '../../core/desired.js';
 import { cliContext, fail } from '../context.js';
 
 export function registerPlan(program: Command): void {

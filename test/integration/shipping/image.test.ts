@@ -4,7 +4,7 @@
 // from the package mirror, cached in /var/cache/moat-base, plus the repo's
 // Node), `docker build --network none`, then moatd in the image, run the
 // documented way (--network host = that namespace), commits its chains there,
-// and the SPEC §3 matrix holds by real connections on the test bed.
+// and the default matrix (docs/policy.md#default-matrix) holds by real connections on the test bed.
 // Needs root, debootstrap and dockerd; dist/ built. The machine's own
 // namespace and firewall are never touched.
 import { execa } from 'execa';

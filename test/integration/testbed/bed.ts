@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createDockerNetwork, type DockerNetwork, type NetworkSpec } from './docker-network.js';
 import { startEngine, type Engine, type EngineOptions } from './engine.js';
+import { iptablesBackend } from './iptables-backend.js';
 import { startMoatd, type Moatd, type MoatdOptions } from './moatd.js';
 import { buildProbeImage } from './probe-image.js';
 import { execaRun, type Run } from './run.js';
@@ -86,7 +87,7 @@ export async function createBed(options: BedOptions = {}): Promise<Bed> {
       cgroupsLeft = report.cgroupsLeft;
     });
     // In the test output, so that a failure names the engine it ran on.
-    console.info(`test bed ${prefix}: ${engine.version}`);
+    console.info(`test bed ${prefix}: ${engine.version}; iptables backend ${await iptablesBackend(topology.host)}`);
     const image = await buildProbeImage(engine.docker, { tmpDir: dir, run });
     const bed: Bed = {
       prefix,

@@ -21,6 +21,8 @@ export interface ServerSpec {
   readonly name?: string;
   /** Networks to join; the first at create, the others before the container starts. */
   readonly networks?: readonly string[];
+  /** GwPriority of a network joined after create (`docker network connect --gw-priority`, Docker 28+). */
+  readonly gwPriority?: Readonly<Record<string, number>>;
   /** `none`, `host`, `container:NAME` (instead of `networks`). */
   readonly networkMode?: string;
   readonly labels?: Readonly<Record<string, string>>;
@@ -48,6 +50,7 @@ class ProbeServer extends GenericContainer {
     image: string,
     private readonly docker: Docker,
     private readonly moreNetworks: readonly string[],
+    private readonly gwPriority: Readonly<Record<string, number>> = {},
   ) {
     super(image);
   }
@@ -63,7 +66,12 @@ class ProbeServer extends GenericContainer {
   }
 
   protected override async containerCreated(containerId: string): Promise<void> {
-    for (const network of this.moreNetworks) await this.docker.getNetwork(network).connect({ Container: containerId });
+    for (const network of this.moreNetworks) {
+      const prio = this.gwPriority[network];
+      // dockerode's EndpointSettings type predates GwPriority (API 1.48).
+      const endpoint = prio === undefined ? {} : { EndpointConfig: { GwPriority: prio } as object };
+      await this.docker.getNetwork(network).connect({ Container: containerId, ...endpoint });
+    }
   }
 }
 
@@ -71,7 +79,7 @@ export async function startServerContainer(engine: { docker: Docker; dockerHost:
   await bindTestcontainers(engine.dockerHost);
   const [first, ...more] = spec.networks ?? [];
   const mode = spec.networkMode ?? first;
-  let container = new ProbeServer(spec.image ?? PROBE_IMAGE, engine.docker, more)
+  let container = new ProbeServer(spec.image ?? PROBE_IMAGE, engine.docker, more, spec.gwPriority)
     .withCommand(['serve', ...(spec.ports ?? [80, 8080]).map(String)])
     .withLabels({ ...spec.labels })
     .withPublished(spec.publish ?? [])
