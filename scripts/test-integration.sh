@@ -4,7 +4,7 @@
 #
 #   28.5   the whole integration suite
 #   26.1   every test that runs moat against an engine: flows-*, faults-*, start-gate*,
-#   20.10  default-matrix, doctor, status, lockdown, IPv6 fail-closed,
+#   20.10  default-matrix, the default bridge, doctor, status, lockdown, IPv6 fail-closed,
 #          golden rules in the kernel, policy files, the bed itself
 #          (not: shipping/, examples, cli-consistency, which test packaging
 #          and the CLI's agreement with itself, not the engine)
@@ -18,7 +18,7 @@
 # Usage: scripts/test-integration.sh [ENGINE...]  (default: 28.5 26.1 20.10 legacy)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-ENGINE_SET=(flows- faults- start-gate default-matrix testbed.test lockdown ipv6-fail-closed cli-doctor cli-status golden-kernel policy-files)
+ENGINE_SET=(flows- faults- start-gate default-matrix default-bridge testbed.test lockdown ipv6-fail-closed cli-doctor cli-status golden-kernel policy-files)
 LEGACY_SET=(golden-kernel flows-published flows-gateway)
 
 engines=("$@")

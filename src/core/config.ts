@@ -16,6 +16,10 @@ export const ConfigSchema = z.strictObject({
   published: z.enum(['open', 'labelled']).default('open'),
   publishMode: z.enum(['proxy', 'dnat']).default('proxy'),
   hostToContainers: z.enum(['allow', 'deny']).default('allow'),
+  // Masquerade the default bridge (docker0), as Docker's own firewall does by
+  // default. The engine cannot say: with "iptables": false it reports
+  // enable_ip_masquerade=false for docker0 whatever "ip-masq" says.
+  defaultBridgeNat: z.boolean().default(true),
   denyAction: z.enum(['reject', 'drop']).default('reject'),
   logDenied: z.boolean().default(false),
   ipv6: z.enum(['auto', 'on', 'off']).default('auto'),

@@ -116,7 +116,13 @@ function networkPolicy(net: Network, config: Config, problems: Problem[]): Netwo
   const routed = ([4, 6] as const).filter((f) => gatewayMode(net, f) === 'routed');
   const natFamilies = ([4, 6] as const).filter((f) => !routed.includes(f));
   const routedOption = routed.map((f) => `gateway_mode_ipv${f}=routed`).join(' and ');
-  const [nat, natSource]: Sourced<boolean> = !net.nat
+  // The engine reports enable_ip_masquerade=false for the default bridge
+  // whenever "iptables" is false (moby's verifyDaemonSettings turns ip-masq
+  // off with it): not the operator's word. Their word is defaultBridgeNat.
+  const defaultBridge = net.options['com.docker.network.bridge.default_bridge'] === 'true';
+  const [nat, natSource]: Sourced<boolean> = defaultBridge && !config.defaultBridgeNat
+    ? [{ value: false, reason: 'config defaultBridgeNat: false' }, 'config']
+    : !net.nat && !defaultBridge
     ? [{ value: false, reason: 'option com.docker.network.bridge.enable_ip_masquerade=false' }, 'option']
     : natLabel === false
       ? [{ value: false, reason: `network label ${p}.nat=false` }, 'label']
@@ -124,7 +130,7 @@ function networkPolicy(net: Network, config: Config, problems: Problem[]): Netwo
         ? [{ value: false, reason: `option ${routedOption}` }, 'option']
         : routed.length > 0
           ? [{ value: true, reason: `default: masquerade, IPv${natFamilies[0]} only (option ${routedOption})` }, 'default']
-          : [{ value: true, reason: 'default: masquerade' }, 'default'];
+          : [{ value: true, reason: defaultBridge ? 'default: masquerade (default bridge, config defaultBridgeNat: true)' : 'default: masquerade' }, 'default'];
 
   let [egress, egressSource]: Sourced<'world' | 'none'> = [{ value: config.defaultEgress, reason: `config defaultEgress: ${config.defaultEgress}` }, 'config'];
   const egressLabel = net.labels[`${p}.egress`];
