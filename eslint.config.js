@@ -29,7 +29,12 @@ export default tseslint.config(
           ],
         },
       ],
-      'no-restricted-globals': ['error', { name: 'process', message: 'src/core is pure.' }, { name: 'Date', message: 'src/core is pure: pass the clock in.' }, { name: 'setTimeout', message: 'src/core is pure.' }],
+      'no-restricted-globals': [
+        'error',
+        { name: 'process', message: 'src/core is pure.' },
+        { name: 'Date', message: 'src/core is pure: pass the clock in.' },
+        { name: 'setTimeout', message: 'src/core is pure.' },
+      ],
       'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'src/core is deterministic.' }],
     },
   },
@@ -43,13 +48,19 @@ export default tseslint.config(
   {
     files: ['src/adapters/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: layer(['runtime', 'cli'], 'src/adapters import only src/core and other adapters: pass runtime behaviour in.') }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: layer(['runtime', 'cli'], 'src/adapters import only src/core and other adapters: pass runtime behaviour in.') },
+      ],
     },
   },
   {
     files: ['src/runtime/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: layer(['cli'], 'src/runtime does not import src/cli: the CLI wires the runtime, not the other way round.') }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: layer(['cli'], 'src/runtime does not import src/cli: the CLI wires the runtime, not the other way round.') },
+      ],
     },
   },
 );

@@ -46,7 +46,14 @@ export interface BurstContext {
 }
 
 export async function burstOnce(ctx: BurstContext, index: number, count = 50): Promise<BurstResult> {
-  const prober = execa('nsenter', [`--net=/proc/${ctx.peerPid}/ns/net`, process.execPath, ctx.proberJs, '30000'], { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', reject: false, buffer: true, cleanup: true });
+  const prober = execa('nsenter', [`--net=/proc/${ctx.peerPid}/ns/net`, process.execPath, ctx.proberJs, '30000'], {
+    stdin: 'pipe',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    reject: false,
+    buffer: true,
+    cleanup: true,
+  });
   const mark = ctx.moatd.mark();
   const t0 = wallMs();
   const ids: string[] = [];
@@ -57,7 +64,11 @@ export async function burstOnce(ctx: BurstContext, index: number, count = 50): P
       Array.from({ length: count }, async (_, i) => {
         const ip = `${ctx.addressPrefix}.${100 + i}`;
         const c = await createContainer(ctx.docker, {
-          name: `burst-${index}-${i}`, image: ctx.image, cmd: ['serve', '80'], network: ctx.network, ip,
+          name: `burst-${index}-${i}`,
+          image: ctx.image,
+          cmd: ['serve', '80'],
+          network: ctx.network,
+          ip,
           labels: { 'moat.ingress': 'peer-b:80' },
         });
         ids.push(c.id);
@@ -68,7 +79,10 @@ export async function burstOnce(ctx: BurstContext, index: number, count = 50): P
     );
     prober.stdin!.end();
     const out = await prober;
-    results = String(out.stdout).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { target: string; at: number | null });
+    results = String(out.stdout)
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { target: string; at: number | null });
     await quiet(ctx.moatd, 1000, 15_000);
   } finally {
     // Ends by itself once stdin closes; this only matters when a create failed.

@@ -14,7 +14,10 @@ export class EngineTimeout extends Error {
 export async function withTimeout<T>(what: string, p: Promise<T>, ms = API_TIMEOUT_MS): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new EngineTimeout(`${what}: no answer from the engine within ${ms} ms`)), ms)))]);
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new EngineTimeout(`${what}: no answer from the engine within ${ms} ms`)), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -35,14 +38,17 @@ export interface RunSpec {
 }
 
 export async function createContainer(docker: Docker, spec: RunSpec): Promise<Docker.Container> {
-  const container = await withTimeout(`create ${spec.name}`, docker.createContainer({
-    name: spec.name,
-    Image: spec.image,
-    Cmd: [...spec.cmd],
-    Labels: { ...spec.labels },
-    HostConfig: { NetworkMode: spec.network, ...(spec.runtime ? { Runtime: spec.runtime } : {}) },
-    ...(spec.ip ? { NetworkingConfig: { EndpointsConfig: { [spec.network]: { IPAMConfig: { IPv4Address: spec.ip } } } } } : {}),
-  }));
+  const container = await withTimeout(
+    `create ${spec.name}`,
+    docker.createContainer({
+      name: spec.name,
+      Image: spec.image,
+      Cmd: [...spec.cmd],
+      Labels: { ...spec.labels },
+      HostConfig: { NetworkMode: spec.network, ...(spec.runtime ? { Runtime: spec.runtime } : {}) },
+      ...(spec.ip ? { NetworkingConfig: { EndpointsConfig: { [spec.network]: { IPAMConfig: { IPv4Address: spec.ip } } } } } : {}),
+    }),
+  );
   for (const net of spec.alsoOn ?? []) await withTimeout(`connect ${spec.name}`, docker.getNetwork(net).connect({ Container: container.id }));
   return container;
 }
@@ -53,7 +59,13 @@ export async function start(container: Docker.Container): Promise<void> {
 
 /** Force-removes a container; an engine that does not answer in time is an error, a container already gone is not. */
 export async function remove(docker: Docker, id: string): Promise<void> {
-  await withTimeout(`remove ${id.slice(0, 12)}`, docker.getContainer(id).remove({ force: true, v: true }).catch(() => undefined));
+  await withTimeout(
+    `remove ${id.slice(0, 12)}`,
+    docker
+      .getContainer(id)
+      .remove({ force: true, v: true })
+      .catch(() => undefined),
+  );
 }
 
 /**
@@ -85,7 +97,10 @@ export async function waitOutput(follow: { lines(): string[] }, test: (lines: st
 }
 
 /** A probe server (busybox httpd via the image's `serve`), ready when it says so. */
-export async function startServer(docker: Docker, spec: Omit<RunSpec, 'cmd'> & { ports?: readonly number[] }): Promise<{ id: string; ip: string; pid: number }> {
+export async function startServer(
+  docker: Docker,
+  spec: Omit<RunSpec, 'cmd'> & { ports?: readonly number[] },
+): Promise<{ id: string; ip: string; pid: number }> {
   const c = await createContainer(docker, { ...spec, cmd: ['serve', ...(spec.ports ?? [80]).map(String)] });
   await start(c);
   const follow = await followOutput(c, docker);

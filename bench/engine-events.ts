@@ -24,7 +24,13 @@ export async function recordEvents(docker: Docker): Promise<{ events: EngineEven
         if (value === null) return;
         const e = value as { Type?: string; Action?: string; Actor?: { ID?: string; Attributes?: { container?: unknown } }; timeNano?: number };
         const container = e.Type === 'network' ? e.Actor?.Attributes?.container : undefined;
-        events.push({ type: String(e.Type), action: String(e.Action), id: String(e.Actor?.ID ?? ''), ...(typeof container === 'string' ? { container } : {}), at: Number(e.timeNano ?? 0) / 1e6 });
+        events.push({
+          type: String(e.Type),
+          action: String(e.Action),
+          id: String(e.Actor?.ID ?? ''),
+          ...(typeof container === 'string' ? { container } : {}),
+          at: Number(e.timeNano ?? 0) / 1e6,
+        });
       },
       () => undefined,
     ),

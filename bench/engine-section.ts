@@ -103,7 +103,13 @@ async function setUp(mode: Mode, opts: EngineOptions, beds: Bed[], engines: read
   const sibling = underMoat(mode) ? engines.find((e) => underMoat(e.mode)) : undefined;
   if (sibling) {
     return {
-      ...sibling, mode, runs: [], lone: [], first: [], firstBursts: [], gateLines: [],
+      ...sibling,
+      mode,
+      runs: [],
+      lone: [],
+      first: [],
+      firstBursts: [],
+      gateLines: [],
       ctx: { ...sibling.ctx, mode, ...(mode === 'gate' ? { runtime: GATE_RUNTIME } : {}) },
     };
   }
@@ -119,7 +125,10 @@ async function setUp(mode: Mode, opts: EngineOptions, beds: Bed[], engines: read
   const peerB = await startServer(docker, { name: 'peer-b', image: bed.image, network: 'bench-b' });
   const recorder = await recordEvents(docker);
   // log level debug: moatd's only debug line is the gate's answer (start_gate, with its wait).
-  const configPath = await bed.writeFile('moatd.yaml', `log: { level: debug }\nreconcile: { resyncIntervalS: 3600 }\npolicyDir: ${bed.dir}/policy.d\ncontrol: { socket: ${socket} }\n`);
+  const configPath = await bed.writeFile(
+    'moatd.yaml',
+    `log: { level: debug }\nreconcile: { resyncIntervalS: 3600 }\npolicyDir: ${bed.dir}/policy.d\ncontrol: { socket: ${socket} }\n`,
+  );
   const startMoatd = async () => {
     const m = bed.startMoatd({ configPath, bin: opts.moatdBin });
     const first = await m.waitForEvent('reconcile', { timeoutMs: 30_000 });
@@ -127,8 +136,27 @@ async function setUp(mode: Mode, opts: EngineOptions, beds: Bed[], engines: read
     return m;
   };
   const engine: Engine = {
-    mode, bed, events: recorder.events, closeEvents: recorder.close, peerBPid: peerB.pid, startMoatd, moatd: null, runs: [], lone: [], first: [], firstBursts: [], gateLines: [],
-    ctx: { docker, image: bed.image, mode, peers: { a: peerA.ip, b: peerB.ip, world: bed.topology.world.ipv4 }, networks: { a: 'bench-a', b: 'bench-b' }, events: recorder.events, ...(mode === 'gate' ? { runtime: GATE_RUNTIME } : {}) },
+    mode,
+    bed,
+    events: recorder.events,
+    closeEvents: recorder.close,
+    peerBPid: peerB.pid,
+    startMoatd,
+    moatd: null,
+    runs: [],
+    lone: [],
+    first: [],
+    firstBursts: [],
+    gateLines: [],
+    ctx: {
+      docker,
+      image: bed.image,
+      mode,
+      peers: { a: peerA.ip, b: peerB.ip, world: bed.topology.world.ipv4 },
+      networks: { a: 'bench-a', b: 'bench-b' },
+      events: recorder.events,
+      ...(mode === 'gate' ? { runtime: GATE_RUNTIME } : {}),
+    },
   };
   if (underMoat(mode)) engine.moatd = await startMoatd();
   return engine;
@@ -145,7 +173,8 @@ async function reachRun(e: Engine, i: number, keep: boolean): Promise<void> {
   await settle(e);
   if (!keep) return;
   e.runs.push(r);
-  if (e.moatd && e.mode === 'gate') e.gateLines.push(...e.moatd.lines.slice(mark).filter((l) => (isGateAnswer(l) && l.container === r.id) || isGateReconcile(l)));
+  if (e.moatd && e.mode === 'gate')
+    e.gateLines.push(...e.moatd.lines.slice(mark).filter((l) => (isGateAnswer(l) && l.container === r.id) || isGateReconcile(l)));
   // Lone events: gate off only (under the gate the commit is the one the gate asked for).
   if (!e.moatd || e.mode !== 'moat') return;
   const started = startingEvent(e.events, r.id);
@@ -154,7 +183,11 @@ async function reachRun(e: Engine, i: number, keep: boolean): Promise<void> {
   const idx = lines.findIndex(isStartCommit);
   if (idx < 0) return;
   const commit = lines[idx]!;
-  e.lone.push({ eventToCommitMs: lineTime(commit) - started.at, reconcileMs: Number(commit.durationMs), reconciles: lines.slice(0, idx + 1).filter((l) => l.event === 'reconcile').length });
+  e.lone.push({
+    eventToCommitMs: lineTime(commit) - started.at,
+    reconcileMs: Number(commit.durationMs),
+    reconciles: lines.slice(0, idx + 1).filter((l) => l.event === 'reconcile').length,
+  });
 }
 
 const tornDown = new WeakSet<Bed>();
@@ -170,7 +203,10 @@ export async function disposeBed(bed: Bed, say: (s: string) => void): Promise<Te
   tornDown.add(bed);
   try {
     const all = await withTimeout('list containers', bed.engine.docker.listContainers({ all: true }), 15_000);
-    await removeAll(bed.engine.docker, all.map((c) => c.Id));
+    await removeAll(
+      bed.engine.docker,
+      all.map((c) => c.Id),
+    );
   } catch (err) {
     say(`engine ${bed.prefix} does not answer (${String(err)}): killing its dockerd`);
     try {
@@ -194,7 +230,12 @@ async function tearDown(e: Engine, say: (s: string) => void): Promise<void> {
 }
 
 /** Runs `fn` on every engine `times` times, the engines in rotating order. */
-async function interleaved(engines: readonly Engine[], times: number, fn: (e: Engine, i: number) => Promise<void>, progress?: (i: number) => void): Promise<void> {
+async function interleaved(
+  engines: readonly Engine[],
+  times: number,
+  fn: (e: Engine, i: number) => Promise<void>,
+  progress?: (i: number) => void,
+): Promise<void> {
   for (let i = 0; i < times; i++) {
     for (let k = 0; k < engines.length; k++) await fn(engines[(k + i) % engines.length]!, i);
     progress?.(i);
@@ -227,19 +268,29 @@ export async function runEngines(opts: EngineOptions): Promise<EngineResult[]> {
 
     if (opts.firstTries > 0) {
       say(`first connections, interleaved: ${opts.firstTries} tries per case (${FIRST_CASES.join(', ')}) per engine`);
-      await interleaved(engines, opts.firstTries, async (e, i) => {
-        for (const c of FIRST_CASES) {
-          e.first.push(await firstTry(e.ctx, c, i));
-          await settle(e);
-        }
-      }, (i) => say(`  try ${i + 1}/${opts.firstTries}: ${engines.map((e) => `${e.mode} ${e.first.reduce((n, t) => n + t.opened, 0)}/${e.first.reduce((n, t) => n + t.of, 0)}`).join(', ')} (load ${load().join(' ')})`));
+      await interleaved(
+        engines,
+        opts.firstTries,
+        async (e, i) => {
+          for (const c of FIRST_CASES) {
+            e.first.push(await firstTry(e.ctx, c, i));
+            await settle(e);
+          }
+        },
+        (i) =>
+          say(
+            `  try ${i + 1}/${opts.firstTries}: ${engines.map((e) => `${e.mode} ${e.first.reduce((n, t) => n + t.opened, 0)}/${e.first.reduce((n, t) => n + t.of, 0)}`).join(', ')} (load ${load().join(' ')})`,
+          ),
+      );
     }
     if (opts.firstBursts > 0) {
       say(`first-connection bursts of ${opts.firstBurstSize}, interleaved: ${opts.firstBursts} per engine`);
       await interleaved(engines, opts.firstBursts, async (e, i) => {
         const b = await firstBurst(e.ctx, e.moatd, i, opts.firstBurstSize);
         e.firstBursts.push(b);
-        say(`  [${e.mode}] burst ${i + 1}: ${b.opened}/${b.containers} open, starts ${b.startSpanMs} ms, last verdict ${b.lastVerdictMs} ms${b.commits === null ? '' : `, ${b.commits} commits (${b.reconciles} reconciles)`} (load ${load().join(' ')})`);
+        say(
+          `  [${e.mode}] burst ${i + 1}: ${b.opened}/${b.containers} open, starts ${b.startSpanMs} ms, last verdict ${b.lastVerdictMs} ms${b.commits === null ? '' : `, ${b.commits} commits (${b.reconciles} reconciles)`} (load ${load().join(' ')})`,
+        );
         await settle(e);
       });
     }
@@ -248,7 +299,18 @@ export async function runEngines(opts: EngineOptions): Promise<EngineResult[]> {
     const gate = engines.find((x) => x.mode === 'gate');
     const gateTimeouts = gate?.moatd ? gate.moatd.lines.filter((l) => l.event === 'start_gate_timeout').length : null;
     for (const e of engines.filter((x) => x.mode !== 'moat')) {
-      results.set(e.mode, { mode: e.mode, runs: e.runs, lone: [], bursts: [], footprint: null, loadavg: loadAfterRuns, first: e.first, firstBursts: e.firstBursts, gateTimeouts: e.mode === 'gate' ? gateTimeouts : null, gateRuns: e.mode === 'gate' ? gateAnswers(e.gateLines) : null });
+      results.set(e.mode, {
+        mode: e.mode,
+        runs: e.runs,
+        lone: [],
+        bursts: [],
+        footprint: null,
+        loadavg: loadAfterRuns,
+        first: e.first,
+        firstBursts: e.firstBursts,
+        gateTimeouts: e.mode === 'gate' ? gateTimeouts : null,
+        gateRuns: e.mode === 'gate' ? gateAnswers(e.gateLines) : null,
+      });
       // The gate engine's bed is the moat engine's: torn down with it.
       if (e.bed !== m?.bed) await tearDown(e, say);
     }
@@ -257,15 +319,37 @@ export async function runEngines(opts: EngineOptions): Promise<EngineResult[]> {
       const bursts: BurstResult[] = [];
       for (let k = 0; k < opts.bursts; k++) {
         say(`[moat] burst ${k + 1}/${opts.bursts} of ${opts.burstSize} (load ${load().join(' ')})`);
-        bursts.push(await burstOnce({ docker: m.ctx.docker, image: m.bed.image, moatd: m.moatd, network: 'bench-a', addressPrefix: '172.31.1', peerPid: m.peerBPid, proberJs: opts.proberJs, events: m.events }, k, opts.burstSize));
+        bursts.push(
+          await burstOnce(
+            {
+              docker: m.ctx.docker,
+              image: m.bed.image,
+              moatd: m.moatd,
+              network: 'bench-a',
+              addressPrefix: '172.31.1',
+              peerPid: m.peerBPid,
+              proberJs: opts.proberJs,
+              events: m.events,
+            },
+            k,
+            opts.burstSize,
+          ),
+        );
       }
       let footprint: RealFootprintResult | null = null;
       if (opts.footprintContainers > 0) {
         say(`[moat] footprint with ${opts.footprintContainers} real containers (load ${load().join(' ')})`);
         const first = m.moatd;
         footprint = await realFootprint({
-          bed: m.bed, docker: m.ctx.docker, moatd: first, events: m.events, containers: opts.footprintContainers,
-          idleS: opts.idleS, churnS: opts.churnS, loneEvents: opts.loneEvents, log: (s) => say(`[moat] ${s}`),
+          bed: m.bed,
+          docker: m.ctx.docker,
+          moatd: first,
+          events: m.events,
+          containers: opts.footprintContainers,
+          idleS: opts.idleS,
+          churnS: opts.churnS,
+          loneEvents: opts.loneEvents,
+          log: (s) => say(`[moat] ${s}`),
           restartMoatd: async () => {
             await first.stop();
             m.moatd = await m.startMoatd();
@@ -273,7 +357,18 @@ export async function runEngines(opts: EngineOptions): Promise<EngineResult[]> {
           },
         });
       }
-      results.set('moat', { mode: 'moat', runs: m.runs, lone: m.lone, bursts, footprint, loadavg: load(), first: m.first, firstBursts: m.firstBursts, gateTimeouts: null, gateRuns: null });
+      results.set('moat', {
+        mode: 'moat',
+        runs: m.runs,
+        lone: m.lone,
+        bursts,
+        footprint,
+        loadavg: load(),
+        first: m.first,
+        firstBursts: m.firstBursts,
+        gateTimeouts: null,
+        gateRuns: null,
+      });
     }
     return opts.modes.map((mode) => results.get(mode)).filter((r): r is EngineResult => r !== undefined);
   } finally {

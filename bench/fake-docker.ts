@@ -36,7 +36,14 @@ export class FakeDocker {
 
   emit(e: FakeDockerEvent): void {
     const nowNs = BigInt(Date.now()) * 1_000_000n;
-    const line = JSON.stringify({ Type: e.Type, Action: e.Action, Actor: { ID: e.id, Attributes: {} }, scope: 'local', time: Number(nowNs / 1_000_000_000n), timeNano: Number(nowNs) });
+    const line = JSON.stringify({
+      Type: e.Type,
+      Action: e.Action,
+      Actor: { ID: e.id, Attributes: {} },
+      scope: 'local',
+      time: Number(nowNs / 1_000_000_000n),
+      timeNano: Number(nowNs),
+    });
     for (const s of this.streams) s.write(`${line}\n`);
   }
 

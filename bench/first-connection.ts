@@ -67,7 +67,13 @@ const CLOSED = 'FIRST-CONNECTION-CLOSED';
  * their verdicts; then `before removal` runs, and the containers are removed
  * (also on failure).
  */
-async function firstConnections<T>(ctx: ReachContext, name: string, to: 'world' | 'same' | 'cross', count: number, beforeRemoval: (out: Outcome[]) => Promise<T>): Promise<T> {
+async function firstConnections<T>(
+  ctx: ReachContext,
+  name: string,
+  to: 'world' | 'same' | 'cross',
+  count: number,
+  beforeRemoval: (out: Outcome[]) => Promise<T>,
+): Promise<T> {
   const target = { world: ctx.peers.world, same: ctx.peers.a, cross: ctx.peers.b }[to];
   const ids: string[] = [];
   try {
@@ -107,7 +113,12 @@ async function firstConnections<T>(ctx: ReachContext, name: string, to: 'world' 
 export async function firstTry(ctx: ReachContext, which: FirstCase, index: number): Promise<FirstTry> {
   const name = `fc-${ctx.mode}-${which}-${index}`;
   const out = await firstConnections(ctx, name, which === 'together' ? 'world' : which, which === 'together' ? TOGETHER : 1, async (o) => o);
-  return { case: which, opened: out.filter((o) => o.verdict === 'open').length, of: out.length, verdictMs: out.map((o) => Math.round(o.verdictAt - o.createdAt)) };
+  return {
+    case: which,
+    opened: out.filter((o) => o.verdict === 'open').length,
+    of: out.length,
+    verdictMs: out.map((o) => Math.round(o.verdictAt - o.createdAt)),
+  };
 }
 
 /**

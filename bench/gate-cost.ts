@@ -63,7 +63,12 @@ function timeOnce(file: string, args: readonly string[], env: NodeJS.ProcessEnv)
   });
 }
 
-export async function runGateCost(opts: { readonly wrapper: string; readonly calls: number; readonly staleCalls: number; readonly log: (s: string) => void }): Promise<GateCostResult> {
+export async function runGateCost(opts: {
+  readonly wrapper: string;
+  readonly calls: number;
+  readonly staleCalls: number;
+  readonly log: (s: string) => void;
+}): Promise<GateCostResult> {
   const dir = await mkdtemp('/tmp/moat-bench-gate-');
   const sock = join(dir, 'moat.sock');
   const runtime = join(dir, 'runtime');
@@ -87,11 +92,39 @@ export async function runGateCost(opts: { readonly wrapper: string; readonly cal
   const wrap = (socket: string, ...rest: string[]) => ['--moat-socket', socket, '--moat-runtime', runtime, '--moat-wait-ms', String(waitMs), ...rest];
   const specs: { name: string; what: string; baseline: string | null; file: string; args: string[]; env: NodeJS.ProcessEnv }[] = [
     { name: 'direct state', what: 'the fake runtime, `state ID`, called directly', baseline: null, file: runtime, args: ['state', ID], env },
-    { name: 'passthrough state', what: '`moat-runc … state ID` (any call but start/run)', baseline: 'direct state', file: opts.wrapper, args: wrap(sock, 'state', ID), env },
+    {
+      name: 'passthrough state',
+      what: '`moat-runc … state ID` (any call but start/run)',
+      baseline: 'direct state',
+      file: opts.wrapper,
+      args: wrap(sock, 'state', ID),
+      env,
+    },
     { name: 'direct start', what: 'the fake runtime, `start ID`, called directly (no gate)', baseline: null, file: runtime, args: ['start', ID], env },
-    { name: 'gated start (curl)', what: '`moat-runc … start ID`, fake moatd answers at once, curl client', baseline: 'direct start', file: opts.wrapper, args: wrap(sock, 'start', ID), env },
-    { name: 'gated start (node client)', what: 'the same with MOAT_GATE_CLIENT=node (hosts without curl)', baseline: 'direct start', file: opts.wrapper, args: wrap(sock, 'start', ID), env: { ...env, MOAT_GATE_CLIENT: 'node' } },
-    { name: 'start, moatd not running', what: '`moat-runc … start ID`, no socket at the path', baseline: 'direct start', file: opts.wrapper, args: wrap(join(dir, 'absent.sock'), 'start', ID), env },
+    {
+      name: 'gated start (curl)',
+      what: '`moat-runc … start ID`, fake moatd answers at once, curl client',
+      baseline: 'direct start',
+      file: opts.wrapper,
+      args: wrap(sock, 'start', ID),
+      env,
+    },
+    {
+      name: 'gated start (node client)',
+      what: 'the same with MOAT_GATE_CLIENT=node (hosts without curl)',
+      baseline: 'direct start',
+      file: opts.wrapper,
+      args: wrap(sock, 'start', ID),
+      env: { ...env, MOAT_GATE_CLIENT: 'node' },
+    },
+    {
+      name: 'start, moatd not running',
+      what: '`moat-runc … start ID`, no socket at the path',
+      baseline: 'direct start',
+      file: opts.wrapper,
+      args: wrap(join(dir, 'absent.sock'), 'start', ID),
+      env,
+    },
   ];
   const times = new Map(specs.map((s) => [s.name, [] as number[]]));
   const askedBy = new Map(specs.map((s) => [s.name, 0]));
@@ -112,7 +145,11 @@ export async function runGateCost(opts: { readonly wrapper: string; readonly cal
     }
     // A socket file left by a killed moatd: bound, never listening (python3, as in test/unit/moat-runc.test.ts).
     const stalePath = join(dir, 'stale.sock');
-    const bound = opts.staleCalls > 0 && (await new Promise<boolean>((resolve) => execFile('python3', ['-c', 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])', stalePath], (err) => resolve(!err))));
+    const bound =
+      opts.staleCalls > 0 &&
+      (await new Promise<boolean>((resolve) =>
+        execFile('python3', ['-c', 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])', stalePath], (err) => resolve(!err)),
+      ));
     if (bound) {
       for (let i = 0; i < opts.staleCalls; i++) stale.push(await timeOnce(opts.wrapper, wrap(stalePath, 'start', ID), env));
     }
@@ -123,7 +160,14 @@ export async function runGateCost(opts: { readonly wrapper: string; readonly cal
   return {
     calls: opts.calls,
     waitMs,
-    cases: specs.map((s) => ({ name: s.name, what: s.what, baseline: s.baseline, ms: times.get(s.name)!.map((v) => Math.round(v * 1000) / 1000), summary: summarize(times.get(s.name)!), asked: askedBy.get(s.name)! / opts.calls })),
+    cases: specs.map((s) => ({
+      name: s.name,
+      what: s.what,
+      baseline: s.baseline,
+      ms: times.get(s.name)!.map((v) => Math.round(v * 1000) / 1000),
+      summary: summarize(times.get(s.name)!),
+      asked: askedBy.get(s.name)! / opts.calls,
+    })),
     stale: stale.length ? { calls: stale.length, summary: summarize(stale), ms: stale.map((v) => Math.round(v)) } : null,
   };
 }

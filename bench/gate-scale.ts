@@ -53,10 +53,22 @@ const load = () => loadavg().map((l) => Math.round(l * 100) / 100);
 
 async function fill(bed: Bed, nets: readonly string[], containers: number): Promise<number> {
   const t0 = wallMs();
-  await pool(Array.from({ length: containers }, (_, j) => j), 4, async (j) => {
-    const labels: Record<string, string> = j % 5 === 0 ? { 'moat.egress': `fill-${(j + 1) % containers}:80` } : {};
-    await start(await createContainer(bed.engine.docker, { name: `fill-${j}`, image: bed.image, cmd: ['sleep', '2147483647'], network: nets[j % nets.length]!, labels }));
-  });
+  await pool(
+    Array.from({ length: containers }, (_, j) => j),
+    4,
+    async (j) => {
+      const labels: Record<string, string> = j % 5 === 0 ? { 'moat.egress': `fill-${(j + 1) % containers}:80` } : {};
+      await start(
+        await createContainer(bed.engine.docker, {
+          name: `fill-${j}`,
+          image: bed.image,
+          cmd: ['sleep', '2147483647'],
+          network: nets[j % nets.length]!,
+          labels,
+        }),
+      );
+    },
+  );
   return wallMs() - t0;
 }
 
@@ -71,17 +83,23 @@ export async function runGateScale(opts: GateScaleOptions): Promise<GateScaleRes
     await rm(socketDir, { recursive: true, force: true });
   });
   try {
-    bed = await createBed({ engine: { iptables: false, daemonJson: { runtimes: { [GATE_RUNTIME]: { path: opts.wrapperBin, runtimeArgs: ['--moat-socket', socket] } } } } });
+    bed = await createBed({
+      engine: { iptables: false, daemonJson: { runtimes: { [GATE_RUNTIME]: { path: opts.wrapperBin, runtimeArgs: ['--moat-socket', socket] } } } },
+    });
     const b = bed;
     say(`[gate-scale] bed ${b.prefix}: ${opts.containers} containers over ${opts.networks} networks`);
     const nets: string[] = [];
-    for (let i = 1; i <= opts.networks; i++) nets.push((await b.createNetwork({ name: i <= 2 ? `bench-${'ab'[i - 1]}` : `bench-${i}`, subnets: [`172.30.${i}.0/24`] })).name);
+    for (let i = 1; i <= opts.networks; i++)
+      nets.push((await b.createNetwork({ name: i <= 2 ? `bench-${'ab'[i - 1]}` : `bench-${i}`, subnets: [`172.30.${i}.0/24`] })).name);
     const peerA = await startServer(b.engine.docker, { name: 'peer-a', image: b.image, network: 'bench-a' });
     const peerB = await startServer(b.engine.docker, { name: 'peer-b', image: b.image, network: 'bench-b' });
     const fillMs = await fill(b, nets, opts.containers);
     say(`[gate-scale] ${opts.containers} containers up in ${Math.round(fillMs / 1000)} s (load ${load().join(' ')})`);
 
-    const configPath = await b.writeFile('moatd.yaml', `log: { level: debug }\nreconcile: { resyncIntervalS: 3600 }\npolicyDir: ${b.dir}/policy.d\ncontrol: { socket: ${socket} }\n`);
+    const configPath = await b.writeFile(
+      'moatd.yaml',
+      `log: { level: debug }\nreconcile: { resyncIntervalS: 3600 }\npolicyDir: ${b.dir}/policy.d\ncontrol: { socket: ${socket} }\n`,
+    );
     const moatd = b.startMoatd({ configPath, bin: opts.moatdBin });
     stopMoatd = () => moatd.stop();
     const first = await moatd.waitForEvent('reconcile', { timeoutMs: 120_000 });
@@ -90,7 +108,14 @@ export async function runGateScale(opts: GateScaleOptions): Promise<GateScaleRes
     const rssMb = (await measureWindow(moatd.pid, 1)).rssMbEnd;
     say(`[gate-scale] moatd's first reconcile ${Math.round(Number(first.durationMs))} ms, RSS ${rssMb} MB`);
 
-    const base: ReachContext = { docker: b.engine.docker, image: b.image, mode: 'moat', peers: { a: peerA.ip, b: peerB.ip, world: b.topology.world.ipv4 }, networks: { a: 'bench-a', b: 'bench-b' }, events: [] };
+    const base: ReachContext = {
+      docker: b.engine.docker,
+      image: b.image,
+      mode: 'moat',
+      peers: { a: peerA.ip, b: peerB.ip, world: b.topology.world.ipv4 },
+      networks: { a: 'bench-a', b: 'bench-b' },
+      events: [],
+    };
     const on: ReachContext = { ...base, mode: 'gate', runtime: GATE_RUNTIME };
     const gateOn: RunResult[] = [];
     const gateOff: RunResult[] = [];
@@ -107,9 +132,23 @@ export async function runGateScale(opts: GateScaleOptions): Promise<GateScaleRes
     }
     const kept = moatd.lines.slice(mark.at);
     const ids = new Set(gateOn.map((r) => r.id));
-    const answers = gateAnswers(kept.filter((l) => isGateAnswer(l) || isGateReconcile(l) || l.event === 'start_gate_timeout'), ids);
+    const answers = gateAnswers(
+      kept.filter((l) => isGateAnswer(l) || isGateReconcile(l) || l.event === 'start_gate_timeout'),
+      ids,
+    );
     const reconcileMs = summarize(kept.filter(isReconcile).map((l) => Number(l.durationMs)));
-    return { containers: opts.containers, networks: opts.networks, fillMs, firstReconcileMs: Number(first.durationMs), rssMb, gateOn, gateOff, answers, reconcileMs, loadavg: load() };
+    return {
+      containers: opts.containers,
+      networks: opts.networks,
+      fillMs,
+      firstReconcileMs: Number(first.durationMs),
+      rssMb,
+      gateOn,
+      gateOff,
+      answers,
+      reconcileMs,
+      loadavg: load(),
+    };
   } finally {
     if (bed) {
       say('[gate-scale] tearing down');

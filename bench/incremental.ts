@@ -39,16 +39,27 @@ function changed(base: DockerLists, spec: SyntheticSpec, change: ChangeName, k: 
     case 'label change': {
       const i = (k * 7919) % containers.length;
       const c = containers[i]!;
-      containers[i] = { ...c, Labels: { ...(c.Labels as Record<string, string>), 'moat.egress': `${containerName((k * 31 + 1) % spec.containers)}:${8000 + (k % 100)}` } };
+      containers[i] = {
+        ...c,
+        Labels: { ...(c.Labels as Record<string, string>), 'moat.egress': `${containerName((k * 31 + 1) % spec.containers)}:${8000 + (k % 100)}` },
+      };
       break;
     }
     case '+1 network': {
       const i = 250 + (k % 5);
       networks.push({
-        Name: `extra-net-${k}`, Id: hexId(`extra-net-${k}`), Scope: 'local', Driver: 'bridge',
-        IPAM: { Driver: 'default', Config: [{ Subnet: `10.${i}.${k % 256}.0/24` }] }, Internal: false, Options: {}, Labels: {},
+        Name: `extra-net-${k}`,
+        Id: hexId(`extra-net-${k}`),
+        Scope: 'local',
+        Driver: 'bridge',
+        IPAM: { Driver: 'default', Config: [{ Subnet: `10.${i}.${k % 256}.0/24` }] },
+        Internal: false,
+        Options: {},
+        Labels: {},
       });
-      const c = containerJson({ name: `extra-net-c-${k}`, id: hexId(`extra-net-c-${k}`), net: 0, host: 2, labels: {} }) as { NetworkSettings: { Networks: Record<string, Record<string, unknown>> } };
+      const c = containerJson({ name: `extra-net-c-${k}`, id: hexId(`extra-net-c-${k}`), net: 0, host: 2, labels: {} }) as {
+        NetworkSettings: { Networks: Record<string, Record<string, unknown>> };
+      };
       c.NetworkSettings.Networks = { [`extra-net-${k}`]: { NetworkID: hexId(`extra-net-${k}`), IPAddress: `10.${i}.${k % 256}.2`, GlobalIPv6Address: '' } };
       containers.push(c as unknown as Record<string, unknown>);
       break;
@@ -81,7 +92,10 @@ export function runIncremental(spec: SyntheticSpec, reps: number): IncrementalRe
   const memoised = {} as Record<ChangeName, Summary | null>;
   let k = 0;
   for (const change of CHANGES) {
-    for (const [out, m] of [[scratch, undefined], [memoised, memo]] as const) {
+    for (const [out, m] of [
+      [scratch, undefined],
+      [memoised, memo],
+    ] as const) {
       const samples: number[] = [];
       for (let r = 0; r < reps + 2; r++) {
         const lists = changed(base, spec, change, k++);

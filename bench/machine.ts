@@ -19,7 +19,9 @@ export interface Machine {
 
 const version = async (file: string, args: string[]) => {
   const res = await execa(file, args, { reject: false });
-  return String(res.stdout || res.stderr).split('\n')[0]!.trim();
+  return String(res.stdout || res.stderr)
+    .split('\n')[0]!
+    .trim();
 };
 
 export async function describeMachine(): Promise<Machine> {
@@ -34,6 +36,8 @@ export async function describeMachine(): Promise<Machine> {
     node: process.version,
     loadavgAtStart: loadavg().map((l) => Math.round(l * 100) / 100),
     gitHead: (await version('git', ['rev-parse', '--short', 'HEAD'])) || 'unknown',
-    srcFilesChanged: String((await execa('git', ['status', '--porcelain', '--', 'src'], { reject: false })).stdout).split('\n').filter(Boolean).length,
+    srcFilesChanged: String((await execa('git', ['status', '--porcelain', '--', 'src'], { reject: false })).stdout)
+      .split('\n')
+      .filter(Boolean).length,
   };
 }

@@ -70,7 +70,7 @@ const section = async (name: string, fn: () => Promise<void>) => {
   try {
     await fn();
   } catch (err) {
-    errors.push(`${name}: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+    errors.push(`${name}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     log(`section ${name} FAILED: ${String(err)}`);
   }
   sectionTimes[name] = Math.round((Date.now() - t) / 1000);
@@ -102,24 +102,26 @@ await section('scale', async () => {
 
 const modes = (['native', 'floor', 'moat', 'gate'] as const).filter((m) => only.has(m));
 await section('engines', async () => {
-  engines.push(...(await runEngines({
-    modes,
-    runs,
-    warmup: 2,
-    bursts: quick ? 1 : 3,
-    burstSize: 50,
-    footprintContainers: quick ? 20 : 100,
-    idleS: quick ? 3 : 10,
-    churnS: quick ? 5 : 15,
-    loneEvents: quick ? 3 : 10,
-    moatdBin,
-    proberJs,
-    wrapperBin,
-    firstTries: quick ? 2 : 8,
-    firstBursts: quick ? 1 : 2,
-    firstBurstSize: 50,
-    log,
-  })));
+  engines.push(
+    ...(await runEngines({
+      modes,
+      runs,
+      warmup: 2,
+      bursts: quick ? 1 : 3,
+      burstSize: 50,
+      footprintContainers: quick ? 20 : 100,
+      idleS: quick ? 3 : 10,
+      churnS: quick ? 5 : 15,
+      loneEvents: quick ? 3 : 10,
+      moatdBin,
+      proberJs,
+      wrapperBin,
+      firstTries: quick ? 2 : 8,
+      firstBursts: quick ? 1 : 2,
+      firstBurstSize: 50,
+      log,
+    })),
+  );
 });
 
 await section('gate-cost', async () => {

@@ -7,7 +7,11 @@ export const isCommit = (l: MoatdLine) => l.event === 'reconcile' && l.committed
 export const triggered = (l: MoatdLine, what: string) => String(l.trigger ?? '').includes(what);
 export const lineTime = (l: MoatdLine) => Date.parse(String(l.time));
 /** A reconcile the start gate asked for (alone or joined with events). */
-export const isGateReconcile = (l: MoatdLine) => isReconcile(l) && String(l.trigger ?? '').split(',').includes('gate');
+export const isGateReconcile = (l: MoatdLine) =>
+  isReconcile(l) &&
+  String(l.trigger ?? '')
+    .split(',')
+    .includes('gate');
 
 /** moatd's answer to a gated start (`start_gate`, logged at debug; `start_gate_timeout` when it came after the bound). */
 export const isGateAnswer = (l: MoatdLine) => l.event === 'start_gate' || (l.event === 'start_gate_timeout' && l.source === 'moatd');

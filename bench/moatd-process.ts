@@ -22,14 +22,26 @@ export interface MoatdProcess {
 }
 
 export function spawnMoatd(bin: string, configPath: string, env: Record<string, string>): MoatdProcess {
-  const child: ResultPromise = execa(bin, ['--config', configPath], { env, extendEnv: true, stdin: 'ignore', stdout: 'pipe', stderr: 'pipe', buffer: false, reject: false, cleanup: true });
+  const child: ResultPromise = execa(bin, ['--config', configPath], {
+    env,
+    extendEnv: true,
+    stdin: 'ignore',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    buffer: false,
+    reject: false,
+    cleanup: true,
+  });
   if (child.pid === undefined) throw new Error(`could not start ${bin}`);
   const pid = child.pid;
   const lines: LogLine[] = [];
   let stderr = '';
   let exited = false;
   let lastLineAt = wallMs();
-  void child.then(() => (exited = true), () => (exited = true));
+  void child.then(
+    () => (exited = true),
+    () => (exited = true),
+  );
   createInterface({ input: child.stdout! }).on('line', (text) => {
     lastLineAt = wallMs();
     try {
@@ -42,7 +54,7 @@ export function spawnMoatd(bin: string, configPath: string, env: Record<string, 
 
   const waitFor = async (test: (l: LogLine) => boolean, since: number, timeoutMs: number) => {
     const deadline = wallMs() + timeoutMs;
-    for (let i = since; ; ) {
+    for (let i = since; ;) {
       for (; i < lines.length; i++) if (test(lines[i]!)) return lines[i]!;
       if (exited) throw new Error(`moatd exited; stderr: ${stderr.slice(-2000)}; last lines: ${JSON.stringify(lines.slice(-5))}`);
       if (wallMs() > deadline) throw new Error(`moatd: no matching line within ${timeoutMs} ms; last: ${JSON.stringify(lines.slice(-3))}`);

@@ -35,17 +35,53 @@ export function packetWalks(lists: DockerLists, spec: SyntheticSpec, config: Con
   // order differs per network, so no single network is the worst case for every packet).
   const perNetwork: Record<string, Case> = {
     'container -> world (NEW)': ['filter', 'FORWARD', (i) => ({ in: bridge(i), out: UPLINK, src: x(i), dst: WORLD, proto: 'tcp', dport: 443, state: 'NEW' })],
-    'container -> same-network peer (NEW, bridged)': ['filter', 'FORWARD', (i) => ({ in: bridge(i), out: bridge(i), src: x(i), dst: peer(i), proto: 'tcp', dport: 80, state: 'NEW' })],
-    'container -> other network, not granted (NEW, denied)': ['filter', 'FORWARD', (i) => ({ in: bridge(i), out: bridge((i + 1) % n), src: x(i), dst: x((i + 1) % n), proto: 'tcp', dport: 80, state: 'NEW' })],
-    'any packet of an established flow, outbound': ['filter', 'FORWARD', (i) => ({ in: bridge(i), out: UPLINK, src: x(i), dst: WORLD, proto: 'tcp', dport: 443, state: 'ESTABLISHED' })],
-    'reply from world (ESTABLISHED, inbound)': ['filter', 'FORWARD', (i) => ({ in: UPLINK, out: bridge(i), src: WORLD, dst: x(i), proto: 'tcp', state: 'ESTABLISHED' })],
-    'container -> host service, not granted (NEW, INPUT)': ['filter', 'INPUT', (i) => ({ in: bridge(i), src: x(i), dst: addressOn(i, 1), proto: 'tcp', dport: 22, state: 'NEW', local: true })],
-    'nat: container -> world, first packet (POSTROUTING)': ['nat', 'POSTROUTING', (i) => ({ in: bridge(i), out: UPLINK, src: x(i), dst: WORLD, proto: 'tcp', dport: 443, state: 'NEW' })],
+    'container -> same-network peer (NEW, bridged)': [
+      'filter',
+      'FORWARD',
+      (i) => ({ in: bridge(i), out: bridge(i), src: x(i), dst: peer(i), proto: 'tcp', dport: 80, state: 'NEW' }),
+    ],
+    'container -> other network, not granted (NEW, denied)': [
+      'filter',
+      'FORWARD',
+      (i) => ({ in: bridge(i), out: bridge((i + 1) % n), src: x(i), dst: x((i + 1) % n), proto: 'tcp', dport: 80, state: 'NEW' }),
+    ],
+    'any packet of an established flow, outbound': [
+      'filter',
+      'FORWARD',
+      (i) => ({ in: bridge(i), out: UPLINK, src: x(i), dst: WORLD, proto: 'tcp', dport: 443, state: 'ESTABLISHED' }),
+    ],
+    'reply from world (ESTABLISHED, inbound)': [
+      'filter',
+      'FORWARD',
+      (i) => ({ in: UPLINK, out: bridge(i), src: WORLD, dst: x(i), proto: 'tcp', state: 'ESTABLISHED' }),
+    ],
+    'container -> host service, not granted (NEW, INPUT)': [
+      'filter',
+      'INPUT',
+      (i) => ({ in: bridge(i), src: x(i), dst: addressOn(i, 1), proto: 'tcp', dport: 22, state: 'NEW', local: true }),
+    ],
+    'nat: container -> world, first packet (POSTROUTING)': [
+      'nat',
+      'POSTROUTING',
+      (i) => ({ in: bridge(i), out: UPLINK, src: x(i), dst: WORLD, proto: 'tcp', dport: 443, state: 'NEW' }),
+    ],
   };
   const once: Record<string, Case> = {
-    'granted peer on another network (NEW)': ['filter', 'FORWARD', () => ({ in: bridge(last), out: bridge(0), src: extra, dst: c0, proto: 'tcp', dport: 80, state: 'NEW' })],
-    'world -> last published port (NEW, INPUT, userland proxy)': ['filter', 'INPUT', () => ({ in: UPLINK, src: WORLD, dst: HOST_ADDR, proto: 'tcp', dport: lastPublished, state: 'NEW', local: true })],
-    'host service on the uplink, not Docker (NEW, INPUT)': ['filter', 'INPUT', () => ({ in: UPLINK, src: WORLD, dst: HOST_ADDR, proto: 'tcp', dport: 22, state: 'NEW', local: true })],
+    'granted peer on another network (NEW)': [
+      'filter',
+      'FORWARD',
+      () => ({ in: bridge(last), out: bridge(0), src: extra, dst: c0, proto: 'tcp', dport: 80, state: 'NEW' }),
+    ],
+    'world -> last published port (NEW, INPUT, userland proxy)': [
+      'filter',
+      'INPUT',
+      () => ({ in: UPLINK, src: WORLD, dst: HOST_ADDR, proto: 'tcp', dport: lastPublished, state: 'NEW', local: true }),
+    ],
+    'host service on the uplink, not Docker (NEW, INPUT)': [
+      'filter',
+      'INPUT',
+      () => ({ in: UPLINK, src: WORLD, dst: HOST_ADDR, proto: 'tcp', dport: 22, state: 'NEW', local: true }),
+    ],
   };
   const out: Record<string, { rules: number; verdict: string; table: string }> = {};
   for (const [name, [table, builtin, packet]] of Object.entries(perNetwork)) {

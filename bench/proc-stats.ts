@@ -23,7 +23,10 @@ const kb = (status: string, key: string) => Number(new RegExp(`${key}:\\s+(\\d+)
 export async function sampleProc(pid: number): Promise<ProcSample> {
   const [status, stat] = await Promise.all([readFile(`/proc/${pid}/status`, 'utf8'), readFile(`/proc/${pid}/stat`, 'utf8')]);
   // Fields after the command name: utime, stime, cutime, cstime are at 11..14.
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+  const f = stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .split(' ')
+    .map(Number);
   const toMs = (ticks: number) => (ticks * 1000) / TICKS_PER_S;
   return { atMs: performance.now(), rssKb: kb(status, 'VmRSS'), anonKb: kb(status, 'RssAnon'), cpuMs: toMs(f[11]! + f[12]!), childMs: toMs(f[13]! + f[14]!) };
 }

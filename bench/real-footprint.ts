@@ -20,7 +20,13 @@ export interface RealFootprintResult {
   readonly rules: unknown;
   readonly idle: Window;
   readonly lone: { readonly eventToCommit: Summary | null; readonly reconcileMs: Summary | null };
-  readonly churn: Window & { readonly starts: number; readonly removes: number; readonly reconciles: number; readonly commits: number; readonly reconcileMs: Summary | null };
+  readonly churn: Window & {
+    readonly starts: number;
+    readonly removes: number;
+    readonly reconciles: number;
+    readonly commits: number;
+    readonly reconcileMs: Summary | null;
+  };
   readonly peakRssMb: number;
   readonly restart: { readonly firstReconcileMs: number; readonly committed: boolean; readonly rssMbAfter: number };
 }
@@ -40,7 +46,13 @@ export interface RealFootprintContext {
 
 async function loneEvent(ctx: RealFootprintContext, moatd: Moatd, name: string): Promise<{ latency: number; duration: number }> {
   const mark = moatd.mark();
-  const c = await createContainer(ctx.docker, { name, image: ctx.bed.image, cmd: ['sleep', '2147483647'], network: 'bench-a', labels: { 'moat.egress': 'peer-b:80' } });
+  const c = await createContainer(ctx.docker, {
+    name,
+    image: ctx.bed.image,
+    cmd: ['sleep', '2147483647'],
+    network: 'bench-a',
+    labels: { 'moat.egress': 'peer-b:80' },
+  });
   await start(c);
   const line = await moatd.waitForEvent(isStartCommit, { since: mark, timeoutMs: 20_000 });
   const started = startingEvent(ctx.events, c.id);
@@ -84,7 +96,13 @@ export async function realFootprint(ctx: RealFootprintContext): Promise<RealFoot
     const end = wallMs() + ctx.churnS * 1000;
     let previous: string | null = null;
     for (let k = 0; wallMs() < end; k++) {
-      const c = await createContainer(docker, { name: `churn-${k}`, image: bed.image, cmd: ['sleep', '2147483647'], network: nets[k % nets.length]!, labels: { 'moat.egress': 'peer-b:80' } });
+      const c = await createContainer(docker, {
+        name: `churn-${k}`,
+        image: bed.image,
+        cmd: ['sleep', '2147483647'],
+        network: nets[k % nets.length]!,
+        labels: { 'moat.egress': 'peer-b:80' },
+      });
       await start(c);
       starts++;
       if (previous) {
@@ -115,7 +133,14 @@ export async function realFootprint(ctx: RealFootprintContext): Promise<RealFoot
     rules: lastReconcile?.rules ?? null,
     idle,
     lone: { eventToCommit: summarize(lone.map((l) => l.latency)), reconcileMs: summarize(lone.map((l) => l.duration)) },
-    churn: { ...churn, starts, removes, reconciles: during.length, commits: during.filter(isCommit).length, reconcileMs: summarize(during.map((l) => Number(l.durationMs))) },
+    churn: {
+      ...churn,
+      starts,
+      removes,
+      reconciles: during.length,
+      commits: during.filter(isCommit).length,
+      reconcileMs: summarize(during.map((l) => Number(l.durationMs))),
+    },
     peakRssMb,
     restart: { firstReconcileMs: Number(first.durationMs), committed: first.committed === true, rssMbAfter: after.rssMbEnd },
   };

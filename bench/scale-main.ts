@@ -24,10 +24,13 @@ const { values } = parseArgs({
 });
 if (!values.out || !values.dir || !values.bin) throw new Error('usage: scale-main --out FILE --dir DIR --bin MOATD');
 const parseSizes = (s: string): SyntheticSpec[] =>
-  s.split(',').filter(Boolean).map((x) => {
-    const [containers, networks] = x.split('/').map(Number);
-    return { containers: containers!, networks: networks! };
-  });
+  s
+    .split(',')
+    .filter(Boolean)
+    .map((x) => {
+      const [containers, networks] = x.split('/').map(Number);
+      return { containers: containers!, networks: networks! };
+    });
 const log = (line: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 
 const scale: SizeResult[] = [];
@@ -36,10 +39,29 @@ for (const spec of parseSizes(values.sizes)) {
 }
 const footprint: FootprintResult[] = [];
 for (const spec of parseSizes(values.footprint)) {
-  footprint.push(await runFootprint(spec, { bin: values.bin, dir: values.dir, idleS: Number(values['idle-s']), churnS: Number(values['churn-s']), loneEvents: Number(values.lone), log }));
+  footprint.push(
+    await runFootprint(spec, {
+      bin: values.bin,
+      dir: values.dir,
+      idleS: Number(values['idle-s']),
+      churnS: Number(values['churn-s']),
+      loneEvents: Number(values.lone),
+      log,
+    }),
+  );
 }
 for (const spec of parseSizes(values['heap-variant'])) {
-  footprint.push(await runFootprint(spec, { bin: values.bin, dir: values.dir, idleS: Number(values['idle-s']), churnS: Number(values['churn-s']), loneEvents: Number(values.lone), log, nodeOptions: '--max-semi-space-size=1 --max-old-space-size=96' }));
+  footprint.push(
+    await runFootprint(spec, {
+      bin: values.bin,
+      dir: values.dir,
+      idleS: Number(values['idle-s']),
+      churnS: Number(values['churn-s']),
+      loneEvents: Number(values.lone),
+      log,
+      nodeOptions: '--max-semi-space-size=1 --max-old-space-size=96',
+    }),
+  );
 }
 await writeFile(values.out, JSON.stringify({ scale, footprint }, null, 1));
 log('scale worker done');

@@ -37,8 +37,28 @@ export async function runScaleSection(opts: ScaleSectionOptions): Promise<{ scal
     const worker = fileURLToPath(new URL('./scale-main.js', import.meta.url));
     const out = `${dir}/scale.json`;
     const [file, argv] = ns.enter([
-      process.execPath, worker, '--out', out, '--dir', dir, '--bin', opts.moatdBin, '--reps', String(opts.reps), '--sizes', opts.sizes,
-      '--footprint', opts.footprint, '--idle-s', String(opts.idleS), '--churn-s', String(opts.churnS), '--lone', String(opts.loneEvents), '--heap-variant', opts.heapVariant,
+      process.execPath,
+      worker,
+      '--out',
+      out,
+      '--dir',
+      dir,
+      '--bin',
+      opts.moatdBin,
+      '--reps',
+      String(opts.reps),
+      '--sizes',
+      opts.sizes,
+      '--footprint',
+      opts.footprint,
+      '--idle-s',
+      String(opts.idleS),
+      '--churn-s',
+      String(opts.churnS),
+      '--lone',
+      String(opts.loneEvents),
+      '--heap-variant',
+      opts.heapVariant,
     ]);
     const res = await execa(file, argv, { stdin: 'ignore', stdout: 'inherit', stderr: 'inherit', reject: false, timeout: opts.timeoutMs, cleanup: true });
     if (res.exitCode !== 0) throw new Error(`scale worker failed (exit ${String(res.exitCode)}${res.timedOut ? ', timed out' : ''})`);

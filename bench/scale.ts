@@ -128,11 +128,13 @@ function perCommand(samples: readonly Sample[]): Record<string, number> {
 /** A DockerSource that times its list calls. */
 function timedDocker(inner: DockerSource): DockerSource & { takeListMs(): number } {
   let ms = 0;
-  const timed = <A extends unknown[], R>(f: (...a: A) => Promise<R>) => async (...a: A): Promise<R> => {
-    const [v, t] = await time(() => f(...a));
-    ms += t;
-    return v;
-  };
+  const timed =
+    <A extends unknown[], R>(f: (...a: A) => Promise<R>) =>
+    async (...a: A): Promise<R> => {
+      const [v, t] = await time(() => f(...a));
+      ms += t;
+      return v;
+    };
   return {
     ...inner,
     lists: timed(() => inner.lists()),
@@ -195,7 +197,14 @@ export async function runScaleSize(spec: SyntheticSpec, opts: ScaleOptions): Pro
     const outcome = await rec.run([trigger]);
     if (!outcome.ok) throw new Error(`reconcile failed at ${spec.containers}: ${outcome.error}`);
     const calls = runner.take();
-    const chains = calls.filter((c) => c.file.endsWith('-restore')).flatMap((c) => c.input.split('\n').filter((l) => l.startsWith(':')).map((l) => l.slice(1).split(' ')[0]!));
+    const chains = calls
+      .filter((c) => c.file.endsWith('-restore'))
+      .flatMap((c) =>
+        c.input
+          .split('\n')
+          .filter((l) => l.startsWith(':'))
+          .map((l) => l.slice(1).split(' ')[0]!),
+      );
     return { total: outcome.durationMs, lists: docker.takeListMs(), calls, committed: outcome.committed, chains };
   };
 
@@ -266,7 +275,10 @@ export async function runScaleSize(spec: SyntheticSpec, opts: ScaleOptions): Pro
     const memo = desired.rendered.map(asLive);
     const noSave: Sample[] = [];
     for (let r = 0; r < reps * 2; r++) {
-      const steps: [Record<string, unknown>[], boolean][] = [[[...base.containers, extraContainer(spec, 100 + r)], true], [base.containers, false]];
+      const steps: [Record<string, unknown>[], boolean][] = [
+        [[...base.containers, extraContainer(spec, 100 + r)], true],
+        [base.containers, false],
+      ];
       for (const [containers, keep] of steps) {
         fake.setLists({ networks: base.networks, containers });
         runner.take();
@@ -287,12 +299,21 @@ export async function runScaleSize(spec: SyntheticSpec, opts: ScaleOptions): Pro
     say('one-network change');
     const netAdds: (Sample & { chains: string[] })[] = [];
     const n = spec.networks;
-    const newNet = { ...(base.networks[3] as Record<string, unknown>), Name: `zz-new`, Id: hexId('net-new'), IPAM: { Driver: 'default', Config: [{ Subnet: '10.250.0.0/24' }] }, Labels: {}, Options: {} };
+    const newNet = {
+      ...(base.networks[3] as Record<string, unknown>),
+      Name: `zz-new`,
+      Id: hexId('net-new'),
+      IPAM: { Driver: 'default', Config: [{ Subnet: '10.250.0.0/24' }] },
+      Labels: {},
+      Options: {},
+    };
     const newCtr = containerJson({ name: 'zz-new-1', id: hexId('zz-new-1'), net: n, host: 2, labels: {} });
     // containerJson derives the endpoint from network index n: point it at the new network.
     const endpoints = (newCtr.NetworkSettings as { Networks: Record<string, Record<string, unknown>> }).Networks;
     const ep = Object.values(endpoints)[0]!;
-    (newCtr.NetworkSettings as { Networks: Record<string, unknown> }).Networks = { 'zz-new': { ...ep, NetworkID: hexId('net-new'), IPAddress: '10.250.0.2', Gateway: '10.250.0.1' } };
+    (newCtr.NetworkSettings as { Networks: Record<string, unknown> }).Networks = {
+      'zz-new': { ...ep, NetworkID: hexId('net-new'), IPAddress: '10.250.0.2', Gateway: '10.250.0.1' },
+    };
     for (let r = 0; r < Math.max(3, Math.ceil(reps / 2)); r++) {
       fake.setLists({ networks: [...base.networks, newNet], containers: [...base.containers, newCtr] });
       cache.note({ type: 'network', action: 'create', id: hexId('net-new') });

@@ -43,7 +43,10 @@ export async function runFootprint(spec: SyntheticSpec, opts: FootprintOptions):
   await mkdir(join(opts.dir, 'policy.d'), { recursive: true });
   const socketPath = join(opts.dir, `fake-${spec.containers}.sock`);
   const configPath = join(opts.dir, 'moatd.yaml');
-  await writeFile(configPath, `reconcile: { resyncIntervalS: 3600 }\npolicyDir: ${join(opts.dir, 'policy.d')}\ncontrol: { socket: ${join(opts.dir, 'moat.sock')} }\nlog: { level: info }\n`);
+  await writeFile(
+    configPath,
+    `reconcile: { resyncIntervalS: 3600 }\npolicyDir: ${join(opts.dir, 'policy.d')}\ncontrol: { socket: ${join(opts.dir, 'moat.sock')} }\nlog: { level: info }\n`,
+  );
   const families = [new Iptables(execaRunner(), 4), new Iptables(execaRunner(), 6)];
   for (const ipt of families) await flushMoat(ipt);
   const base = synthetic(spec);
@@ -71,7 +74,10 @@ export async function runFootprint(spec: SyntheticSpec, opts: FootprintOptions):
       // Lone: more than a second apart, or two starts would make a burst (reconcile.burstHoldMs).
       if (r > 0) await sleep(1_100);
       const extra = extraContainer(spec, 1000 + r);
-      const steps: [Record<string, unknown>[], string][] = [[[...base.containers, extra], 'start'], [base.containers, 'destroy']];
+      const steps: [Record<string, unknown>[], string][] = [
+        [[...base.containers, extra], 'start'],
+        [base.containers, 'destroy'],
+      ];
       for (const [containers, action] of steps) {
         const mark = moatd.lines.length;
         fake.setLists({ networks: base.networks, containers });
@@ -111,8 +117,18 @@ export async function runFootprint(spec: SyntheticSpec, opts: FootprintOptions):
       firstReconcileMs: Number(first.durationMs),
       spawnToCommitMs: Math.round(timeOf(first) - t0),
       idle,
-      lone: { eventToCommit: summarize(latency), reconcileMs: summarize(durations), kind: 'fake engine emits container.start after the list changed; commit = moatd reconcile log time' },
-      churn: { ...churn, events, reconciles: during.length, commits: during.filter(isCommit).length, reconcileMs: summarize(during.map((l) => Number(l.durationMs))) },
+      lone: {
+        eventToCommit: summarize(latency),
+        reconcileMs: summarize(durations),
+        kind: 'fake engine emits container.start after the list changed; commit = moatd reconcile log time',
+      },
+      churn: {
+        ...churn,
+        events,
+        reconciles: during.length,
+        commits: during.filter(isCommit).length,
+        reconcileMs: summarize(during.map((l) => Number(l.durationMs))),
+      },
       peakRssMb,
     };
   } finally {

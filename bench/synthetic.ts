@@ -38,17 +38,32 @@ function network(i: number): Record<string, unknown> {
   if (i % 10 === 4) labels['moat.egress'] = 'none';
   if (i % 20 === 5) options['com.docker.network.bridge.enable_icc'] = 'false';
   return {
-    Name: netName(i), Id: hexId(`net-${i}`), Scope: 'local', Driver: 'bridge', EnableIPv6: false,
+    Name: netName(i),
+    Id: hexId(`net-${i}`),
+    Scope: 'local',
+    Driver: 'bridge',
+    EnableIPv6: false,
     IPAM: { Driver: 'default', Options: {}, Config: [{ Subnet: subnetOf(i), Gateway: addressOn(i, 1) }] },
-    Internal: false, Attachable: false, Ingress: false, Containers: {}, Options: options, Labels: labels,
+    Internal: false,
+    Attachable: false,
+    Ingress: false,
+    Containers: {},
+    Options: options,
+    Labels: labels,
   };
 }
 
 const builtinNetworks = (): Record<string, unknown>[] => [
   {
-    Name: 'bridge', Id: hexId('net-bridge'), Scope: 'local', Driver: 'bridge', EnableIPv6: false,
-    IPAM: { Driver: 'default', Config: [{ Subnet: '172.17.0.0/16' }] }, Internal: false,
-    Options: { 'com.docker.network.bridge.default_bridge': 'true', 'com.docker.network.bridge.name': 'docker0' }, Labels: {},
+    Name: 'bridge',
+    Id: hexId('net-bridge'),
+    Scope: 'local',
+    Driver: 'bridge',
+    EnableIPv6: false,
+    IPAM: { Driver: 'default', Config: [{ Subnet: '172.17.0.0/16' }] },
+    Internal: false,
+    Options: { 'com.docker.network.bridge.default_bridge': 'true', 'com.docker.network.bridge.name': 'docker0' },
+    Labels: {},
   },
   { Name: 'host', Id: hexId('net-host'), Scope: 'local', Driver: 'host', IPAM: { Driver: 'default', Config: [] }, Internal: false, Options: {}, Labels: {} },
   { Name: 'none', Id: hexId('net-none'), Scope: 'local', Driver: 'null', IPAM: { Driver: 'default', Config: [] }, Internal: false, Options: {}, Labels: {} },
@@ -66,17 +81,35 @@ export interface ContainerSpec {
 
 export function containerJson(c: ContainerSpec): Record<string, unknown> {
   const endpoint = (net: number, host: number) => ({
-    IPAMConfig: null, Links: null, Aliases: null, NetworkID: hexId(`net-${net}`), EndpointID: hexId(`ep-${c.id}-${net}`),
-    Gateway: addressOn(net, 1), IPAddress: addressOn(net, host), IPPrefixLen: 24, IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0,
-    MacAddress: '02:42:0a:00:00:00', DriverOpts: null,
+    IPAMConfig: null,
+    Links: null,
+    Aliases: null,
+    NetworkID: hexId(`net-${net}`),
+    EndpointID: hexId(`ep-${c.id}-${net}`),
+    Gateway: addressOn(net, 1),
+    IPAddress: addressOn(net, host),
+    IPPrefixLen: 24,
+    IPv6Gateway: '',
+    GlobalIPv6Address: '',
+    GlobalIPv6PrefixLen: 0,
+    MacAddress: '02:42:0a:00:00:00',
+    DriverOpts: null,
   });
   const networks: Record<string, unknown> = { [netName(c.net)]: endpoint(c.net, c.host) };
   if (c.extraNet) networks[netName(c.extraNet.net)] = endpoint(c.extraNet.net, c.extraNet.host);
   return {
-    Id: c.id, Names: [`/${c.name}`], Image: 'moat-probe', Command: 'serve 80', Created: 1_700_000_000,
+    Id: c.id,
+    Names: [`/${c.name}`],
+    Image: 'moat-probe',
+    Command: 'serve 80',
+    Created: 1_700_000_000,
     Ports: c.publish ? [{ IP: '0.0.0.0', PrivatePort: 80, PublicPort: c.publish, Type: 'tcp' }] : [],
-    Labels: c.labels, State: 'running', Status: 'Up 1 minute',
-    HostConfig: { NetworkMode: netName(c.net) }, NetworkSettings: { Networks: networks }, Mounts: [],
+    Labels: c.labels,
+    State: 'running',
+    Status: 'Up 1 minute',
+    HostConfig: { NetworkMode: netName(c.net) },
+    NetworkSettings: { Networks: networks },
+    Mounts: [],
   };
 }
 
@@ -91,7 +124,15 @@ export function containerSpec(j: number, spec: SyntheticSpec): ContainerSpec {
   if (j % 20 === 7) labels['moat.egress'] = 'none';
   if (j % 20 === 11) labels['moat.egress'] = '192.168.50.10:5432, world:443';
   const extra = j % 50 === 13 && N > 1 ? { net: (net + Math.floor(N / 2)) % N, host: 220 + (Math.floor(j / N) % 30) } : undefined;
-  return { name: containerName(j), id: hexId(`ctr-${j}`), net, host, labels, ...(extra ? { extraNet: extra } : {}), ...(j % 25 === 4 ? { publish: 20_000 + j } : {}) };
+  return {
+    name: containerName(j),
+    id: hexId(`ctr-${j}`),
+    net,
+    host,
+    labels,
+    ...(extra ? { extraNet: extra } : {}),
+    ...(j % 25 === 4 ? { publish: 20_000 + j } : {}),
+  };
 }
 
 export function synthetic(spec: SyntheticSpec): DockerLists {
@@ -109,7 +150,10 @@ export function synthetic(spec: SyntheticSpec): DockerLists {
  */
 export function extraContainer(spec: SyntheticSpec, k: number): Record<string, unknown> {
   return containerJson({
-    name: `extra-${k}`, id: hexId(`extra-${k}`), net: spec.networks - 1, host: 250,
+    name: `extra-${k}`,
+    id: hexId(`extra-${k}`),
+    net: spec.networks - 1,
+    host: 250,
     labels: { 'moat.egress': `${containerName(0)}:80` },
   });
 }

@@ -30,7 +30,10 @@ export async function loadConfig(path: string, explicit: boolean): Promise<Confi
 export function parseConfigText(text: string, path: string): Config {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    throw new ConfigFileError(path, doc.errors.map((e) => `YAML ${e.linePos?.[0] ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : ''}: ${e.message.split('\n')[0]}`));
+    throw new ConfigFileError(
+      path,
+      doc.errors.map((e) => `YAML ${e.linePos?.[0] ? `line ${e.linePos[0].line}, column ${e.linePos[0].col}` : ''}: ${e.message.split('\n')[0]}`),
+    );
   }
   let raw: unknown;
   try {
@@ -40,6 +43,10 @@ export function parseConfigText(text: string, path: string): Config {
     throw new ConfigFileError(path, [`YAML: ${(err as Error).message}`]);
   }
   const { config, errors } = parseConfig(raw);
-  if (!config) throw new ConfigFileError(path, errors.map((e) => `${e.path}: ${e.message}`));
+  if (!config)
+    throw new ConfigFileError(
+      path,
+      errors.map((e) => `${e.path}: ${e.message}`),
+    );
   return config;
 }

@@ -16,7 +16,14 @@ export function controlGet(socketPath: string, path: string, timeoutMs = 5_000):
     });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
     req.on('error', (err: NodeJS.ErrnoException) => {
-      const why = err.code === 'ENOENT' ? 'no socket there' : err.code === 'ECONNREFUSED' ? 'nothing listening' : err.code === 'EACCES' ? 'permission denied (run as root)' : err.message;
+      const why =
+        err.code === 'ENOENT'
+          ? 'no socket there'
+          : err.code === 'ECONNREFUSED'
+            ? 'nothing listening'
+            : err.code === 'EACCES'
+              ? 'permission denied (run as root)'
+              : err.message;
       reject(new ControlUnreachable(`cannot reach moatd on ${socketPath}: ${why}`, { cause: err }));
     });
     req.end();

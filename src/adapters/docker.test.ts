@@ -7,9 +7,15 @@ describe('eventLineReader', () => {
   it('reassembles lines split across chunks, multi-byte characters included', () => {
     const events: DockerEvent[] = [];
     const read = eventLineReader((e) => events.push(e));
-    const bytes = Buffer.from(line({ Type: 'container', Action: 'start', Actor: { ID: 'a', Attributes: { x: 'héé€' } } }) + line({ Type: 'network', Action: 'connect', Actor: { ID: 'n' } }));
+    const bytes = Buffer.from(
+      line({ Type: 'container', Action: 'start', Actor: { ID: 'a', Attributes: { x: 'héé€' } } }) +
+        line({ Type: 'network', Action: 'connect', Actor: { ID: 'n' } }),
+    );
     for (let i = 0; i < bytes.length; i += 3) read(bytes.subarray(i, i + 3));
-    expect(events).toEqual([{ type: 'container', action: 'start', id: 'a' }, { type: 'network', action: 'connect', id: 'n' }]);
+    expect(events).toEqual([
+      { type: 'container', action: 'start', id: 'a' },
+      { type: 'network', action: 'connect', id: 'n' },
+    ]);
   });
 
   it('drops an oversized line once, reports it, and reads on', () => {

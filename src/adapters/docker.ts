@@ -56,7 +56,11 @@ export function relevant(e: DockerEvent): boolean {
  * whole across chunks, and a line over `maxLine` is skipped to its end and
  * reported once as `oversized`; a line that does not parse as `unparsable`.
  */
-export function jsonLineReader(onValue: (value: unknown) => void, onBad: (why: 'oversized' | 'unparsable') => void, maxLine = MAX_LINE): (chunk: Buffer) => void {
+export function jsonLineReader(
+  onValue: (value: unknown) => void,
+  onBad: (why: 'oversized' | 'unparsable') => void,
+  maxLine = MAX_LINE,
+): (chunk: Buffer) => void {
   const decoder = new StringDecoder('utf8');
   let buffered = '';
   let skipping = false;
@@ -132,7 +136,12 @@ export async function startingContainer(docker: Docker, id: string): Promise<unk
   const networks: Obj = {};
   for (const [name, ep] of Object.entries(obj(obj(listed.NetworkSettings).Networks))) {
     const ref = typeof obj(ep).NetworkID === 'string' && obj(ep).NetworkID ? String(obj(ep).NetworkID) : name;
-    const info = obj(await docker.getNetwork(ref).inspect().catch(() => null));
+    const info = obj(
+      await docker
+        .getNetwork(ref)
+        .inspect()
+        .catch(() => null),
+    );
     const endpoint = obj(obj(info.Containers)[id]);
     if (typeof info.Id !== 'string' || Object.keys(endpoint).length === 0) continue;
     networks[name] = { NetworkID: info.Id, IPAddress: bare(endpoint.IPv4Address), GlobalIPv6Address: bare(endpoint.IPv6Address) };

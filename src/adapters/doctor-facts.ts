@@ -23,7 +23,12 @@ export interface DoctorPaths {
   readonly daemonJson?: string;
 }
 
-export const SYSCTLS = ['net.bridge.bridge-nf-call-iptables', 'net.bridge.bridge-nf-call-ip6tables', 'net.ipv4.ip_forward', 'net.ipv6.conf.all.forwarding'] as const;
+export const SYSCTLS = [
+  'net.bridge.bridge-nf-call-iptables',
+  'net.bridge.bridge-nf-call-ip6tables',
+  'net.ipv4.ip_forward',
+  'net.ipv6.conf.all.forwarding',
+] as const;
 
 async function readText(path: string): Promise<string | null> {
   try {
@@ -53,7 +58,13 @@ export async function findDockerdArgs(procRoot: string, rootDir: string | undefi
   return byRoot[0] ?? (found.length === 1 ? found[0]! : null);
 }
 
-export async function gatherFacts(config: Config, run: CommandRunner, policyRules: readonly PolicyRule[], paths: DoctorPaths = {}, docker: Docker = new Docker()): Promise<DoctorFacts> {
+export async function gatherFacts(
+  config: Config,
+  run: CommandRunner,
+  policyRules: readonly PolicyRule[],
+  paths: DoctorPaths = {},
+  docker: Docker = new Docker(),
+): Promise<DoctorFacts> {
   const sysctlRoot = paths.sysctlRoot ?? '/proc/sys';
   const sysctl: Record<string, string | null> = {};
   for (const name of SYSCTLS) sysctl[name] = (await readText(join(sysctlRoot, ...name.split('.'))))?.trim() ?? null;
@@ -61,9 +72,22 @@ export async function gatherFacts(config: Config, run: CommandRunner, policyRule
   let dockerFacts: DoctorFacts['docker'];
   let runtime: DoctorFacts['runtime'] = null;
   try {
-    const info = (await docker.info()) as { ServerVersion?: string; DockerRootDir?: string; Swarm?: { LocalNodeState?: string }; FirewallBackend?: { Driver?: string }; DefaultRuntime?: string; Runtimes?: Record<string, { path?: string; runtimeArgs?: string[] }> };
+    const info = (await docker.info()) as {
+      ServerVersion?: string;
+      DockerRootDir?: string;
+      Swarm?: { LocalNodeState?: string };
+      FirewallBackend?: { Driver?: string };
+      DefaultRuntime?: string;
+      Runtimes?: Record<string, { path?: string; runtimeArgs?: string[] }>;
+    };
     const firewallBackend = info.FirewallBackend?.Driver;
-    dockerFacts = { reachable: true, version: info.ServerVersion, swarm: info.Swarm?.LocalNodeState ?? '', rootDir: info.DockerRootDir, ...(firewallBackend ? { firewallBackend } : {}) };
+    dockerFacts = {
+      reachable: true,
+      version: info.ServerVersion,
+      swarm: info.Swarm?.LocalNodeState ?? '',
+      rootDir: info.DockerRootDir,
+      ...(firewallBackend ? { firewallBackend } : {}),
+    };
     runtime = { default: info.DefaultRuntime ?? null, runtimes: info.Runtimes ?? {} };
   } catch (err) {
     dockerFacts = { reachable: false, error: err instanceof Error ? err.message : String(err) };
@@ -88,7 +112,8 @@ export async function gatherFacts(config: Config, run: CommandRunner, policyRule
   };
 
   // Docker 29's nftables backend writes its own tables, beside iptables.
-  const nftTables = (await tool('nft', ['list', 'tables']))?.split('\n').flatMap((l) => /^table (\S+) (\S+)$/.exec(l.trim())?.slice(1, 3).join(' ') ?? []) ?? null;
+  const nftTables =
+    (await tool('nft', ['list', 'tables']))?.split('\n').flatMap((l) => /^table (\S+) (\S+)$/.exec(l.trim())?.slice(1, 3).join(' ') ?? []) ?? null;
 
   let desired: DoctorFacts['desired'] = null;
   let ipv6Networks = false;
@@ -102,7 +127,12 @@ export async function gatherFacts(config: Config, run: CommandRunner, policyRule
       for (const c of lists.containers as { Id: string }[]) {
         try {
           const i = await docker.getContainer(c.Id).inspect();
-          containers.push({ name: i.Name.replace(/^\//, ''), networkMode: i.HostConfig.NetworkMode ?? '', privileged: i.HostConfig.Privileged === true, capAdd: i.HostConfig.CapAdd ?? [] });
+          containers.push({
+            name: i.Name.replace(/^\//, ''),
+            networkMode: i.HostConfig.NetworkMode ?? '',
+            privileged: i.HostConfig.Privileged === true,
+            capAdd: i.HostConfig.CapAdd ?? [],
+          });
         } catch {
           // gone meanwhile
         }
@@ -116,10 +146,25 @@ export async function gatherFacts(config: Config, run: CommandRunner, policyRule
   try {
     const res = await controlGet(config.control.socket, '/status', 3_000);
     const doc = res.status === 200 ? (JSON.parse(res.body) as { docker?: { connected?: boolean }; lastReconcile?: { ok?: boolean } | null }) : null;
-    control = doc ? { socket: config.control.socket, ok: true, dockerConnected: doc.docker?.connected, lastOk: doc.lastReconcile?.ok ?? null } : { socket: config.control.socket, ok: false, error: `answered ${res.status}` };
+    control = doc
+      ? { socket: config.control.socket, ok: true, dockerConnected: doc.docker?.connected, lastOk: doc.lastReconcile?.ok ?? null }
+      : { socket: config.control.socket, ok: false, error: `answered ${res.status}` };
   } catch (err) {
     control = { socket: config.control.socket, ok: false, error: err instanceof Error ? err.message : String(err) };
   }
 
-  return { docker: dockerFacts, dockerdArgs, daemonJson: { path: daemonJsonPath, text: await readText(daemonJsonPath) }, sysctl, iptablesVersion: version, saves, desired, containers, control, ipv6Networks, nftTables, runtime };
+  return {
+    docker: dockerFacts,
+    dockerdArgs,
+    daemonJson: { path: daemonJsonPath, text: await readText(daemonJsonPath) },
+    sysctl,
+    iptablesVersion: version,
+    saves,
+    desired,
+    containers,
+    control,
+    ipv6Networks,
+    nftTables,
+    runtime,
+  };
 }

@@ -31,7 +31,12 @@ export async function drainGateTimeouts(path: string): Promise<Record<string, un
       const v: unknown = JSON.parse(line);
       if (v && typeof v === 'object' && !Array.isArray(v)) {
         const r = v as Record<string, unknown>;
-        out.push({ container: String(r.container ?? '').slice(0, 64), at: String(r.at ?? '').slice(0, 40), waitMs: Number(r.waitMs) || null, reason: String(r.reason ?? '').slice(0, 40) });
+        out.push({
+          container: String(r.container ?? '').slice(0, 64),
+          at: String(r.at ?? '').slice(0, 40),
+          waitMs: Number(r.waitMs) || null,
+          reason: String(r.reason ?? '').slice(0, 40),
+        });
       }
     } catch {
       // a torn line: skipped

@@ -45,7 +45,10 @@ export async function planDockerDisable(path: string, gate: GateTarget | null = 
 }
 
 /** A step putting back the values recorded at install (the start gate's too), plus notes on keys left alone. */
-export async function planDockerRestore(path: string, previous: PreviousValues & { readonly gate?: GatePrevious }): Promise<{ step: Step; notes: readonly string[]; changed: boolean }> {
+export async function planDockerRestore(
+  path: string,
+  previous: PreviousValues & { readonly gate?: GatePrevious },
+): Promise<{ step: Step; notes: readonly string[]; changed: boolean }> {
   const file = await readIfExists(path);
   const res = restoreDockerFirewall(file?.text ?? null, previous);
   if (!res.ok) throw new InstallError(`${path}: ${res.error}`);
@@ -57,6 +60,6 @@ export async function planDockerRestore(path: string, previous: PreviousValues &
     text = g.text;
     notes.push(...g.notes);
   }
-  if (!file || text === file.text) return { step: { kind: 'keep', path, why: 'nothing of moat\'s to restore' }, notes, changed: false };
+  if (!file || text === file.text) return { step: { kind: 'keep', path, why: "nothing of moat's to restore" }, notes, changed: false };
   return { step: { kind: 'write', path, content: text, mode: file.mode, old: file.text, showDiff: true }, notes, changed: true };
 }

@@ -17,7 +17,14 @@ export const ManifestSchema = z.strictObject({
   /** Set once, by the first --configure-docker; never overwritten. */
   /** gate: default-runtime and runtimes.moat before the start gate was first registered. */
   docker: z
-    .strictObject({ path: z.string(), previous: z.strictObject({ iptables: Previous, ip6tables: Previous, gate: z.strictObject({ defaultRuntime: Previous, moatRuntime: Previous }).optional() }) })
+    .strictObject({
+      path: z.string(),
+      previous: z.strictObject({
+        iptables: Previous,
+        ip6tables: Previous,
+        gate: z.strictObject({ defaultRuntime: Previous, moatRuntime: Previous }).optional(),
+      }),
+    })
     .nullable(),
 });
 

@@ -53,13 +53,24 @@ export type ManifestReader = (dir: string) => Promise<PackageJson>;
  * that Node's lookup from every placed package finds the same directory it
  * found in the source tree.
  */
-export async function productionTree(root: string, resolveDep: Resolver = resolvePackage, readManifest: ManifestReader = readPackageJson): Promise<Placement[]> {
+export async function productionTree(
+  root: string,
+  resolveDep: Resolver = resolvePackage,
+  readManifest: ManifestReader = readPackageJson,
+): Promise<Placement[]> {
   const placed = new Map<string, string>();
   const queue: Placement[] = [{ source: root, dest: '' }];
   for (let item = queue.shift(); item; item = queue.shift()) {
     const pkg = await readManifest(item.source);
-    const optional = new Set([...Object.keys(pkg.optionalDependencies ?? {}), ...Object.entries(pkg.peerDependenciesMeta ?? {}).filter(([, m]) => m.optional).map(([n]) => n)]);
-    const names = [...new Set([...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.optionalDependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})])].sort();
+    const optional = new Set([
+      ...Object.keys(pkg.optionalDependencies ?? {}),
+      ...Object.entries(pkg.peerDependenciesMeta ?? {})
+        .filter(([, m]) => m.optional)
+        .map(([n]) => n),
+    ]);
+    const names = [
+      ...new Set([...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.optionalDependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})]),
+    ].sort();
     for (const name of names) {
       const source = await resolveDep(name, item.source);
       if (source === null) {
@@ -78,7 +89,7 @@ export async function productionTree(root: string, resolveDep: Resolver = resolv
 
 /** Where Node would find `name` starting from the installed directory `from`. */
 function nearest(placed: ReadonlyMap<string, string>, from: string, name: string): string | null {
-  for (let dir = from; ; ) {
+  for (let dir = from; ;) {
     const candidate = dir === '' ? `node_modules/${name}` : `${dir}/node_modules/${name}`;
     if (placed.has(candidate)) return candidate;
     if (dir === '') return null;

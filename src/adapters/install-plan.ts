@@ -70,7 +70,15 @@ export async function planInstall(o: InstallOptions): Promise<{ plan: Plan; layo
 
   const configExists = await present(l.configFile);
   if (configExists) steps.push({ kind: 'keep', path: l.configFile, why: 'exists; moat install never overwrites a config' });
-  else steps.push({ kind: 'write', path: l.configFile, content: await readFile(join(o.packageRoot, 'config/config.yaml'), 'utf8'), mode: 0o644, old: null, showDiff: false });
+  else
+    steps.push({
+      kind: 'write',
+      path: l.configFile,
+      content: await readFile(join(o.packageRoot, 'config/config.yaml'), 'utf8'),
+      mode: 0o644,
+      old: null,
+      showDiff: false,
+    });
   const policyDir = join(l.configDir, 'policy.d');
   if (!(await present(policyDir))) steps.push({ kind: 'mkdir', path: policyDir });
 
@@ -81,13 +89,19 @@ export async function planInstall(o: InstallOptions): Promise<{ plan: Plan; layo
     steps.push(step);
     // The values from before moat's first change are the ones to restore.
     docker ??= { path: hostPath(l, l.daemonJson), previous: before };
-    if (gate && 'error' in gate) warnings.push(`${hostPath(l, l.daemonJson)}: ${gate.error}; without it a new container's first connections can fail until moatd has committed its rules`);
+    if (gate && 'error' in gate)
+      warnings.push(`${hostPath(l, l.daemonJson)}: ${gate.error}; without it a new container's first connections can fail until moatd has committed its rules`);
     if (gate && 'wraps' in gate) {
       if (!docker.previous.gate) docker = { ...docker, previous: { ...docker.previous, gate: gate.previous } };
-      if (step.kind === 'write') warnings.push(`start gate: Docker's default runtime becomes "moat" (${gateTarget?.wrapper}, handing over to ${gate.wraps}); containers created from now on wait for their rules before their process starts. Bypass it for one container with \`docker run --runtime runc\`.`);
+      if (step.kind === 'write')
+        warnings.push(
+          `start gate: Docker's default runtime becomes "moat" (${gateTarget?.wrapper}, handing over to ${gate.wraps}); containers created from now on wait for their rules before their process starts. Bypass it for one container with \`docker run --runtime runc\`.`,
+        );
     }
     if (step.kind === 'write') {
-      warnings.push('Docker reads daemon.json only when it starts. Restart it after moatd is running; the rules Docker wrote before stay until reboot, so a reboot is the cleanest switch-over.');
+      warnings.push(
+        'Docker reads daemon.json only when it starts. Restart it after moatd is running; the rules Docker wrote before stay until reboot, so a reboot is the cleanest switch-over.',
+      );
       next.push('systemctl restart docker');
     }
   }
@@ -100,7 +114,14 @@ export async function planInstall(o: InstallOptions): Promise<{ plan: Plan; layo
     config: { path: hostPath(l, l.configFile), createdByMoat: previous?.config.createdByMoat ?? !configExists },
     docker,
   };
-  steps.push({ kind: 'write', path: l.manifest, content: renderManifest(manifest), mode: 0o644, old: await readFile(l.manifest, 'utf8').catch(() => null), showDiff: false });
+  steps.push({
+    kind: 'write',
+    path: l.manifest,
+    content: renderManifest(manifest),
+    mode: 0o644,
+    old: await readFile(l.manifest, 'utf8').catch(() => null),
+    showDiff: false,
+  });
 
   if (o.systemd) {
     next.unshift('systemctl daemon-reload', upgrade ? 'systemctl restart moatd.service' : 'systemctl enable --now moat-lockdown.service moatd.service');
@@ -109,7 +130,9 @@ export async function planInstall(o: InstallOptions): Promise<{ plan: Plan; layo
     const version = await o.nodeOnPath();
     const major = version === null ? null : Number(/^v?(\d+)/.exec(version)?.[1] ?? 0);
     if (major === null || major < MIN_NODE_MAJOR) {
-      warnings.push(`moat needs Node >= ${MIN_NODE_MAJOR}; the node on PATH is ${version ?? 'missing'}. Install a newer one, or re-run with --with-node to bundle the Node running this installer (${process.version}).`);
+      warnings.push(
+        `moat needs Node >= ${MIN_NODE_MAJOR}; the node on PATH is ${version ?? 'missing'}. Install a newer one, or re-run with --with-node to bundle the Node running this installer (${process.version}).`,
+      );
     }
   }
   return { plan: { steps, warnings, next }, layout: l };

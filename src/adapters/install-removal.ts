@@ -26,7 +26,9 @@ export async function planUninstall(o: UninstallOptions): Promise<{ plan: Plan; 
   const next: string[] = [];
 
   if (await present(join(o.root, 'run/moat'))) {
-    warnings.push('moatd seems to be running (/run/moat exists). It keeps enforcing from deleted files until stopped: run `systemctl disable --now moatd.service moat-lockdown.service` (before this, or right after).');
+    warnings.push(
+      'moatd seems to be running (/run/moat exists). It keeps enforcing from deleted files until stopped: run `systemctl disable --now moatd.service moat-lockdown.service` (before this, or right after).',
+    );
   }
   let units = false;
   for (const name of UNIT_NAMES) {
@@ -38,7 +40,8 @@ export async function planUninstall(o: UninstallOptions): Promise<{ plan: Plan; 
     // What `systemctl enable` created; left behind they would dangle.
     for (const dir of await readdir(l.unitDir).catch(() => [] as string[])) {
       const link = join(l.unitDir, dir, name);
-      if (/\.(wants|requires)$/.test(dir) && (await readlink(link).catch(() => null)) !== null) steps.push({ kind: 'remove', path: link, why: 'enablement link' });
+      if (/\.(wants|requires)$/.test(dir) && (await readlink(link).catch(() => null)) !== null)
+        steps.push({ kind: 'remove', path: link, why: 'enablement link' });
     }
   }
   for (const name of BIN_NAMES) {

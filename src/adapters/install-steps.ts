@@ -9,7 +9,16 @@ import { assertNever } from '../core/assert-never.js';
 import { copyPackage, type Placement } from './install-package.js';
 
 export type Step =
-  | { readonly kind: 'package'; readonly path: string; readonly from: string; readonly version: string; readonly files: readonly string[]; readonly tree: readonly Placement[]; readonly node: string | null; readonly replaces: boolean }
+  | {
+      readonly kind: 'package';
+      readonly path: string;
+      readonly from: string;
+      readonly version: string;
+      readonly files: readonly string[];
+      readonly tree: readonly Placement[];
+      readonly node: string | null;
+      readonly replaces: boolean;
+    }
   | { readonly kind: 'link'; readonly path: string; readonly target: string }
   | { readonly kind: 'mkdir'; readonly path: string }
   | { readonly kind: 'write'; readonly path: string; readonly content: string; readonly mode: number; readonly old: string | null; readonly showDiff: boolean }
@@ -30,7 +39,9 @@ export function describeStep(step: Step, show: (path: string) => string): string
   const p = show(step.path);
   switch (step.kind) {
     case 'package':
-      return [`${step.replaces ? 'replace' : 'copy   '} ${p}  (moat ${step.version}, ${step.tree.length} production packages${step.node ? ', bundled node' : ''}, from ${step.from})`];
+      return [
+        `${step.replaces ? 'replace' : 'copy   '} ${p}  (moat ${step.version}, ${step.tree.length} production packages${step.node ? ', bundled node' : ''}, from ${step.from})`,
+      ];
     case 'link':
       return [`link    ${p} -> ${step.target}`];
     case 'mkdir':
@@ -39,7 +50,14 @@ export function describeStep(step: Step, show: (path: string) => string): string
       const head = `${step.old === null ? 'create ' : 'update '} ${p}`;
       if (!step.showDiff) return [head];
       const patch = createTwoFilesPatch(p, p, step.old ?? '', step.content, step.old === null ? '(does not exist)' : 'now', 'after moat', { context: 3 });
-      return [head, ...patch.trimEnd().split('\n').slice(1).map((l) => `    ${l}`)];
+      return [
+        head,
+        ...patch
+          .trimEnd()
+          .split('\n')
+          .slice(1)
+          .map((l) => `    ${l}`),
+      ];
     }
     case 'keep':
       return [`keep    ${p}  (${step.why})`];

@@ -7,7 +7,9 @@ import { readUnitTemplate, renderUnit } from './install-units.js';
 describe('renderUnit', () => {
   it('points Exec lines into the prefix and leaves every other line alone', () => {
     const unit = '# see /usr/local/bin/moatd\n[Service]\nExecStart=/usr/local/bin/moatd\nExecReload=kill -HUP $MAINPID\nEnvironment=X=/usr/local/bin/\n';
-    expect(renderUnit(unit, '/opt/moat/')).toBe('# see /usr/local/bin/moatd\n[Service]\nExecStart=/opt/moat/bin/moatd\nExecReload=kill -HUP $MAINPID\nEnvironment=X=/usr/local/bin/\n');
+    expect(renderUnit(unit, '/opt/moat/')).toBe(
+      '# see /usr/local/bin/moatd\n[Service]\nExecStart=/opt/moat/bin/moatd\nExecReload=kill -HUP $MAINPID\nEnvironment=X=/usr/local/bin/\n',
+    );
   });
 
   it('is the identity for the default prefix', async () => {
@@ -23,7 +25,22 @@ describe('the shipped units', () => {
 
   it('moatd: notify readiness from a child, restarts forever, after (not bound to) Docker', async () => {
     const text = await unit('moatd.service');
-    for (const line of ['Type=notify', 'NotifyAccess=all', 'Restart=always', 'StartLimitIntervalSec=0', 'CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW', 'NoNewPrivileges=yes', 'ProtectSystem=strict', 'ProtectHome=yes', 'PrivateTmp=yes', 'RuntimeDirectory=moat', 'ProtectKernelModules=yes', 'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK', 'ReadWritePaths=-/run/xtables.lock', 'ExecStart=/usr/local/bin/moatd']) {
+    for (const line of [
+      'Type=notify',
+      'NotifyAccess=all',
+      'Restart=always',
+      'StartLimitIntervalSec=0',
+      'CapabilityBoundingSet=CAP_NET_ADMIN CAP_NET_RAW',
+      'NoNewPrivileges=yes',
+      'ProtectSystem=strict',
+      'ProtectHome=yes',
+      'PrivateTmp=yes',
+      'RuntimeDirectory=moat',
+      'ProtectKernelModules=yes',
+      'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK',
+      'ReadWritePaths=-/run/xtables.lock',
+      'ExecStart=/usr/local/bin/moatd',
+    ]) {
       expect(text.split('\n')).toContain(line);
     }
     expect(text).toMatch(/^After=.*\bdocker\.service\b/m);

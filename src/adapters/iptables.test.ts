@@ -22,7 +22,10 @@ function recorded(fake = new FakeXtables()): { fake: FakeXtables; calls: Call[];
   };
 }
 
-const answering = (res: Partial<CommandResult>): CommandRunner => () => Promise.resolve({ stdout: '', stderr: '', exitCode: 0, ...res });
+const answering =
+  (res: Partial<CommandResult>): CommandRunner =>
+  () =>
+    Promise.resolve({ stdout: '', stderr: '', exitCode: 0, ...res });
 
 async function restoreError(ipt: Iptables, text: string): Promise<RestoreError> {
   const err: unknown = await ipt.restore(text).then(
@@ -90,7 +93,11 @@ describe('Iptables.restore', () => {
       ].join('\n'),
     );
     expect(err.context(1)).toBe(
-      ['     5: -A MOAT-B -m comment --comment "moat:b" -j ACCEPT', '>    6: -A MOAT-B -m comment --comment "moat:c" -j MOAT-NOPE', '     7: -A MOAT-B -m comment --comment "moat:d" -j DROP'].join('\n'),
+      [
+        '     5: -A MOAT-B -m comment --comment "moat:b" -j ACCEPT',
+        '>    6: -A MOAT-B -m comment --comment "moat:c" -j MOAT-NOPE',
+        '     7: -A MOAT-B -m comment --comment "moat:d" -j DROP',
+      ].join('\n'),
     );
   });
 
@@ -98,7 +105,9 @@ describe('Iptables.restore', () => {
     const first = await restoreError(new Iptables(answering({ exitCode: 1, stderr: 'iptables-restore: line 1 failed' }), 4), BAD);
     expect(first.context(2)).toBe(['>    1: *filter', '     2: :MOAT-A - [0:0]', '     3: :MOAT-B - [0:0]'].join('\n'));
     const last = await restoreError(new Iptables(answering({ exitCode: 1, stderr: 'iptables-restore: line 9 failed' }), 4), BAD);
-    expect(last.context(2)).toBe(['     7: -A MOAT-B -m comment --comment "moat:d" -j DROP', '     8: -I FORWARD 1 -j MOAT-A', '>    9: COMMIT', '    10: '].join('\n'));
+    expect(last.context(2)).toBe(
+      ['     7: -A MOAT-B -m comment --comment "moat:d" -j DROP', '     8: -I FORWARD 1 -j MOAT-A', '>    9: COMMIT', '    10: '].join('\n'),
+    );
   });
 
   it('shows the start of the input, nothing marked, when the tool names no line', async () => {
@@ -110,9 +119,24 @@ describe('Iptables.restore', () => {
 
   // What the tools print, taken from iptables 1.8.9 (Debian 12) in a scratch namespace.
   it.each([
-    ['nf_tables, undefined chain', 2, "iptables-restore v1.8.9 (nf_tables): Chain 'MOAT-NOPE' does not exist\nError occurred at line: 5\nTry `iptables-restore -h' or 'iptables-restore --help' for more information.", 5],
-    ['nf_tables, unknown match', 2, "iptables-restore v1.8.9 (nf_tables): Couldn't load match `nosuchmatch':No such file or directory\n\nError occurred at line: 3\nTry `iptables-restore -h' or 'iptables-restore --help' for more information.", 3],
-    ['legacy, unknown target', 2, "iptables-restore v1.8.9 (legacy): Couldn't load target `MOAT-NOPE':No such file or directory\n\nError occurred at line: 4\nTry `iptables-restore -h' or 'iptables-restore --help' for more information.", 4],
+    [
+      'nf_tables, undefined chain',
+      2,
+      "iptables-restore v1.8.9 (nf_tables): Chain 'MOAT-NOPE' does not exist\nError occurred at line: 5\nTry `iptables-restore -h' or 'iptables-restore --help' for more information.",
+      5,
+    ],
+    [
+      'nf_tables, unknown match',
+      2,
+      "iptables-restore v1.8.9 (nf_tables): Couldn't load match `nosuchmatch':No such file or directory\n\nError occurred at line: 3\nTry `iptables-restore -h' or 'iptables-restore --help' for more information.",
+      3,
+    ],
+    [
+      'legacy, unknown target',
+      2,
+      "iptables-restore v1.8.9 (legacy): Couldn't load target `MOAT-NOPE':No such file or directory\n\nError occurred at line: 4\nTry `iptables-restore -h' or 'iptables-restore --help' for more information.",
+      4,
+    ],
     ['a rule to delete that is not there', 1, 'iptables-restore: line 2 failed: Bad rule (does a matching rule exist in that chain?).', 2],
     ['a table without COMMIT', 1, 'iptables-restore: COMMIT expected at line 4', 4],
   ])('reads the failing line from the tool: %s', async (_what, exitCode, stderr, line) => {
@@ -151,7 +175,9 @@ describe('Iptables.save and live', () => {
     const ipt = new Iptables(answering({ exitCode: 1, stderr: 'iptables-save: cannot initialize table\n' }), 4);
     await expect(ipt.save('nat')).rejects.toThrow(new SaveError('iptables-save -t nat failed (exit 1): iptables-save: cannot initialize table'));
     await expect(ipt.save('nat')).rejects.toBeInstanceOf(SaveError);
-    await expect(new Iptables(answering({ exitCode: 3, stderr: 'no kernel\n' }), 6).live()).rejects.toThrow(new SaveError('ip6tables-save failed (exit 3): no kernel'));
+    await expect(new Iptables(answering({ exitCode: 3, stderr: 'no kernel\n' }), 6).live()).rejects.toThrow(
+      new SaveError('ip6tables-save failed (exit 3): no kernel'),
+    );
   });
 });
 
@@ -163,7 +189,8 @@ describe('Iptables.available', () => {
   });
 
   it('is false when the tool fails or cannot be run, and never throws', async () => {
-    for (const exitCode of [1, 3]) expect(await new Iptables(answering({ exitCode, stderr: "can't initialize ip6tables table `filter'" }), 6).available()).toBe(false);
+    for (const exitCode of [1, 3])
+      expect(await new Iptables(answering({ exitCode, stderr: "can't initialize ip6tables table `filter'" }), 6).available()).toBe(false);
     expect(await new Iptables(() => Promise.reject(new Error('spawn ip6tables-save ENOENT')), 6).available()).toBe(false);
   });
 });

@@ -78,7 +78,13 @@ export class Iptables {
     if (res.exitCode === 0) return;
     const stderr = res.stderr.trim();
     const m = /line:? (\d+)/i.exec(stderr);
-    throw new RestoreError(`${this.tool('restore')} failed (exit ${res.exitCode}): ${stderr.split('\n')[0] ?? ''}`, this.family, text, stderr, m ? Number(m[1]) : null);
+    throw new RestoreError(
+      `${this.tool('restore')} failed (exit ${res.exitCode}): ${stderr.split('\n')[0] ?? ''}`,
+      this.family,
+      text,
+      stderr,
+      m ? Number(m[1]) : null,
+    );
   }
 
   /** True when this family's tools run and the kernel answers. */

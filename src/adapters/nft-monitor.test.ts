@@ -37,7 +37,10 @@ describe('nftMonitor', () => {
   });
 
   it('hands over every line, and its close() kills the child and stays quiet', async () => {
-    const file = await tool('nft', `echo $$ > ${dir}/pid\necho 'add table ip filter'\necho '# new generation 2 by process 77 (iptables-restor)' >&2\nexec sleep 30`);
+    const file = await tool(
+      'nft',
+      `echo $$ > ${dir}/pid\necho 'add table ip filter'\necho '# new generation 2 by process 77 (iptables-restor)' >&2\nexec sleep 30`,
+    );
     const lines: MonitorLine[] = [];
     const ends: MonitorEnd[] = [];
     const close = nftMonitor(file)({ onLine: (l) => lines.push(l), onEnd: (e) => ends.push(e) });
@@ -75,7 +78,10 @@ function readFileSyncState(pid: number): string {
 }
 
 describe('nfTablesBackend', () => {
-  const runner = (versions: Record<string, string>): CommandRunner => async (file) => (versions[file] ? { stdout: versions[file], stderr: '', exitCode: 0 } : { stdout: '', stderr: 'not found', exitCode: 127 });
+  const runner =
+    (versions: Record<string, string>): CommandRunner =>
+    async (file) =>
+      versions[file] ? { stdout: versions[file], stderr: '', exitCode: 0 } : { stdout: '', stderr: 'not found', exitCode: 127 };
 
   it('is true only when every family writes nf_tables', async () => {
     const nft = { iptables: 'iptables v1.8.9 (nf_tables)\n', ip6tables: 'ip6tables v1.8.9 (nf_tables)\n' };

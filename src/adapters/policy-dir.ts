@@ -30,7 +30,8 @@ export class PolicyDir {
     try {
       names = (await readdir(this.dir)).filter((n) => POLICY_FILE.test(n)).sort();
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.log.warn({ event: 'policy_dir_unreadable', dir: this.dir, err: String(err) }, 'cannot read the policy directory');
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+        this.log.warn({ event: 'policy_dir_unreadable', dir: this.dir, err: String(err) }, 'cannot read the policy directory');
     }
     const seen = new Set<string>();
     for (const name of names) {
@@ -46,7 +47,10 @@ export class PolicyDir {
       const { rules, errors } = parsePolicyFile(path, text);
       if (errors.length > 0) {
         const first = errors[0]!;
-        this.log.error({ event: 'policy_rejected', path, line: first.line, err: first.message, errors }, `${path}:${first.line}: ${first.message}; the file's last good version stays`);
+        this.log.error(
+          { event: 'policy_rejected', path, line: first.line, err: first.message, errors },
+          `${path}:${first.line}: ${first.message}; the file's last good version stays`,
+        );
         continue;
       }
       this.good.set(path, rules);

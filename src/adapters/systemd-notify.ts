@@ -17,7 +17,11 @@ export function systemdReadiness(env: Readonly<Record<string, string | undefined
     run('systemd-notify', ['--ready', '--status=enforcing: first ruleset committed']).then(
       (res) => {
         if (res.exitCode === 0) log.info({ event: 'systemd_notified' }, 'told systemd moatd is ready');
-        else log.warn({ event: 'systemd_notify_failed', exitCode: res.exitCode, stderr: res.stderr.trim() }, 'systemd-notify --ready failed: systemd will time the start out');
+        else
+          log.warn(
+            { event: 'systemd_notify_failed', exitCode: res.exitCode, stderr: res.stderr.trim() },
+            'systemd-notify --ready failed: systemd will time the start out',
+          );
       },
       (err: unknown) => log.warn({ event: 'systemd_notify_failed', err: String(err) }, 'systemd-notify --ready failed: systemd will time the start out'),
     );

@@ -10,8 +10,16 @@ import { colourEnabled, style, table, width } from './format.js';
 describe('table', () => {
   it('aligns columns, with multi-line cells and colour codes taking no width', () => {
     const s = style(true);
-    const out = table(['NAME', 'GRANTS', 'X'], [[s.green('web'), ['-> db:5432/tcp', '-> world'], 'a'], ['longer-name', '-', 'b']]);
-    expect(out.replace(/\u001b\[\d+m/g, '')).toBe(['NAME         GRANTS          X', 'web          -> db:5432/tcp  a', '             -> world', 'longer-name  -               b', ''].join('\n'));
+    const out = table(
+      ['NAME', 'GRANTS', 'X'],
+      [
+        [s.green('web'), ['-> db:5432/tcp', '-> world'], 'a'],
+        ['longer-name', '-', 'b'],
+      ],
+    );
+    expect(out.replace(/\u001b\[\d+m/g, '')).toBe(
+      ['NAME         GRANTS          X', 'web          -> db:5432/tcp  a', '             -> world', 'longer-name  -               b', ''].join('\n'),
+    );
     expect(width(s.red('abc'))).toBe(3);
   });
 
@@ -47,7 +55,10 @@ describe('renderMatrix', () => {
     expect(out).toContain('network a');
     // svc-00 (network a) reaches svc-03 (same network), not svc-01 (network b).
     const row = rows.find((r) => r.includes('svc-00'))!;
-    const cells = row.slice(row.indexOf('svc-00') + 'svc-00'.length).trim().split(' ');
+    const cells = row
+      .slice(row.indexOf('svc-00') + 'svc-00'.length)
+      .trim()
+      .split(' ');
     expect(cells[0]).toBe('\\');
     expect(cells[1]).toBe('●');
     expect(cells[12]).toBe('·');

@@ -15,7 +15,9 @@ import { registerUninstall } from './commands/uninstall.js';
 const program = new Command('moat')
   .description('Show, explain and manage what moatd enforces on this Docker host.')
   .showHelpAfterError()
-  .addHelpText('after', `
+  .addHelpText(
+    'after',
+    `
 Examples:
   moat status               what moatd enforces now, and its problems
   moat explain web db:5432  may web connect to db on 5432, and why
@@ -23,7 +25,8 @@ Examples:
   moat doctor               host checks, each problem with its fix
   moat plan                 rules moat wants, and the diff against what is live
   moat config check /etc/moat/config.yaml
-  moat flush                remove every moat chain (containers lose isolation)`);
+  moat flush                remove every moat chain (containers lose isolation)`,
+  );
 
 registerStatus(program);
 registerExplain(program);

@@ -18,15 +18,18 @@ import { Metrics } from '../runtime/metrics.js';
 import { DaemonStatus } from '../runtime/status.js';
 
 const program = new Command('moatd')
-  .description('Keeps this Docker host firewalled: follows Docker events and commits moat\'s iptables chains.')
+  .description("Keeps this Docker host firewalled: follows Docker events and commits moat's iptables chains.")
   .option('-c, --config <file>', `config file (YAML; default ${DEFAULT_CONFIG_PATH}, optional)`)
   .option('--control-socket <path>', 'control socket path (overrides control.socket; e.g. for a second instance)')
-  .addHelpText('after', `
+  .addHelpText(
+    'after',
+    `
 Example:
   moatd --config /etc/moat/config.yaml
 
 Logs are JSON lines on stdout (pipe through pino-pretty to read them).
-DOCKER_HOST is honoured. Needs root (CAP_NET_ADMIN) and the Docker socket.`)
+DOCKER_HOST is honoured. Needs root (CAP_NET_ADMIN) and the Docker socket.`,
+  )
   .action(async (opts: { config?: string; controlSocket?: string }) => {
     const path = opts.config ?? DEFAULT_CONFIG_PATH;
     let config;
@@ -41,14 +44,38 @@ DOCKER_HOST is honoured. Needs root (CAP_NET_ADMIN) and the Docker socket.`)
     for (const warning of deprecations(config)) log.warn({ event: 'config_deprecated', path, warning }, warning);
     const metrics: Metrics = new Metrics({ dockerConnected: (): boolean => status.isConnected() });
     const status: DaemonStatus = new DaemonStatus({ now: () => performance.now(), wallClock: () => Date.now(), pid: process.pid, metrics });
-    const daemon = new Daemon({ config, docker: dockerSource(), run: execaRunner(), monitor: nftMonitor(), log, now: () => performance.now(), onReady: systemdReadiness(process.env, execaRunner(), log), disableIpv6, readSysctl, observer: status, drainGateTimeouts: () => drainGateTimeouts(gateSpoolPath(config.control.socket)), onGateAnswer: (a) => metrics.gated(a.verdict, a.waitedMs) });
+    const daemon = new Daemon({
+      config,
+      docker: dockerSource(),
+      run: execaRunner(),
+      monitor: nftMonitor(),
+      log,
+      now: () => performance.now(),
+      onReady: systemdReadiness(process.env, execaRunner(), log),
+      disableIpv6,
+      readSysctl,
+      observer: status,
+      drainGateTimeouts: () => drainGateTimeouts(gateSpoolPath(config.control.socket)),
+      onGateAnswer: (a) => metrics.gated(a.verdict, a.waitedMs),
+    });
     // Status first: it answers (Docker disconnected, no reconcile yet) while moatd waits for Docker.
     // Enforcement matters more than the socket, so a socket that cannot open is logged, not fatal.
     let control: ControlServer | null = null;
     try {
-      control = await startControlServer({ socketPath: config.control.socket, metricsListen: config.metrics.listen, status: () => status.document(), metrics: () => metrics.text(), metricsContentType: metrics.contentType, log, gate: (id, waitMs) => daemon.admit(id, waitMs) });
+      control = await startControlServer({
+        socketPath: config.control.socket,
+        metricsListen: config.metrics.listen,
+        status: () => status.document(),
+        metrics: () => metrics.text(),
+        metricsContentType: metrics.contentType,
+        log,
+        gate: (id, waitMs) => daemon.admit(id, waitMs),
+      });
     } catch (err) {
-      log.error({ event: 'control_failed', socket: config.control.socket, err: err instanceof Error ? err.message : String(err) }, 'control socket not available; moatd enforces without it');
+      log.error(
+        { event: 'control_failed', socket: config.control.socket, err: err instanceof Error ? err.message : String(err) },
+        'control socket not available; moatd enforces without it',
+      );
     }
     let stopping = false;
     const stop = async (signal: string) => {
@@ -69,7 +96,8 @@ DOCKER_HOST is honoured. Needs root (CAP_NET_ADMIN) and the Docker socket.`)
           for (const warning of deprecations(next)) log.warn({ event: 'config_deprecated', path, warning }, warning);
           void daemon.reload(next);
         },
-        (err: unknown) => log.error({ event: 'config_rejected', path, err: err instanceof Error ? err.message : String(err) }, 'new config rejected; the running config stays'),
+        (err: unknown) =>
+          log.error({ event: 'config_rejected', path, err: err instanceof Error ? err.message : String(err) }, 'new config rejected; the running config stays'),
       );
     });
     try {

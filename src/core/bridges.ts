@@ -29,7 +29,9 @@ export function bridgesOf(policy: Policy, config: Config, family: Family): Bridg
   const managedBridges = new Set(policy.networks.filter((n) => n.managed).map((n) => n.network.bridge!));
   return {
     ifaces: [...patterns, ...[...managedBridges].filter((b) => !coveredByPattern(b)).sort()],
-    unnamedSubnets: [...new Set(policy.networks.filter((n) => !n.managed && n.network.driver === 'bridge').flatMap((n) => subnetsOf(n.network, family)))].sort(),
+    unnamedSubnets: [
+      ...new Set(policy.networks.filter((n) => !n.managed && n.network.driver === 'bridge').flatMap((n) => subnetsOf(n.network, family))),
+    ].sort(),
     unknown: patterns.filter((b) => !managedBridges.has(b)),
     routedSubnets: [...new Set(policy.networks.filter((n) => !n.managed).flatMap((n) => subnetsOf(n.network, family)))].sort(),
   };

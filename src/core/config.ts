@@ -3,15 +3,19 @@
 import { z } from 'zod';
 import { parseCidr } from './addr.js';
 
-export const DEFAULT_PROTECTED = [
-  '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', 'fc00::/7', 'fe80::/10',
-] as const;
+export const DEFAULT_PROTECTED = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16', 'fc00::/7', 'fe80::/10'] as const;
 
 const cidr = z.string().refine((s) => parseCidr(s) !== null, { error: (iss) => `not an IPv4/IPv6 address or CIDR: ${JSON.stringify(iss.input)}` });
 
 export const ConfigSchema = z.strictObject({
-  labelPrefix: z.string().regex(/^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$/, 'lower-case letters, digits, ".", "_" or "-"').default('moat'),
-  protectedNetworks: z.array(cidr).max(4096).default([...DEFAULT_PROTECTED]),
+  labelPrefix: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$/, 'lower-case letters, digits, ".", "_" or "-"')
+    .default('moat'),
+  protectedNetworks: z
+    .array(cidr)
+    .max(4096)
+    .default([...DEFAULT_PROTECTED]),
   defaultEgress: z.enum(['world', 'none']).default('world'),
   published: z.enum(['open', 'labelled']).default('open'),
   publishMode: z.enum(['proxy', 'dnat']).default('proxy'),
@@ -23,22 +27,34 @@ export const ConfigSchema = z.strictObject({
   denyAction: z.enum(['reject', 'drop']).default('reject'),
   logDenied: z.boolean().default(false),
   ipv6: z.enum(['auto', 'on', 'off']).default('auto'),
-  reconcile: z.strictObject({
-    resyncIntervalS: z.number().int().min(1).max(86_400).default(60),
-    // Removed: grants no longer wait during bursts (group commit). Accepted
-    // and ignored so that an older config still loads; see deprecations().
-    burstHoldMs: z.number().int().min(0).max(10_000).optional(),
-  }).prefault({}),
+  reconcile: z
+    .strictObject({
+      resyncIntervalS: z.number().int().min(1).max(86_400).default(60),
+      // Removed: grants no longer wait during bursts (group commit). Accepted
+      // and ignored so that an older config still loads; see deprecations().
+      burstHoldMs: z.number().int().min(0).max(10_000).optional(),
+    })
+    .prefault({}),
   policyDir: z.string().min(1).default('/etc/moat/policy.d'),
   // Interface names (iptables patterns, `+` = any suffix) of Docker bridges:
   // one moat does not know yet is denied, and `moat lockdown` denies them all.
   // Add the names you give with com.docker.network.bridge.name.
-  dockerBridges: z.array(z.string().regex(/^[A-Za-z0-9_.-]{1,14}\+?$|^[A-Za-z0-9_.-]{15}$/, 'an interface name, optionally ending in +')).min(1).max(256).default(['br-+', 'docker0']),
+  dockerBridges: z
+    .array(z.string().regex(/^[A-Za-z0-9_.-]{1,14}\+?$|^[A-Za-z0-9_.-]{15}$/, 'an interface name, optionally ending in +'))
+    .min(1)
+    .max(256)
+    .default(['br-+', 'docker0']),
   log: z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') }).prefault({}),
   control: z.strictObject({ socket: z.string().min(1).default('/run/moat/moat.sock') }).prefault({}),
-  metrics: z.strictObject({
-    listen: z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[0-9.]+|localhost):\d{1,5}$/, 'HOST:PORT').nullable().default(null),
-  }).prefault({}),
+  metrics: z
+    .strictObject({
+      listen: z
+        .string()
+        .regex(/^(\[[0-9a-fA-F:.]+\]|[0-9.]+|localhost):\d{1,5}$/, 'HOST:PORT')
+        .nullable()
+        .default(null),
+    })
+    .prefault({}),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;
@@ -68,7 +84,9 @@ export const DEFAULT_CONFIG: Config = ConfigSchema.parse({});
 export function deprecations(config: Config): string[] {
   const out: string[] = [];
   if (config.reconcile.burstHoldMs !== undefined) {
-    out.push('reconcile.burstHoldMs is ignored: grants no longer wait during bursts (what arrives during a commit goes into the next one, and a gated start waits only for the commit that holds it); remove the key');
+    out.push(
+      'reconcile.burstHoldMs is ignored: grants no longer wait during bursts (what arrives during a commit goes into the next one, and a gated start waits only for the commit that holds it); remove the key',
+    );
   }
   return out;
 }

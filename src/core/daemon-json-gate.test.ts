@@ -24,14 +24,25 @@ describe('registerStartGate / unregisterStartGate', () => {
     expect(r).toMatchObject({ ok: true, wraps: 'nvidia-container-runtime --debug' });
     expect(json(r)).toMatchObject({
       'default-runtime': 'moat',
-      runtimes: { nvidia: { path: 'nvidia-container-runtime' }, moat: { path: target.wrapper, runtimeArgs: ['--moat-socket', '/srv/moat.sock', '--moat-runtime', 'nvidia-container-runtime', '--debug'] } },
+      runtimes: {
+        nvidia: { path: 'nvidia-container-runtime' },
+        moat: { path: target.wrapper, runtimeArgs: ['--moat-socket', '/srv/moat.sock', '--moat-runtime', 'nvidia-container-runtime', '--debug'] },
+      },
     });
     if (!r.ok) return;
-    expect(json(unregisterStartGate(r.text, r.previous))).toEqual({ runtimes: { nvidia: { path: 'nvidia-container-runtime', runtimeArgs: ['--debug'] }, moat: { path: 'nvidia-container-runtime', runtimeArgs: ['--debug'] } }, 'default-runtime': 'nvidia' });
+    expect(json(unregisterStartGate(r.text, r.previous))).toEqual({
+      runtimes: {
+        nvidia: { path: 'nvidia-container-runtime', runtimeArgs: ['--debug'] },
+        moat: { path: 'nvidia-container-runtime', runtimeArgs: ['--debug'] },
+      },
+      'default-runtime': 'nvidia',
+    });
   });
 
   it('refuses what it cannot wrap, and leaves a default the operator changed since alone', () => {
-    expect(registerStartGate(JSON.stringify({ runtimes: { gvisor: { runtimeType: 'io.containerd.runsc.v1' } }, 'default-runtime': 'gvisor' }), target)).toMatchObject({ ok: false, error: expect.stringMatching(/runtimeType/) });
+    expect(
+      registerStartGate(JSON.stringify({ runtimes: { gvisor: { runtimeType: 'io.containerd.runsc.v1' } }, 'default-runtime': 'gvisor' }), target),
+    ).toMatchObject({ ok: false, error: expect.stringMatching(/runtimeType/) });
     expect(registerStartGate('{"runtimes": []}', target)).toMatchObject({ ok: false });
     expect(registerStartGate('{', target)).toMatchObject({ ok: false });
     const r = registerStartGate('{}', target);

@@ -52,10 +52,14 @@ export function registerStartGate(text: string | null, target: GateTarget): Daem
   if (parsed['default-runtime'] === GATE_RUNTIME && isObj(current) && current.path === target.wrapper) {
     return { ok: true, text: source, changed: source !== text, previous, wraps: wrapsOf(current) };
   }
-  if (parsed['default-runtime'] === GATE_RUNTIME) return { ok: false, error: `"default-runtime" is already "${GATE_RUNTIME}", but runtimes.${GATE_RUNTIME} is not ${target.wrapper}: fix it by hand first` };
+  if (parsed['default-runtime'] === GATE_RUNTIME)
+    return { ok: false, error: `"default-runtime" is already "${GATE_RUNTIME}", but runtimes.${GATE_RUNTIME} is not ${target.wrapper}: fix it by hand first` };
   const inner = wrapped(parsed);
   if (typeof inner === 'string') return { ok: false, error: `${inner}: the start gate is not registered` };
-  const runtimeArgs = [...(target.socket !== DEFAULT_GATE_SOCKET ? ['--moat-socket', target.socket] : []), ...(inner ? ['--moat-runtime', inner.path, ...inner.args] : [])];
+  const runtimeArgs = [
+    ...(target.socket !== DEFAULT_GATE_SOCKET ? ['--moat-socket', target.socket] : []),
+    ...(inner ? ['--moat-runtime', inner.path, ...inner.args] : []),
+  ];
   const entry = { path: target.wrapper, ...(runtimeArgs.length > 0 ? { runtimeArgs } : {}) };
   let out = setMember(source, 'runtimes', JSON.stringify({ ...runtimes, [GATE_RUNTIME]: entry }));
   out = setMember(out, 'default-runtime', JSON.stringify(GATE_RUNTIME));
@@ -125,7 +129,10 @@ export function unregisterStartGate(text: string | null, previous: GatePrevious)
     const next = { ...runtimes, [GATE_RUNTIME]: previous.moatRuntime.present ? previous.moatRuntime.value : plain };
     out = setMember(out, 'runtimes', JSON.stringify(next));
     expected.runtimes = next;
-    if (!previous.moatRuntime.present) notes.push(`runtimes.${GATE_RUNTIME} now runs ${plain.path} directly: containers created while the start gate was the default still start; remove the entry once they are recreated`);
+    if (!previous.moatRuntime.present)
+      notes.push(
+        `runtimes.${GATE_RUNTIME} now runs ${plain.path} directly: containers created while the start gate was the default still start; remove the entry once they are recreated`,
+      );
   }
   return checked(out, expected, { notes, changed: out !== text });
 }

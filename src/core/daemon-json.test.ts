@@ -11,8 +11,9 @@ describe('disableDockerFirewall', () => {
     if (r.ok) expect(r.text).toBe('{\n  "iptables": false,\n  "ip6tables": false\n}\n');
   });
 
-  it('appends the keys in the file\'s own indentation and keeps everything else byte for byte', () => {
-    const text = '{\n    "log-driver": "journald",\n    "default-address-pools": [ {"base": "10.200.0.0/16", "size": 24} ],\n    "features": { "buildkit": true }\n}\n';
+  it("appends the keys in the file's own indentation and keeps everything else byte for byte", () => {
+    const text =
+      '{\n    "log-driver": "journald",\n    "default-address-pools": [ {"base": "10.200.0.0/16", "size": 24} ],\n    "features": { "buildkit": true }\n}\n';
     const r = disableDockerFirewall(text);
     expect(r.ok && r.text).toBe(
       '{\n    "log-driver": "journald",\n    "default-address-pools": [ {"base": "10.200.0.0/16", "size": 24} ],\n    "features": { "buildkit": true },\n    "iptables": false,\n    "ip6tables": false\n}\n',
@@ -26,7 +27,7 @@ describe('disableDockerFirewall', () => {
     expect(r.ok && r.text).toBe('{"iptables": false, "ipv6": true, "ip6tables": false, "dns": ["10.0.0.2"]}');
   });
 
-  it('uses the file\'s spacing around the colon on a one-line object', () => {
+  it("uses the file's spacing around the colon on a one-line object", () => {
     const r = disableDockerFirewall('{"debug":true}\n');
     expect(r.ok && r.text).toBe('{"debug":true, "iptables":false, "ip6tables":false}\n');
   });
@@ -40,7 +41,9 @@ describe('disableDockerFirewall', () => {
     const text = '{\n  "labels": ["iptables", "}{"],\n  "x": {"iptables": true, "s": "\\"iptables\\": true"}\n}';
     const r = disableDockerFirewall(text);
     expect(r.ok && JSON.parse(r.text)).toEqual({ labels: ['iptables', '}{'], x: { iptables: true, s: '"iptables": true' }, iptables: false, ip6tables: false });
-    expect(r.ok && r.text.startsWith('{\n  "labels": ["iptables", "}{"],\n  "x": {"iptables": true, "s": "\\"iptables\\": true"},\n  "iptables": false')).toBe(true);
+    expect(r.ok && r.text.startsWith('{\n  "labels": ["iptables", "}{"],\n  "x": {"iptables": true, "s": "\\"iptables\\": true"},\n  "iptables": false')).toBe(
+      true,
+    );
   });
 
   it('refuses a file that is not a JSON object, naming the problem', () => {

@@ -10,7 +10,8 @@ export type DockerFirewallKey = (typeof DOCKER_FIREWALL_KEYS)[number];
 export type PreviousValue = { readonly present: false } | { readonly present: true; readonly value: unknown };
 export type PreviousValues = Readonly<Record<DockerFirewallKey, PreviousValue>>;
 
-export type DaemonJsonResult<T> = ({ readonly ok: true; readonly text: string; readonly changed: boolean } & T) | { readonly ok: false; readonly error: string };
+export type DaemonJsonResult<T> =
+  ({ readonly ok: true; readonly text: string; readonly changed: boolean } & T) | { readonly ok: false; readonly error: string };
 
 interface Member {
   readonly key: string;
@@ -89,7 +90,10 @@ export function parseObject(text: string): Record<string, unknown> | string {
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
   if (typeof value === 'object' && value !== null) {
-    return `{${Object.keys(value).sort().map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
+    return `{${Object.keys(value)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
+      .join(',')}}`;
   }
   return JSON.stringify(value);
 }

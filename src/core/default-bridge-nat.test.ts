@@ -9,7 +9,11 @@ import { buildPolicy } from './policy.js';
 import { renderRuleset, renderText } from './render.js';
 import { buildRuleset } from './ruleset.js';
 
-const DOCKER0 = { 'com.docker.network.bridge.default_bridge': 'true', 'com.docker.network.bridge.enable_ip_masquerade': 'false', 'com.docker.network.bridge.name': 'docker0' };
+const DOCKER0 = {
+  'com.docker.network.bridge.default_bridge': 'true',
+  'com.docker.network.bridge.enable_ip_masquerade': 'false',
+  'com.docker.network.bridge.name': 'docker0',
+};
 
 const host = (options: Record<string, string>, config: Config = DEFAULT_CONFIG) => {
   const lists = dockerLists({ bridge: { subnets: ['172.17.0.0/16', 'fd00:17::/64'], options } }, { c: { nets: { bridge: '172.17.0.2,fd00:17::2' } } });
@@ -19,7 +23,7 @@ const host = (options: Record<string, string>, config: Config = DEFAULT_CONFIG) 
 };
 const masquerades = (text: string) => text.split('\n').filter((l) => l.includes('-j MASQUERADE'));
 
-describe('the default bridge\'s masquerade', () => {
+describe("the default bridge's masquerade", () => {
   it('is on by default, though the engine says enable_ip_masquerade=false', () => {
     const d = host(DOCKER0);
     expect(d.np.nat).toMatchObject({ value: true, reason: 'default: masquerade (default bridge, config defaultBridgeNat: true)' });
@@ -33,7 +37,7 @@ describe('the default bridge\'s masquerade', () => {
     expect([...masquerades(d.v4), ...masquerades(d.v6)]).toEqual([]);
   });
 
-  it('a user-defined network\'s enable_ip_masquerade=false is still the operator\'s word, whatever defaultBridgeNat says', () => {
+  it("a user-defined network's enable_ip_masquerade=false is still the operator's word, whatever defaultBridgeNat says", () => {
     const user = { 'com.docker.network.bridge.enable_ip_masquerade': 'false' };
     for (const config of [DEFAULT_CONFIG, ConfigSchema.parse({ defaultBridgeNat: true })]) {
       const d = host(user, config);

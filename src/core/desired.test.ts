@@ -29,7 +29,13 @@ const POLICIES = [
 
 /** Everything a caller reads, as plain comparable data. */
 function observed(d: Desired) {
-  return { text: d.rendered.map(renderText), problems: d.problems, snapshot: d.snapshot, flows: d.policy.flows.map((f) => f.id), world: d.policy.containers.map((c) => c.world) };
+  return {
+    text: d.rendered.map(renderText),
+    problems: d.problems,
+    snapshot: d.snapshot,
+    flows: d.policy.flows.map((f) => f.id),
+    world: d.policy.containers.map((c) => c.world),
+  };
 }
 
 /**
@@ -72,14 +78,18 @@ const RUNS = Number(process.env.MOAT_PROPERTY_RUNS ?? 60);
 describe('computeDesired with a memo', () => {
   it('equals a fresh computation after every change of a random sequence', { timeout: 600_000 }, () => {
     fc.assert(
-      fc.property(fc.nat(3), fc.array(change, { minLength: 1, maxLength: 25 }), (configIndex, changes) => check(configIndex, changes, { containers: 40, networks: 6 })),
+      fc.property(fc.nat(3), fc.array(change, { minLength: 1, maxLength: 25 }), (configIndex, changes) =>
+        check(configIndex, changes, { containers: 40, networks: 6 }),
+      ),
       { numRuns: RUNS },
     );
   });
 
   it('equals a fresh computation on a host large enough for dispatch trees', { timeout: 600_000 }, () => {
     fc.assert(
-      fc.property(fc.nat(3), fc.array(change, { minLength: 1, maxLength: 10 }), (configIndex, changes) => check(configIndex, changes, { containers: 400, networks: 40 })),
+      fc.property(fc.nat(3), fc.array(change, { minLength: 1, maxLength: 10 }), (configIndex, changes) =>
+        check(configIndex, changes, { containers: 400, networks: 40 }),
+      ),
       { numRuns: Math.ceil(RUNS / 10) },
     );
   });
@@ -87,7 +97,11 @@ describe('computeDesired with a memo', () => {
   // Sequences random ones reach too rarely: a grant to a published port
   // replaced by another grant from the same container to the same target (the
   // DNAT of that port depends on the flows to the target, not only on who sends them).
-  const grant = (port: EntrySpec['port'], proto: EntrySpec['proto'] = ''): Change => ({ kind: 'relabel', at: 1, labels: { egress: [{ peer: 'publisher', k: 0, port, proto }], ingress: null } });
+  const grant = (port: EntrySpec['port'], proto: EntrySpec['proto'] = ''): Change => ({
+    kind: 'relabel',
+    at: 1,
+    labels: { egress: [{ peer: 'publisher', k: 0, port, proto }], ingress: null },
+  });
   it.each([
     ['to another port', grant(':443')],
     ['to another protocol', grant(':80', '/udp')],
@@ -112,16 +126,28 @@ describe('computeDesired with a memo', () => {
     ['whose subnet a CIDR entry is inside', 'inside'],
   ] as const)('equals a fresh computation when a network %s is removed', (_, peer) => {
     // lists.networks: bridge, host, none, then n0000... (synthetic.ts); k = 3 is n0000, on no grant's own side.
-    const changes: Change[] = [{ kind: 'relabel', at: 1, labels: { egress: [{ peer, k: 3, port: ':80', proto: '' }], ingress: null } }, { kind: 'remove-network', at: 3 }];
+    const changes: Change[] = [
+      { kind: 'relabel', at: 1, labels: { egress: [{ peer, k: 3, port: ':80', proto: '' }], ingress: null } },
+      { kind: 'remove-network', at: 3 },
+    ];
     for (const configIndex of [0, 1]) check(configIndex, changes, { containers: 40, networks: 6 });
   });
 
   // Docker data with a problem comes and goes: its problem with it (the patched snapshot keeps the last problems only when nothing changed them).
-  it.each(['bad-address', 'duplicate-id', 'bad-id', 'not-an-object'] as const)('equals a fresh computation when a container with a %s comes and goes', (what) => {
-    // Base 40 containers: the odd one is appended at index 40.
-    const changes: Change[] = [{ kind: 'odd', at: 3, what }, { kind: 'touch' }, { kind: 'remove-container', at: 40 }, { kind: 'odd', at: 5, what }, { kind: 'remove-container', at: 5 }];
-    for (const configIndex of [0, 1]) check(configIndex, changes, { containers: 40, networks: 6 });
-  });
+  it.each(['bad-address', 'duplicate-id', 'bad-id', 'not-an-object'] as const)(
+    'equals a fresh computation when a container with a %s comes and goes',
+    (what) => {
+      // Base 40 containers: the odd one is appended at index 40.
+      const changes: Change[] = [
+        { kind: 'odd', at: 3, what },
+        { kind: 'touch' },
+        { kind: 'remove-container', at: 40 },
+        { kind: 'odd', at: 5, what },
+        { kind: 'remove-container', at: 5 },
+      ];
+      for (const configIndex of [0, 1]) check(configIndex, changes, { containers: 40, networks: 6 });
+    },
+  );
 
   it('hands back the same chain lines for chains a change did not touch', () => {
     const host = new ChangingHost(200, 20);

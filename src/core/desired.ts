@@ -58,7 +58,13 @@ function boundTo(memo: DesiredMemo, config: Config, policyRules: readonly Policy
   return memo.bound;
 }
 
-export function computeDesired(lists: DockerLists, config: Config, families: readonly Family[], policyRules: readonly PolicyRule[] = [], memo: DesiredMemo = createDesiredMemo()): Desired {
+export function computeDesired(
+  lists: DockerLists,
+  config: Config,
+  families: readonly Family[],
+  policyRules: readonly PolicyRule[] = [],
+  memo: DesiredMemo = createDesiredMemo(),
+): Desired {
   const bound = boundTo(memo, config, policyRules);
   const { result: snapshot, problems: dataProblems } = fromDocker(lists, memo.docker);
   const policy = buildPolicy(snapshot, config, policyOrigins(snapshot, policyRules, bound.origins), bound.policy);

@@ -103,7 +103,12 @@ describe('port dispatch', () => {
     const rule = fc.record({ proto: fc.constantFrom('tcp' as const, 'udp' as const), port: fc.integer({ min: 1, max: 400 }), n: fc.nat(3) });
     fc.assert(
       fc.property(fc.array(rule, { maxLength: 150 }), fc.integer({ min: 1, max: 20 }), (specs, fanout) => {
-        const rules: Rule[] = specs.map((x, i) => ({ proto: x.proto, dport: String(x.port), comment: `moat:published:${i}`, jump: x.n === 0 ? 'DROP' : 'ACCEPT' }));
+        const rules: Rule[] = specs.map((x, i) => ({
+          proto: x.proto,
+          dport: String(x.port),
+          comment: `moat:published:${i}`,
+          jump: x.n === 0 ? 'DROP' : 'ACCEPT',
+        }));
         const d = portDispatch(rules, 'MOAT-PI-', fanout);
         for (const proto of ['tcp', 'udp']) {
           for (let port = 0; port <= 401; port++) {
@@ -118,7 +123,12 @@ describe('port dispatch', () => {
   });
 
   it('finds one of 1,000 published ports in a few dozen rules', () => {
-    const rules: Rule[] = Array.from({ length: 1000 }, (_, i) => ({ proto: 'tcp', dport: String(20000 + 3 * i), comment: `moat:published:${i}`, jump: 'ACCEPT' }));
+    const rules: Rule[] = Array.from({ length: 1000 }, (_, i) => ({
+      proto: 'tcp',
+      dport: String(20000 + 3 * i),
+      comment: `moat:published:${i}`,
+      jump: 'ACCEPT',
+    }));
     const d = portDispatch(rules, 'MOAT-PI-');
     const costs = [20000, 21500, 22997, 22].map((p) => reached(d, portMatches('tcp', p)).evaluated);
     expect(Math.max(...costs)).toBeLessThanOrEqual(3 * FANOUT);
@@ -127,7 +137,9 @@ describe('port dispatch', () => {
 });
 
 describe('subnet dispatch', () => {
-  const v4 = fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.constantFrom(16, 20, 24, 28)).map(([a, b, p]) => parseCidr(`10.${a}.${b}.0/${p}`.replace(/\.(\d+)\.0\/16$/, '.0.0/16'))!);
+  const v4 = fc
+    .tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.constantFrom(16, 20, 24, 28))
+    .map(([a, b, p]) => parseCidr(`10.${a}.${b}.0/${p}`.replace(/\.(\d+)\.0\/16$/, '.0.0/16'))!);
   const v6 = fc.tuple(fc.integer({ min: 0, max: 0xffff }), fc.constantFrom(48, 56, 64)).map(([a, p]) => parseCidr(`fd00:${a.toString(16)}::/${p}`)!);
 
   it.each([
@@ -135,16 +147,30 @@ describe('subnet dispatch', () => {
     ['IPv6', v6],
   ] as const)('%s: an address reaches exactly the subnets that hold it', (_, subnet) => {
     fc.assert(
-      fc.property(fc.uniqueArray(subnet.filter((c) => c !== null), { maxLength: 80, selector: (c) => c.text }), fc.integer({ min: 1, max: 20 }), (subnets, fanout) => {
-        const leaves = subnets.map((cidr) => ({ cidr, rule: { src: cidr.text, comment: 'moat:nat:x', jump: 'MASQUERADE' } as Rule }));
-        const d = cidrDispatch(leaves, 'src', 'MOAT-MQ-', fanout);
-        for (const probe of subnets) {
-          const inside = (r: Rule) => cidrContains(parseCidr(r.src!)!, { ...probe, prefix: probe.family === 4 ? 32 : 128 });
-          const got = reached(d, inside).leaves.map((r) => r.src).sort();
-          expect(got).toEqual(subnets.filter((c) => cidrContains(c, { ...probe, prefix: probe.family === 4 ? 32 : 128 })).map((c) => c.text).sort());
-        }
-        for (const c of d.chains) expect(c.name.length).toBeLessThanOrEqual(28);
-      }),
+      fc.property(
+        fc.uniqueArray(
+          subnet.filter((c) => c !== null),
+          { maxLength: 80, selector: (c) => c.text },
+        ),
+        fc.integer({ min: 1, max: 20 }),
+        (subnets, fanout) => {
+          const leaves = subnets.map((cidr) => ({ cidr, rule: { src: cidr.text, comment: 'moat:nat:x', jump: 'MASQUERADE' } as Rule }));
+          const d = cidrDispatch(leaves, 'src', 'MOAT-MQ-', fanout);
+          for (const probe of subnets) {
+            const inside = (r: Rule) => cidrContains(parseCidr(r.src!)!, { ...probe, prefix: probe.family === 4 ? 32 : 128 });
+            const got = reached(d, inside)
+              .leaves.map((r) => r.src)
+              .sort();
+            expect(got).toEqual(
+              subnets
+                .filter((c) => cidrContains(c, { ...probe, prefix: probe.family === 4 ? 32 : 128 }))
+                .map((c) => c.text)
+                .sort(),
+            );
+          }
+          for (const c of d.chains) expect(c.name.length).toBeLessThanOrEqual(28);
+        },
+      ),
       { numRuns: 100 },
     );
   });

@@ -127,7 +127,13 @@ export function portDispatch(rules: readonly Rule[], chainPrefix: string, fanout
   const out: Rule[] = [];
   for (const proto of [...byPort.keys()].sort()) {
     const of = byPort.get(proto)!;
-    out.push(...build(proto, [...of.keys()].sort((a, b) => a - b), of));
+    out.push(
+      ...build(
+        proto,
+        [...of.keys()].sort((a, b) => a - b),
+        of,
+      ),
+    );
   }
   return { rules: out, chains };
 }

@@ -9,10 +9,15 @@ import { ruleReason } from './explain-reasons.js';
 
 // Comments that never decide a verdict: dispatch jumps, conntrack, NDP, zone
 // and deny helpers (their caller decides), NAT, the logDenied LOG rules.
-const STRUCTURAL = /^moat:(established|ndp|dispatch|net:[0-9a-f]{12}|zone:\w+|deny|nat:[0-9a-f]{12}|no-nat-between-networks|published|published:from-docker|log-denied)$/;
+const STRUCTURAL =
+  /^moat:(established|ndp|dispatch|net:[0-9a-f]{12}|zone:\w+|deny|nat:[0-9a-f]{12}|no-nat-between-networks|published|published:from-docker|log-denied)$/;
 const root = join(import.meta.dirname, '../../test/golden/scenarios');
 // Folders only: scenarios/README.md is no scenario.
-const scenarioNames = () => readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+const scenarioNames = () =>
+  readdirSync(root, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
 
 describe('ruleReason', () => {
   it.each(scenarioNames())('maps every deciding comment of golden scenario %s to its origin', (name) => {
@@ -25,7 +30,12 @@ describe('ruleReason', () => {
         for (const chain of rs.tables[table].chains) {
           for (const rule of chain.rules) {
             if (STRUCTURAL.test(rule.comment)) continue;
-            const d = ruleReason({ table, chain: chain.name, comment: rule.comment }, [], { srcNet: null, srcContainer: null, dstKind: 'docker', dstSet: { kind: 'ip', cidr: parseCidr('10.0.0.1')! } }, { policy: desired.policy, config: config!, nets, protectedRanges: [] });
+            const d = ruleReason(
+              { table, chain: chain.name, comment: rule.comment },
+              [],
+              { srcNet: null, srcContainer: null, dstKind: 'docker', dstSet: { kind: 'ip', cidr: parseCidr('10.0.0.1')! } },
+              { policy: desired.policy, config: config!, nets, protectedRanges: [] },
+            );
             expect(d.reason, `${chain.name} ${rule.comment}`).not.toBe(rule.comment);
             expect(d.rule).toBe(rule.comment);
           }

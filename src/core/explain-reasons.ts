@@ -75,10 +75,16 @@ function reasonOf(id: RuleId, ref: RuleRef, via: readonly string[], ends: Ends, 
     case 'world': {
       const c = policy.containers.find((x) => x.container.id.startsWith(id.container));
       const np = chainNet() ?? ends.srcNet;
-      return { kind: np?.sources.egress ?? 'default', reason: `${c?.container.name ?? id.container} may reach world: network ${np?.network.name} egress world (${np?.egress.reason})` };
+      return {
+        kind: np?.sources.egress ?? 'default',
+        reason: `${c?.container.name ?? id.container} may reach world: network ${np?.network.name} egress world (${np?.egress.reason})`,
+      };
     }
     case 'internal':
-      return { kind: 'network', reason: `network ${chainNet()?.network.name ?? '?'} is internal: its containers reach only each other, never lan, world or the host` };
+      return {
+        kind: 'network',
+        reason: `network ${chainNet()?.network.name ?? '?'} is internal: its containers reach only each other, never lan, world or the host`,
+      };
     case 'host':
       return { kind: 'default', reason: 'default: containers may not connect to the host' };
     case 'inbound':
@@ -91,12 +97,19 @@ function reasonOf(id: RuleId, ref: RuleRef, via: readonly string[], ends: Ends, 
       const c = policy.containers.find((x) => x.container.id.startsWith(id.container))?.container;
       const name = c?.name ?? id.container;
       const port = `${id.port}/${id.proto}`;
-      if (id.unlisted) return { kind: 'config', reason: `published: labelled, and the source is not named in ${name}'s ${config.labelPrefix}.ingress for ${port}` };
+      if (id.unlisted)
+        return { kind: 'config', reason: `published: labelled, and the source is not named in ${name}'s ${config.labelPrefix}.ingress for ${port}` };
       const hp = c?.ports.find((x) => x.containerPort === id.port && x.proto === id.proto)?.hostPort;
       if (hp === undefined && c?.routedPorts?.some((x) => x.containerPort === id.port && x.proto === id.proto)) {
-        return { kind: 'config', reason: `published in routed mode (no host port): ${name}:${port} is reached by direct routing (config published: ${config.published})` };
+        return {
+          kind: 'config',
+          reason: `published in routed mode (no host port): ${name}:${port} is reached by direct routing (config published: ${config.published})`,
+        };
       }
-      return { kind: 'config', reason: `published port ${hp ?? '?'} -> ${name}:${port} (config published: ${config.published}, publishMode: ${config.publishMode})` };
+      return {
+        kind: 'config',
+        reason: `published port ${hp ?? '?'} -> ${name}:${port} (config published: ${config.published}, publishMode: ${config.publishMode})`,
+      };
     }
     case 'default-deny':
       return defaultDeny(via, ends, ctx);
@@ -127,7 +140,8 @@ function defaultDeny(via: readonly string[], ends: Ends, ctx: ReasonContext): Re
   if (ends.dstKind === 'host') return { kind: 'default', reason: 'default: containers may not connect to the host' };
   const set = ends.dstSet;
   const isLan = set.kind === 'zone' ? set.zone === 'lan' : set.kind === 'ip' && ctx.protectedRanges.some((r) => inRange(set.cidr, r));
-  if (isLan || via.includes(zoneComment('lan'))) return { kind: 'default', reason: `default: containers may not reach lan (protectedNetworks: ${ctx.protectedRanges.map((r) => r.text).join(', ')})` };
+  if (isLan || via.includes(zoneComment('lan')))
+    return { kind: 'default', reason: `default: containers may not reach lan (protectedNetworks: ${ctx.protectedRanges.map((r) => r.text).join(', ')})` };
   const cp = ends.srcContainer ? ctx.policy.containers.find((c) => c.container.id === ends.srcContainer!.id) : undefined;
   if (cp && !cp.world.value) {
     if (cp.sources.world === 'label') return { kind: 'label', reason: `${cp.world.reason} on ${cp.container.name}` };

@@ -53,11 +53,19 @@ export class Resolver {
     if (matches.length === 0) return `no running container, compose service or PROJECT/SERVICE named ${JSON.stringify(ref)}`;
     if (matches.length > 1) notes.push(`${ref} has ${matches.length} containers; explaining ${matches[0]!.name} (name one to choose)`);
     const c = matches[0]!;
-    if (c.networkMode === 'host') return { kind: 'container', container: c, pinned: null, hostMode: true, notes: [...notes, `${c.name} is in host network mode: it is the host, a host firewall cannot isolate it`] };
+    if (c.networkMode === 'host')
+      return {
+        kind: 'container',
+        container: c,
+        pinned: null,
+        hostMode: true,
+        notes: [...notes, `${c.name} is in host network mode: it is the host, a host firewall cannot isolate it`],
+      };
     const owner = netnsOwner(c, this.byId);
     if (!owner) return `${c.name} shares the network namespace of a container moat cannot find`;
     if (owner !== c) notes.push(`${c.name} shares ${owner.name}'s network namespace: ${owner.name}'s policy applies`);
-    if (owner.networkMode === 'host') return { kind: 'container', container: owner, pinned: null, hostMode: true, notes: [...notes, `${owner.name} is in host network mode: it is the host`] };
+    if (owner.networkMode === 'host')
+      return { kind: 'container', container: owner, pinned: null, hostMode: true, notes: [...notes, `${owner.name} is in host network mode: it is the host`] };
     return { kind: 'container', container: owner, pinned: null, hostMode: false, notes };
   }
 
@@ -70,7 +78,8 @@ export class Resolver {
     const host = this.hostAddresses.map((a) => parseAddress(a)?.text).includes(ip);
     const cidr = parseCidr(ip)!;
     const net = this.policy.networks.find((n) => (family === 4 ? n.network.subnets4 : n.network.subnets6).some((s) => cidrIn(cidr, s)));
-    if (host || (net && isGateway(ip, net, family))) return { kind: 'host', address: ip, notes: host ? [] : [`${ip} is taken as ${net!.network.name}'s gateway: the host`] };
+    if (host || (net && isGateway(ip, net, family)))
+      return { kind: 'host', address: ip, notes: host ? [] : [`${ip} is taken as ${net!.network.name}'s gateway: the host`] };
     if (net) return { kind: 'docker', net, address: ip, notes: [`no running container has ${ip} (network ${net.network.name})`] };
     const lan = this.protectedRanges(family).some((r) => cidrIn(cidr, r.text));
     return { kind: 'zone', zone: lan ? 'lan' : 'world', address: ip, notes: [] };

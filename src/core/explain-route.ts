@@ -48,17 +48,41 @@ export class Router {
     const dockerSide = (c: Container, e: Endpoint): Side => {
       const net = this.nets.get(e.networkId)!;
       const ip = addr(e)!;
-      return { place: { kind: 'container', name: c.name, containerId: c.id, network: net.network.name, bridge: net.network.bridge, address: ip }, set: { kind: 'ip', cidr: parseCidr(ip)! }, net, kind: 'docker', container: c };
+      return {
+        place: { kind: 'container', name: c.name, containerId: c.id, network: net.network.name, bridge: net.network.bridge, address: ip },
+        set: { kind: 'ip', cidr: parseCidr(ip)! },
+        net,
+        kind: 'docker',
+        container: c,
+      };
     };
     /** The side of an end that is not a container (whose side depends on the route). */
     const other = (r: Resolved): Side | null => {
       switch (r.kind) {
         case 'host':
-          return { place: hostPlace(r.address), set: r.address ? { kind: 'ip', cidr: parseCidr(r.address)! } : { kind: 'host', within: null }, net: null, kind: 'host', container: null };
+          return {
+            place: hostPlace(r.address),
+            set: r.address ? { kind: 'ip', cidr: parseCidr(r.address)! } : { kind: 'host', within: null },
+            net: null,
+            kind: 'host',
+            container: null,
+          };
         case 'zone':
-          return { place: { kind: r.zone, name: r.address ?? r.zone, containerId: null, network: null, bridge: null, address: r.address }, set: r.address ? { kind: 'ip', cidr: parseCidr(r.address)! } : { kind: 'zone', zone: r.zone, within: null }, net: null, kind: 'zone', container: null };
+          return {
+            place: { kind: r.zone, name: r.address ?? r.zone, containerId: null, network: null, bridge: null, address: r.address },
+            set: r.address ? { kind: 'ip', cidr: parseCidr(r.address)! } : { kind: 'zone', zone: r.zone, within: null },
+            net: null,
+            kind: 'zone',
+            container: null,
+          };
         case 'docker':
-          return { place: { kind: 'docker', name: r.address, containerId: null, network: r.net.network.name, bridge: r.net.network.bridge, address: r.address }, set: { kind: 'ip', cidr: parseCidr(r.address)! }, net: r.net, kind: 'docker', container: null };
+          return {
+            place: { kind: 'docker', name: r.address, containerId: null, network: r.net.network.name, bridge: r.net.network.bridge, address: r.address },
+            set: { kind: 'ip', cidr: parseCidr(r.address)! },
+            net: r.net,
+            kind: 'docker',
+            container: null,
+          };
         case 'container':
           return null;
         default:
@@ -68,11 +92,15 @@ export class Router {
     const placeOf = (r: Resolved): Place => {
       if (r.kind !== 'container') return other(r)!.place;
       const ep = (r.pinned && addr(r.pinned) ? r.pinned : null) ?? eps(r.container)[0];
-      return ep ? dockerSide(r.container, ep).place : { kind: 'container', name: r.container.name, containerId: r.container.id, network: null, bridge: null, address: null };
+      return ep
+        ? dockerSide(r.container, ep).place
+        : { kind: 'container', name: r.container.name, containerId: r.container.id, network: null, bridge: null, address: null };
     };
     const fail = (error: string) => ({ error, srcPlace: placeOf(a), dstPlace: placeOf(b) });
-    if (a.kind === 'container' && eps(a.container).length === 0) return fail(`${a.container.name} has no IPv${family} address on a network moat knows (network mode ${a.container.networkMode})`);
-    if (b.kind === 'container' && eps(b.container).length === 0) return fail(`${b.container.name} has no IPv${family} address on a network moat knows (network mode ${b.container.networkMode})`);
+    if (a.kind === 'container' && eps(a.container).length === 0)
+      return fail(`${a.container.name} has no IPv${family} address on a network moat knows (network mode ${a.container.networkMode})`);
+    if (b.kind === 'container' && eps(b.container).length === 0)
+      return fail(`${b.container.name} has no IPv${family} address on a network moat knows (network mode ${b.container.networkMode})`);
     const dstNetId = b.kind === 'container' ? (b.pinned?.networkId ?? null) : b.kind === 'docker' ? b.net.network.id : null;
 
     if (a.kind === 'container') {
@@ -80,7 +108,9 @@ export class Router {
       const pinnedSrc = a.pinned && addr(a.pinned) ? a.pinned : null;
       if (b.kind === 'container') {
         const theirs = eps(b.container);
-        const shared = b.pinned ? theirs.filter((e) => e.networkId === b.pinned!.networkId && mine.some((m) => m.networkId === e.networkId)) : theirs.filter((e) => mine.some((m) => m.networkId === e.networkId));
+        const shared = b.pinned
+          ? theirs.filter((e) => e.networkId === b.pinned!.networkId && mine.some((m) => m.networkId === e.networkId))
+          : theirs.filter((e) => mine.some((m) => m.networkId === e.networkId));
         if (shared[0]) {
           const srcEp = mine.find((m) => m.networkId === shared[0]!.networkId)!;
           return { src: dockerSide(a.container, pinnedSrc ?? srcEp), dst: dockerSide(b.container, shared[0]) };
@@ -97,7 +127,13 @@ export class Router {
       }
       if (b.kind === 'host') {
         // The gateway of the source's own network is always on-link.
-        const onLink = b.address ? mine.find((m) => (family === 4 ? this.nets.get(m.networkId)!.network.subnets4 : this.nets.get(m.networkId)!.network.subnets6).some((s) => cidrIn(parseCidr(b.address!)!, s))) : undefined;
+        const onLink = b.address
+          ? mine.find((m) =>
+              (family === 4 ? this.nets.get(m.networkId)!.network.subnets4 : this.nets.get(m.networkId)!.network.subnets6).some((s) =>
+                cidrIn(parseCidr(b.address!)!, s),
+              ),
+            )
+          : undefined;
         const ep = pinnedSrc ?? onLink ?? gateway(a.container) ?? mine[0]!;
         return { src: dockerSide(a.container, ep), dst: dstSide };
       }
@@ -121,7 +157,14 @@ export class Router {
     if (r.kind !== 'container') return null;
     const ep = r.pinned!;
     const net = this.nets.get(ep.networkId)!;
-    return { place: { kind: 'container', name: r.container.name, containerId: r.container.id, network: net.network.name, bridge: net.network.bridge, address: m[1]! }, set: { kind: 'ip', cidr: parseCidr(m[1]!)! }, net, kind: 'docker', container: r.container, port: Number(m[2]) };
+    return {
+      place: { kind: 'container', name: r.container.name, containerId: r.container.id, network: net.network.name, bridge: net.network.bridge, address: m[1]! },
+      set: { kind: 'ip', cidr: parseCidr(m[1]!)! },
+      net,
+      kind: 'docker',
+      container: r.container,
+      port: Number(m[2]),
+    };
   }
 
   /** The container behind a host port Docker publishes (userland proxy), on this family's wildcard or `address`. */
@@ -129,7 +172,13 @@ export class Router {
     const wildcard = family === 4 ? '0.0.0.0' : '::';
     for (const cp of this.policy.containers) {
       const c = cp.container;
-      const p = c.ports.find((x) => x.hostPort === port && x.proto === proto && x.hostIp.includes(':') === (family === 6) && (x.hostIp === wildcard || address === null || x.hostIp === address));
+      const p = c.ports.find(
+        (x) =>
+          x.hostPort === port &&
+          x.proto === proto &&
+          x.hostIp.includes(':') === (family === 6) &&
+          (x.hostIp === wildcard || address === null || x.hostIp === address),
+      );
       if (!p) continue;
       // Docker's proxy connects to the gateway endpoint of the family; from a
       // host IPv6 port to the IPv4 one when the container has no IPv6 gateway.
@@ -139,7 +188,14 @@ export class Router {
       if (!ep) continue;
       const ip = (family === 4 ? ep.ipv4 : ep.ipv6) ?? ep.ipv4!;
       const net = this.nets.get(ep.networkId)!;
-      return { place: { kind: 'container', name: c.name, containerId: c.id, network: net.network.name, bridge: net.network.bridge, address: ip }, set: { kind: 'ip', cidr: parseCidr(ip)! }, net, kind: 'docker', container: c, port: p.containerPort };
+      return {
+        place: { kind: 'container', name: c.name, containerId: c.id, network: net.network.name, bridge: net.network.bridge, address: ip },
+        set: { kind: 'ip', cidr: parseCidr(ip)! },
+        net,
+        kind: 'docker',
+        container: c,
+        port: p.containerPort,
+      };
     }
     return null;
   }

@@ -14,7 +14,8 @@ export interface Target {
 export function parseTarget(text: string): Target | { error: string } {
   const parsed = parseLabelValue(text, 'egress');
   if (parsed.problems.length > 0) return { error: `${text}: ${parsed.problems[0]!.reason}` };
-  if (parsed.none || parsed.entries.length !== 1) return { error: `${text}: expected one of CONTAINER, PROJECT/SERVICE, host, lan, world or an address, optionally :PORT[/PROTO]` };
+  if (parsed.none || parsed.entries.length !== 1)
+    return { error: `${text}: expected one of CONTAINER, PROJECT/SERVICE, host, lan, world or an address, optionally :PORT[/PROTO]` };
   const e = parsed.entries[0]!;
   if (e.ports && e.ports.lo !== e.ports.hi) return { error: `${text}: one port, not a range` };
   const p = e.peer;

@@ -43,7 +43,11 @@ export interface Packet {
   readonly dnat: boolean;
 }
 
-export type Result = { readonly kind: 'accept' } | { readonly kind: 'deny'; readonly action: 'reject' | 'drop' } | { readonly kind: 'return' } | { readonly kind: 'dnat'; readonly to: string };
+export type Result =
+  | { readonly kind: 'accept' }
+  | { readonly kind: 'deny'; readonly action: 'reject' | 'drop' }
+  | { readonly kind: 'return' }
+  | { readonly kind: 'dnat'; readonly to: string };
 
 export interface RuleRef {
   readonly table: TableName;

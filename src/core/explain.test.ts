@@ -16,7 +16,10 @@ const lists = dockerLists(
   {
     proxy: { nets: { front: '172.29.1.2,fd00:29:1::2' }, labels: { 'moat.egress': 'app:80' }, ports: [{ containerPort: 80, hostPort: 18080 }] },
     web: { nets: { front: '172.29.1.3' }, labels: { 'moat.egress': 'none' } },
-    app: { nets: { back: '172.29.2.2' }, labels: { 'moat.egress': 'world:80 lan:8080 host:9000', 'com.docker.compose.project': 'shop', 'com.docker.compose.service': 'app' } },
+    app: {
+      nets: { back: '172.29.2.2' },
+      labels: { 'moat.egress': 'world:80 lan:8080 host:9000', 'com.docker.compose.project': 'shop', 'com.docker.compose.service': 'app' },
+    },
     db: { nets: { back: '172.29.2.3' }, labels: { 'moat.ingress': 'world:80, 192.168.77.0/24:8080' } },
     q1: { nets: { quiet: '172.29.3.2' } },
     q2: { nets: { quiet: '172.29.3.3' }, labels: { 'moat.ingress': 'q1:80' } },
@@ -126,7 +129,13 @@ describe('explain', () => {
     expect(z.exceptions).toEqual([expect.objectContaining({ proto: 'tcp', ports: '8080', verdict: 'allowed' })]);
     // A CIDR grant covers part of lan: the rest stays denied.
     const part = ask(x, 'lan', 'db:8080');
-    expect(part.exceptions).toEqual([expect.objectContaining({ address: '192.168.77.0/24', verdict: 'allowed', decision: expect.objectContaining({ reason: 'label moat.ingress on db: 192.168.77.0/24:8080' }) })]);
+    expect(part.exceptions).toEqual([
+      expect.objectContaining({
+        address: '192.168.77.0/24',
+        verdict: 'allowed',
+        decision: expect.objectContaining({ reason: 'label moat.ingress on db: 192.168.77.0/24:8080' }),
+      }),
+    ]);
   });
 
   it('reports routing, internal networks, host mode and unfirewalled drivers', () => {

@@ -74,7 +74,15 @@ export class Explainer {
     const srcR: Resolved = a.kind === 'container' && a.hostMode ? { kind: 'host', address: null, notes: [] } : a;
     const dstR: Resolved = b.kind === 'container' && b.hostMode ? { kind: 'host', address: null, notes: [] } : b;
     const base = { family, port, proto, notes, exceptions: [] as ExplainException[] };
-    const finish = (src: Place, dst: Place, verdict: Verdict, decision: Decision, legs: Leg[] = [], action: Explanation['action'] = null, exceptions: ExplainException[] = []): Explanation => ({
+    const finish = (
+      src: Place,
+      dst: Place,
+      verdict: Verdict,
+      decision: Decision,
+      legs: Leg[] = [],
+      action: Explanation['action'] = null,
+      exceptions: ExplainException[] = [],
+    ): Explanation => ({
       ...base,
       src: a.kind === 'container' && a.hostMode ? { ...src, kind: 'container', name: a.container.name, containerId: a.container.id } : src,
       dst: b.kind === 'container' && b.hostMode ? { ...dst, kind: 'container', name: b.container.name, containerId: b.container.id } : dst,
@@ -86,25 +94,55 @@ export class Explainer {
     });
 
     const route = this.router.route(srcR, dstR, family);
-    if ('error' in route) return finish(route.srcPlace, route.dstPlace, 'denied', { kind: 'routing', reason: route.error, rule: null, table: null, chain: null });
+    if ('error' in route)
+      return finish(route.srcPlace, route.dstPlace, 'denied', { kind: 'routing', reason: route.error, rule: null, table: null, chain: null });
     const { src, dst } = route;
     if (src.container && dst.container && src.container.id === dst.container.id) {
-      return finish(src.place, dst.place, 'allowed', { kind: 'default', reason: 'a container always reaches itself (loopback, not routed)', rule: null, table: null, chain: null });
+      return finish(src.place, dst.place, 'allowed', {
+        kind: 'default',
+        reason: 'a container always reaches itself (loopback, not routed)',
+        rule: null,
+        table: null,
+        chain: null,
+      });
     }
     for (const s of [src, dst]) {
       if (s.net && !s.net.managed) {
-        return finish(src.place, dst.place, 'allowed', { kind: 'network', reason: `network ${s.net.network.name} (${s.net.network.driver}) bypasses the host's netfilter: moat cannot firewall it`, rule: null, table: null, chain: null });
+        return finish(src.place, dst.place, 'allowed', {
+          kind: 'network',
+          reason: `network ${s.net.network.name} (${s.net.network.driver}) bypasses the host's netfilter: moat cannot firewall it`,
+          rule: null,
+          table: null,
+          chain: null,
+        });
       }
     }
-    if (src.kind === 'docker' && dst.kind === 'docker' && src.net === dst.net) notes.push('same-network traffic is filtered only while br_netfilter is on (moat doctor checks it)');
+    if (src.kind === 'docker' && dst.kind === 'docker' && src.net === dst.net)
+      notes.push('same-network traffic is filtered only while br_netfilter is on (moat doctor checks it)');
 
     const legs: Leg[] = [];
     const exceptions: ExplainException[] = [];
     const ctx = this.walkContext(family);
     const pkt = (s: Side, d: Side, inIf: string | null, outIf: string | null, dnat = false): Packet => ({
-      family, src: s.set, dst: d.set, in: inIf, out: outIf, proto, ports: port === null ? null : { lo: port, hi: port }, dstLocal: d.kind === 'host', dnat,
+      family,
+      src: s.set,
+      dst: d.set,
+      in: inIf,
+      out: outIf,
+      proto,
+      ports: port === null ? null : { lo: port, hi: port },
+      dstLocal: d.kind === 'host',
+      dnat,
     });
-    const run = (hook: string, table: 'filter' | 'nat', chain: string, p: Packet, s: Side, d: Side, fallthrough: Decision): { verdict: Verdict; outcome: Outcome; leg: Leg } => {
+    const run = (
+      hook: string,
+      table: 'filter' | 'nat',
+      chain: string,
+      p: Packet,
+      s: Side,
+      d: Side,
+      fallthrough: Decision,
+    ): { verdict: Verdict; outcome: Outcome; leg: Leg } => {
       const outcomes = walk(ctx, table, chain, p);
       const general = outcomes.at(-1)!;
       const verdict: Verdict = general.result.kind === 'deny' ? 'denied' : 'allowed';
@@ -112,7 +150,13 @@ export class Explainer {
       for (const o of outcomes.slice(0, -1)) {
         const v: Verdict = o.result.kind === 'deny' ? 'denied' : 'allowed';
         if (v === verdict || o.result.kind === 'dnat') continue;
-        exceptions.push({ proto: o.pkt.proto, ports: o.pkt.ports ? rangeText(o.pkt.ports) : null, address: zoneWithin(o.pkt), verdict: v, decision: this.decision(o.rule!, o.via, s, d, family) });
+        exceptions.push({
+          proto: o.pkt.proto,
+          ports: o.pkt.ports ? rangeText(o.pkt.ports) : null,
+          address: zoneWithin(o.pkt),
+          verdict: v,
+          decision: this.decision(o.rule!, o.via, s, d, family),
+        });
       }
       const leg: Leg = { hook, in: p.in, out: p.out, src: setText(p.src), dst: setText(p.dst), port, verdict, decision, trace: general.trace.map(refText) };
       return { verdict, outcome: general, leg };
@@ -122,7 +166,12 @@ export class Explainer {
     const br = (s: Side) => s.net?.network.bridge ?? null;
 
     if (src.kind !== 'docker' && dst.kind !== 'docker' && !(dst.kind === 'host' && port !== null)) {
-      return finish(src.place, dst.place, 'allowed', unfiltered('neither end is a Docker network: moat does not filter this traffic (the host\'s own firewall decides)'));
+      return finish(
+        src.place,
+        dst.place,
+        'allowed',
+        unfiltered("neither end is a Docker network: moat does not filter this traffic (the host's own firewall decides)"),
+      );
     }
 
     // To the host: DNAT of a published port first (publishMode dnat), else INPUT.
@@ -134,19 +183,38 @@ export class Explainer {
         if (nat.result.kind === 'dnat') {
           const target = this.router.dnatTarget(nat.result.to, family);
           if (target) {
-            legs.push({ hook: `nat ${src.kind === 'host' ? 'OUTPUT' : 'PREROUTING'}`, in: inIf, out: null, src: src.place.address ?? src.place.name, dst: dst.place.address ?? 'host', port, verdict: 'allowed', decision: this.decision(nat.rule!, nat.via, src, dst, family), trace: nat.trace.map(refText) });
+            legs.push({
+              hook: `nat ${src.kind === 'host' ? 'OUTPUT' : 'PREROUTING'}`,
+              in: inIf,
+              out: null,
+              src: src.place.address ?? src.place.name,
+              dst: dst.place.address ?? 'host',
+              port,
+              verdict: 'allowed',
+              decision: this.decision(nat.rule!, nat.via, src, dst, family),
+              trace: nat.trace.map(refText),
+            });
             const to: Side = target;
             const p: Packet = { ...pkt(src, to, inIf, br(to), true), ports: { lo: target.port, hi: target.port } };
-            const r = src.kind === 'host'
-              ? run('OUTPUT', 'filter', BUILTIN_JUMPS.filter.OUTPUT, p, src, to, this.hostToContainers())
-              : run('FORWARD', 'filter', BUILTIN_JUMPS.filter.FORWARD, p, src, to, unfiltered('no moat rule matched'));
+            const r =
+              src.kind === 'host'
+                ? run('OUTPUT', 'filter', BUILTIN_JUMPS.filter.OUTPUT, p, src, to, this.hostToContainers())
+                : run('FORWARD', 'filter', BUILTIN_JUMPS.filter.FORWARD, p, src, to, unfiltered('no moat rule matched'));
             legs.push(r.leg);
             return finish(src.place, dst.place, r.verdict, r.leg.decision, legs, action(r.outcome), exceptions);
           }
         }
       }
       if (src.kind !== 'host') {
-        const r = run('INPUT', 'filter', BUILTIN_JUMPS.filter.INPUT, pkt(src, dst, inIf, null), src, dst, unfiltered('not from a Docker network: moat does not filter connections to the host\'s own services (the host\'s firewall decides)'));
+        const r = run(
+          'INPUT',
+          'filter',
+          BUILTIN_JUMPS.filter.INPUT,
+          pkt(src, dst, inIf, null),
+          src,
+          dst,
+          unfiltered("not from a Docker network: moat does not filter connections to the host's own services (the host's firewall decides)"),
+        );
         legs.push(r.leg);
         if (r.verdict === 'denied') return finish(src.place, dst.place, 'denied', r.leg.decision, legs, action(r.outcome), exceptions);
       }
@@ -185,12 +253,25 @@ export class Explainer {
   }
 
   private decision(ref: RuleRef, via: readonly string[], src: Side, dst: Side, family: Family): Decision {
-    return ruleReason(ref, via, { srcNet: src.net, srcContainer: src.container, dstKind: dst.kind, dstSet: dst.set }, { policy: this.policy, config: this.config, nets: this.nets, protectedRanges: this.resolver.protectedRanges(family) });
+    return ruleReason(
+      ref,
+      via,
+      { srcNet: src.net, srcContainer: src.container, dstKind: dst.kind, dstSet: dst.set },
+      { policy: this.policy, config: this.config, nets: this.nets, protectedRanges: this.resolver.protectedRanges(family) },
+    );
   }
 }
 
 /** One-shot form of Explainer.explain (build an Explainer to ask many questions). */
-export function explain(policy: Policy, config: Config, src: string, dst: string, port: number | null, proto: Proto | null, options: ExplainOptions = {}): ExplainResult {
+export function explain(
+  policy: Policy,
+  config: Config,
+  src: string,
+  dst: string,
+  port: number | null,
+  proto: Proto | null,
+  options: ExplainOptions = {},
+): ExplainResult {
   return new Explainer(policy, config, options).explain(src, dst, port, proto, options.family);
 }
 

@@ -26,7 +26,6 @@ interface Ep {
   readonly net: NetworkPolicy;
 }
 
-
 function match(flow: Flow): Pick<Rule, 'proto' | 'dport'> {
   if (flow.proto === null) return {};
   if (flow.proto === 'icmp' || flow.ports === null) return { proto: flow.proto };
@@ -54,7 +53,13 @@ export const createFlowRulesMemo = (): FlowRulesMemo => ({ byFlow: new WeakMap()
 /** Shared by every flow that adds nothing in a family (most flows, in a family their containers have no address of). */
 const NO_ADDS: readonly Add[] = [];
 
-export function flowRules(flows: readonly Flow[], networks: readonly NetworkPolicy[], config: Config, family: Family, memo: FlowRulesMemo = createFlowRulesMemo()): FlowRules {
+export function flowRules(
+  flows: readonly Flow[],
+  networks: readonly NetworkPolicy[],
+  config: Config,
+  family: Family,
+  memo: FlowRulesMemo = createFlowRulesMemo(),
+): FlowRules {
   const byId = new Map(networks.filter((n) => n.managed).map((n) => [n.network.id, n]));
   const rules: FlowRules = { out: new Map(), in: new Map(), host: new Map(), output: new Map() };
   // Everything a flow's rules read besides the flow: the policy of each network its sides touch.
@@ -206,7 +211,8 @@ function flowAdds(flow: Flow, byId: ReadonlyMap<string, NetworkPolicy>, config: 
         if (outside(b) && familyOfCidr(from.cidr) === family) add('in', chain, { src: from.cidr, dst: b.ip, ...m, comment, jump: 'ACCEPT' });
         break;
       case 'host':
-        if (outside(b) && config.hostToContainers === 'deny') add('output', b.net.network.bridge!, { dst: b.ip, out: b.net.network.bridge!, ...m, comment, jump: 'ACCEPT' });
+        if (outside(b) && config.hostToContainers === 'deny')
+          add('output', b.net.network.bridge!, { dst: b.ip, out: b.net.network.bridge!, ...m, comment, jump: 'ACCEPT' });
         break;
       default:
         assertNever(from);

@@ -2,12 +2,24 @@ import { describe, expect, it } from 'vitest';
 import { fromDocker } from './from-docker.js';
 
 const id = (c: string) => c.repeat(64);
-const net = (over: Record<string, unknown> = {}) => ({ Id: id('a'), Name: 'front', Driver: 'bridge', Internal: false, Options: {}, Labels: {}, IPAM: { Config: [{ Subnet: '172.18.0.0/16' }] }, ...over });
+const net = (over: Record<string, unknown> = {}) => ({
+  Id: id('a'),
+  Name: 'front',
+  Driver: 'bridge',
+  Internal: false,
+  Options: {},
+  Labels: {},
+  IPAM: { Config: [{ Subnet: '172.18.0.0/16' }] },
+  ...over,
+});
 const ctr = (over: Record<string, unknown> = {}) => ({
   Id: id('c'),
   Names: ['/web'],
   Labels: { 'com.docker.compose.project': 'shop', 'com.docker.compose.service': 'web' },
-  Ports: [{ IP: '0.0.0.0', PrivatePort: 80, PublicPort: 8080, Type: 'tcp' }, { PrivatePort: 443, Type: 'tcp' }],
+  Ports: [
+    { IP: '0.0.0.0', PrivatePort: 80, PublicPort: 8080, Type: 'tcp' },
+    { PrivatePort: 443, Type: 'tcp' },
+  ],
   HostConfig: { NetworkMode: 'front' },
   NetworkSettings: { Networks: { front: { NetworkID: id('a'), IPAddress: '172.18.0.2', GlobalIPv6Address: '' } } },
   ...over,
@@ -24,14 +36,24 @@ describe('fromDocker', () => {
       ],
       containers: [],
     });
-    expect(Object.fromEntries(result.networks.map((n) => [n.name, n.bridge]))).toEqual({ bridge: 'docker0', custom: 'edge0', front: 'br-aaaaaaaaaaaa', mv: null });
+    expect(Object.fromEntries(result.networks.map((n) => [n.name, n.bridge]))).toEqual({
+      bridge: 'docker0',
+      custom: 'edge0',
+      front: 'br-aaaaaaaaaaaa',
+      mv: null,
+    });
   });
 
   it('reads containers: name, compose, published ports only, endpoints', () => {
     const { result, problems } = fromDocker({ networks: [net()], containers: [ctr()] });
     expect(problems).toEqual([]);
     expect(result.containers[0]).toEqual({
-      id: id('c'), name: 'web', project: 'shop', service: 'web', labels: expect.any(Object), networkMode: 'front',
+      id: id('c'),
+      name: 'web',
+      project: 'shop',
+      service: 'web',
+      labels: expect.any(Object),
+      networkMode: 'front',
       endpoints: [{ networkId: id('a'), ipv4: '172.18.0.2', ipv6: null }],
       ports: [{ containerPort: 80, proto: 'tcp', hostPort: 8080, hostIp: '0.0.0.0' }],
     });
@@ -39,7 +61,12 @@ describe('fromDocker', () => {
 
   it('reads Docker options for ICC and masquerade, and IPv6 subnets canonically', () => {
     const { result } = fromDocker({
-      networks: [net({ Options: { 'com.docker.network.bridge.enable_icc': 'false', 'com.docker.network.bridge.enable_ip_masquerade': 'false' }, IPAM: { Config: [{ Subnet: '172.18.0.0/16' }, { Subnet: 'FD00:0:0:0::/64' }] } })],
+      networks: [
+        net({
+          Options: { 'com.docker.network.bridge.enable_icc': 'false', 'com.docker.network.bridge.enable_ip_masquerade': 'false' },
+          IPAM: { Config: [{ Subnet: '172.18.0.0/16' }, { Subnet: 'FD00:0:0:0::/64' }] },
+        }),
+      ],
       containers: [],
     });
     expect(result.networks[0]).toMatchObject({ icc: false, nat: false, subnets4: ['172.18.0.0/16'], subnets6: ['fd00::/64'] });
@@ -57,7 +84,13 @@ describe('fromDocker', () => {
       containers: [
         ctr({ Id: '../../etc' }),
         ctr({ Id: id('e'), NetworkSettings: { Networks: { front: { NetworkID: id('a'), IPAddress: '172.18.0.2; rm -rf /', GlobalIPv6Address: 'zz::1' } } } }),
-        ctr({ Id: id('f'), Ports: [{ IP: '0.0.0.0', PrivatePort: 0, PublicPort: 99999, Type: 'tcp' }, { IP: '0.0.0.0', PrivatePort: 1, PublicPort: 2, Type: 'gre' }] }),
+        ctr({
+          Id: id('f'),
+          Ports: [
+            { IP: '0.0.0.0', PrivatePort: 0, PublicPort: 99999, Type: 'tcp' },
+            { IP: '0.0.0.0', PrivatePort: 1, PublicPort: 2, Type: 'gre' },
+          ],
+        }),
         42,
       ],
     });

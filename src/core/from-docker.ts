@@ -44,7 +44,12 @@ function toNetwork(raw: unknown, problems: Problem[]): Network | null {
   if (BRIDGE_DRIVERS.has(driver)) {
     const candidate = bridgeName(id, name, options);
     if (IFACE.test(candidate)) bridge = candidate;
-    else problems.push({ kind: 'docker_data_invalid', subject: `network ${name}`, reason: `bridge name ${JSON.stringify(candidate.slice(0, 80))} is not a valid interface name` });
+    else
+      problems.push({
+        kind: 'docker_data_invalid',
+        subject: `network ${name}`,
+        reason: `bridge name ${JSON.stringify(candidate.slice(0, 80))} is not a valid interface name`,
+      });
   }
   const subnets4: string[] = [];
   const subnets6: string[] = [];
@@ -68,7 +73,8 @@ function toNetwork(raw: unknown, problems: Problem[]): Network | null {
     subnets6: [...new Set(subnets6)].sort(),
     // Docker 28's gateway_mode_ipvN=isolated (no gateway for that family): moat
     // keeps the whole network in, as internal; failing closed is the safe reading.
-    internal: r.Internal === true || Object.entries(options).some(([k, v]) => /^com\.docker\.network\.bridge\.gateway_mode_ipv[46]$/.test(k) && v === 'isolated'),
+    internal:
+      r.Internal === true || Object.entries(options).some(([k, v]) => /^com\.docker\.network\.bridge\.gateway_mode_ipv[46]$/.test(k) && v === 'isolated'),
     icc: options['com.docker.network.bridge.enable_icc'] !== 'false',
     nat: options['com.docker.network.bridge.enable_ip_masquerade'] !== 'false',
     options,
@@ -132,7 +138,11 @@ function toContainer(raw: unknown, problems: Problem[]): Container | null {
     if ((v4 && ipv4?.family !== 4) || (v6 && ipv6?.family !== 6)) {
       problems.push({ kind: 'docker_data_invalid', subject: `container ${name}`, reason: `address on network ${netName} is not valid` });
     }
-    const endpoint: { -readonly [K in keyof Endpoint]: Endpoint[K] } = { networkId, ipv4: ipv4?.family === 4 ? ipv4.text : null, ipv6: ipv6?.family === 6 ? ipv6.text : null };
+    const endpoint: { -readonly [K in keyof Endpoint]: Endpoint[K] } = {
+      networkId,
+      ipv4: ipv4?.family === 4 ? ipv4.text : null,
+      ipv6: ipv6?.family === 6 ? ipv6.text : null,
+    };
     // Which endpoint is the container's gateway (gateway.ts): only what the list says.
     if (typeof e.GwPriority === 'number' && Number.isSafeInteger(e.GwPriority)) endpoint.gwPriority = e.GwPriority;
     if (typeof e.Gateway === 'string') endpoint.gateway4 = e.Gateway !== '';
@@ -172,7 +182,12 @@ export interface FromDockerMemo {
   readonly networks: WeakMap<object, Parsed<Network>>;
   readonly containers: WeakMap<object, Parsed<Container>>;
   /** The last call's containers (raw list, sorted result, by id, problems), when they had no duplicate id; null otherwise. */
-  last: { readonly raws: readonly unknown[]; readonly sorted: readonly Container[]; readonly byId: Map<string, Container>; readonly problems: readonly Problem[] } | null;
+  last: {
+    readonly raws: readonly unknown[];
+    readonly sorted: readonly Container[];
+    readonly byId: Map<string, Container>;
+    readonly problems: readonly Problem[];
+  } | null;
 }
 
 export const createFromDockerMemo = (): FromDockerMemo => ({ networks: new WeakMap(), containers: new WeakMap(), last: null });

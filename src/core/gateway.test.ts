@@ -20,10 +20,15 @@ const recorded = readdirSync(scenarios).filter((d) => existsSync(join(scenarios,
 const gatewayNames = (lists: DockerLists) => {
   const snap = fromDocker(lists).result;
   const byId = new Map(snap.networks.map((n) => [n.id, n]));
-  return Object.fromEntries(snap.containers.map((c) => [c.name, {
-    v4: gatewayEndpoint(c, (id) => byId.get(id), 4)?.net.name ?? null,
-    v6: gatewayEndpoint(c, (id) => byId.get(id), 6)?.net.name ?? null,
-  }]));
+  return Object.fromEntries(
+    snap.containers.map((c) => [
+      c.name,
+      {
+        v4: gatewayEndpoint(c, (id) => byId.get(id), 4)?.net.name ?? null,
+        v6: gatewayEndpoint(c, (id) => byId.get(id), 6)?.net.name ?? null,
+      },
+    ]),
+  );
 };
 
 const rules = (lists: DockerLists, config: Config = { ...DEFAULT_CONFIG, publishMode: 'dnat' }) => {
@@ -39,10 +44,12 @@ function withGateways(lists: DockerLists, eps: Record<string, Record<string, { g
     containers: lists.containers.map((raw) => {
       const c = raw as { Names: string[]; NetworkSettings: { Networks: Record<string, object> } };
       const mine = eps[c.Names[0]!.slice(1)] ?? {};
-      const Networks = Object.fromEntries(Object.entries(c.NetworkSettings.Networks).map(([n, e]) => {
-        const g = mine[n] ?? {};
-        return [n, { ...e, Gateway: g.gw4 ?? '', IPv6Gateway: g.gw6 ?? '', ...(g.prio === undefined ? {} : { GwPriority: g.prio }) }];
-      }));
+      const Networks = Object.fromEntries(
+        Object.entries(c.NetworkSettings.Networks).map(([n, e]) => {
+          const g = mine[n] ?? {};
+          return [n, { ...e, Gateway: g.gw4 ?? '', IPv6Gateway: g.gw6 ?? '', ...(g.prio === undefined ? {} : { GwPriority: g.prio }) }];
+        }),
+      );
       return { ...c, NetworkSettings: { Networks } };
     }),
   };
@@ -52,7 +59,10 @@ describe('gateway endpoint', () => {
   it('has recorded scenarios to check against', () => expect(recorded.length).toBeGreaterThan(0));
 
   it('reads GwPriority, Gateway and IPv6Gateway only as the list gives them', () => {
-    const lists = dockerLists({ a: { subnets: ['172.30.1.0/24'] }, b: { subnets: ['172.30.2.0/24'] }, c: { subnets: ['172.30.3.0/24'] } }, { x: { nets: { a: '172.30.1.2', b: '172.30.2.2', c: '172.30.3.2' } } });
+    const lists = dockerLists(
+      { a: { subnets: ['172.30.1.0/24'] }, b: { subnets: ['172.30.2.0/24'] }, c: { subnets: ['172.30.3.0/24'] } },
+      { x: { nets: { a: '172.30.1.2', b: '172.30.2.2', c: '172.30.3.2' } } },
+    );
     const eps = (lists.containers[0] as { NetworkSettings: { Networks: Record<string, Record<string, unknown>> } }).NetworkSettings.Networks;
     Object.assign(eps.a!, { GwPriority: 7, Gateway: '172.30.1.1', IPv6Gateway: '' });
     Object.assign(eps.b!, { GwPriority: '9; -j ACCEPT', Gateway: 5 });
@@ -71,27 +81,39 @@ describe('gateway endpoint', () => {
   });
 
   it('28.0+: GwPriority first, then the name; a dual-stack endpoint takes both families past a single-stack one', () => {
-    const nets = { a: { subnets: ['172.30.1.0/24', 'fd00:30:1::/64'] }, b: { subnets: ['172.30.2.0/24', 'fd00:30:2::/64'] }, c4: { subnets: ['172.30.3.0/24'] } };
+    const nets = {
+      a: { subnets: ['172.30.1.0/24', 'fd00:30:1::/64'] },
+      b: { subnets: ['172.30.2.0/24', 'fd00:30:2::/64'] },
+      c4: { subnets: ['172.30.3.0/24'] },
+    };
     const base = dockerLists(nets, {
       byname: { nets: { b: '172.30.2.2,fd00:30:2::2', a: '172.30.1.2,fd00:30:1::2' } },
       prio: { nets: { a: '172.30.1.3,fd00:30:1::3', b: '172.30.2.3,fd00:30:2::3' } },
       dual: { nets: { c4: '172.30.3.4', b: '172.30.2.4,fd00:30:2::4' } },
     });
     const dual = { gw4: 'x', gw6: 'x', prio: 0 };
-    const lists = withGateways(base, { byname: { a: dual, b: dual }, prio: { a: dual, b: { ...dual, prio: 5 } }, dual: { c4: { gw4: 'x', prio: 9 }, b: dual } });
+    const lists = withGateways(base, {
+      byname: { a: dual, b: dual },
+      prio: { a: dual, b: { ...dual, prio: 5 } },
+      dual: { c4: { gw4: 'x', prio: 9 }, b: dual },
+    });
     expect(gatewayNames(lists)).toEqual({ byname: { v4: 'a', v6: 'a' }, dual: { v4: 'b', v6: 'b' }, prio: { v4: 'b', v6: 'b' } });
   });
 
-  it('before 28.0 (no GwPriority): the first endpoint with an IPv4 gateway serves both families, 20.10\'s internal gateways last', () => {
+  it("before 28.0 (no GwPriority): the first endpoint with an IPv4 gateway serves both families, 20.10's internal gateways last", () => {
     const nets = { front: { subnets: ['172.30.1.0/24'] }, vault: { subnets: ['172.30.2.0/24', 'fd00:30:2::/64'], internal: true } };
     // 20.10 gives internal endpoints a gateway too; they sort after the others.
-    const lists = withGateways(dockerLists(nets, { c: { nets: { vault: '172.30.2.2,fd00:30:2::2', front: '172.30.1.2' } } }), { c: { front: { gw4: '172.30.1.1' }, vault: { gw4: '172.30.2.1', gw6: 'fd00:30:2::1' } } });
+    const lists = withGateways(dockerLists(nets, { c: { nets: { vault: '172.30.2.2,fd00:30:2::2', front: '172.30.1.2' } } }), {
+      c: { front: { gw4: '172.30.1.1' }, vault: { gw4: '172.30.2.1', gw6: 'fd00:30:2::1' } },
+    });
     expect(gatewayNames(lists)).toEqual({ c: { v4: 'front', v6: null } });
   });
 
   it('dnat mode: a published port goes to the gateway endpoint only (GwPriority over the name), and is accepted on its network', () => {
     const nets = { aaa: { subnets: ['172.30.1.0/24'] }, zzz: { subnets: ['172.30.2.0/24'] } };
-    const base = dockerLists(nets, { web: { nets: { aaa: '172.30.1.2', zzz: '172.30.2.2' }, ports: [{ containerPort: 80, hostPort: 8080, hostIp: '0.0.0.0' }] } });
+    const base = dockerLists(nets, {
+      web: { nets: { aaa: '172.30.1.2', zzz: '172.30.2.2' }, ports: [{ containerPort: 80, hostPort: 8080, hostIp: '0.0.0.0' }] },
+    });
     const byName = rules(withGateways(base, { web: { aaa: { gw4: '172.30.1.1', prio: 0 }, zzz: { gw4: '172.30.2.1', prio: 0 } } }));
     expect(lines(byName.v4, '-j DNAT')).toEqual([expect.stringContaining('--to-destination 172.30.1.2:80')]);
     const prio = rules(withGateways(base, { web: { aaa: { gw4: '172.30.1.1', prio: 0 }, zzz: { gw4: '172.30.2.1', prio: 1 } } }));
@@ -101,10 +123,13 @@ describe('gateway endpoint', () => {
 
   it('dnat mode: no DNAT into an internal network, nor where the gateway has no address of the family', () => {
     const nets = { vault: { subnets: ['172.30.2.0/24', 'fd00:30:2::/64'], internal: true }, v4: { subnets: ['172.30.1.0/24'] } };
-    const lists = withGateways(dockerLists(nets, {
-      inner: { nets: { vault: '172.30.2.2,fd00:30:2::2' }, ports: [{ containerPort: 80, hostPort: 8080 }] },
-      four: { nets: { v4: '172.30.1.2' }, ports: [{ containerPort: 80, hostPort: 8081 }] },
-    }), { inner: { vault: { gw4: '172.30.2.1', gw6: 'fd00:30:2::1' } }, four: { v4: { gw4: '172.30.1.1' } } });
+    const lists = withGateways(
+      dockerLists(nets, {
+        inner: { nets: { vault: '172.30.2.2,fd00:30:2::2' }, ports: [{ containerPort: 80, hostPort: 8080 }] },
+        four: { nets: { v4: '172.30.1.2' }, ports: [{ containerPort: 80, hostPort: 8081 }] },
+      }),
+      { inner: { vault: { gw4: '172.30.2.1', gw6: 'fd00:30:2::1' } }, four: { v4: { gw4: '172.30.1.1' } } },
+    );
     const r = rules(lists);
     expect(lines(r.v4, '-j DNAT')).toEqual([expect.stringContaining('--dport 8081 -m comment --comment "moat:published:' + ctrId('four').slice(0, 12))]);
     expect(lines(r.v6, '-j DNAT')).toEqual([]);
@@ -114,17 +139,32 @@ describe('gateway endpoint', () => {
 describe('ports published in routed mode (no host port)', () => {
   const WEB = `moat:published:${ctrId('web').slice(0, 12)}:`;
   const routed = (mode4: string, labels: Record<string, string> = {}) => {
-    const lists = dockerLists({ r: { subnets: ['172.30.5.0/24', 'fd00:30:5::/64'], options: { 'com.docker.network.bridge.gateway_mode_ipv4': mode4, 'com.docker.network.bridge.gateway_mode_ipv6': 'routed' } } }, { web: { nets: { r: '172.30.5.2,fd00:30:5::2' }, labels } });
+    const lists = dockerLists(
+      {
+        r: {
+          subnets: ['172.30.5.0/24', 'fd00:30:5::/64'],
+          options: { 'com.docker.network.bridge.gateway_mode_ipv4': mode4, 'com.docker.network.bridge.gateway_mode_ipv6': 'routed' },
+        },
+      },
+      { web: { nets: { r: '172.30.5.2,fd00:30:5::2' }, labels } },
+    );
     const c = lists.containers[0] as { Ports: unknown[] };
     // As 28.5 lists them: the binding's address, no PublicPort (an entry without IP is only exposed).
-    c.Ports = [{ IP: '0.0.0.0', PrivatePort: 80, Type: 'tcp' }, { IP: '::', PrivatePort: 80, Type: 'tcp' }, { PrivatePort: 443, Type: 'tcp' }];
+    c.Ports = [
+      { IP: '0.0.0.0', PrivatePort: 80, Type: 'tcp' },
+      { IP: '::', PrivatePort: 80, Type: 'tcp' },
+      { PrivatePort: 443, Type: 'tcp' },
+    ];
     return lists;
   };
 
   it('reads them apart from exposed ports', () => {
     const c = fromDocker(routed('routed')).result.containers[0]!;
     expect(c.ports).toEqual([]);
-    expect(c.routedPorts).toEqual([{ containerPort: 80, proto: 'tcp', family: 4 }, { containerPort: 80, proto: 'tcp', family: 6 }]);
+    expect(c.routedPorts).toEqual([
+      { containerPort: 80, proto: 'tcp', family: 4 },
+      { containerPort: 80, proto: 'tcp', family: 6 },
+    ]);
   });
 
   it('open the container port to direct routing on the gateway endpoint, in proxy and dnat mode alike', () => {
@@ -141,7 +181,7 @@ describe('ports published in routed mode (no host port)', () => {
     expect(renderGraph(policy, DEFAULT_CONFIG, 'mermaid')).toContain('published routed 80/tcp');
   });
 
-  it('only where that family\'s gateway mode is routed', () => {
+  it("only where that family's gateway mode is routed", () => {
     const r = rules(routed('nat'));
     expect(lines(r.v4, WEB)).toEqual([]);
     expect(lines(r.v6, WEB)).toHaveLength(1);
@@ -151,7 +191,9 @@ describe('ports published in routed mode (no host port)', () => {
     const config: Config = { ...DEFAULT_CONFIG, publishMode: 'dnat', published: 'labelled' };
     expect(lines(rules(routed('routed'), config).v4, WEB)).toEqual([]);
     const granted = rules(routed('routed', { 'moat.ingress': '192.168.77.0/24:80' }), config);
-    expect(lines(granted.v4, '--dport 80')).toEqual([expect.stringMatching(/^-A MOAT-IN-\w+ -s 192\.168\.77\.0\/24 -d 172\.30\.5\.2\/32 -p tcp -m tcp --dport 80 .* -j ACCEPT$/)]);
+    expect(lines(granted.v4, '--dport 80')).toEqual([
+      expect.stringMatching(/^-A MOAT-IN-\w+ -s 192\.168\.77\.0\/24 -d 172\.30\.5\.2\/32 -p tcp -m tcp --dport 80 .* -j ACCEPT$/),
+    ]);
   });
 });
 
@@ -162,7 +204,10 @@ const explained = (r: ExplainResult) => {
 
 describe('moat explain follows the gateway endpoint', () => {
   it('a routed-mode port: allowed by direct routing, and says so', () => {
-    const lists = dockerLists({ r: { subnets: ['172.30.5.0/24'], options: { 'com.docker.network.bridge.gateway_mode_ipv4': 'routed' } } }, { web: { nets: { r: '172.30.5.2' } } });
+    const lists = dockerLists(
+      { r: { subnets: ['172.30.5.0/24'], options: { 'com.docker.network.bridge.gateway_mode_ipv4': 'routed' } } },
+      { web: { nets: { r: '172.30.5.2' } } },
+    );
     (lists.containers[0] as { Ports: unknown[] }).Ports = [{ IP: '0.0.0.0', PrivatePort: 80, Type: 'tcp' }];
     const policy = buildPolicy(fromDocker(lists).result, DEFAULT_CONFIG);
     const open = explained(explain(policy, DEFAULT_CONFIG, 'world', 'web', 80, 'tcp'));
@@ -171,9 +216,11 @@ describe('moat explain follows the gateway endpoint', () => {
     expect(explained(explain(policy, DEFAULT_CONFIG, 'world', 'web', 81, 'tcp')).verdict).toBe('denied');
   });
 
-  it('a container\'s traffic to world leaves by its gateway endpoint', () => {
+  it("a container's traffic to world leaves by its gateway endpoint", () => {
     const nets = { aaa: { subnets: ['172.30.1.0/24'], labels: { 'moat.egress': 'none' } }, zzz: { subnets: ['172.30.2.0/24'] } };
-    const lists = withGateways(dockerLists(nets, { c: { nets: { aaa: '172.30.1.2', zzz: '172.30.2.2' } } }), { c: { aaa: { gw4: 'x', prio: 0 }, zzz: { gw4: 'x', prio: 3 } } });
+    const lists = withGateways(dockerLists(nets, { c: { nets: { aaa: '172.30.1.2', zzz: '172.30.2.2' } } }), {
+      c: { aaa: { gw4: 'x', prio: 0 }, zzz: { gw4: 'x', prio: 3 } },
+    });
     const policy = buildPolicy(fromDocker(lists).result, DEFAULT_CONFIG);
     const r = explained(explain(policy, DEFAULT_CONFIG, 'c', 'world', 443, 'tcp'));
     expect(r.src).toMatchObject({ network: 'zzz', address: '172.30.2.2' });
@@ -182,7 +229,10 @@ describe('moat explain follows the gateway endpoint', () => {
 
   it('proxy mode: the userland proxy connects to the gateway endpoint', () => {
     const nets = { aaa: { subnets: ['172.30.1.0/24'] }, zzz: { subnets: ['172.30.2.0/24'] } };
-    const lists = withGateways(dockerLists(nets, { web: { nets: { aaa: '172.30.1.2', zzz: '172.30.2.2' }, ports: [{ containerPort: 80, hostPort: 8080, hostIp: '0.0.0.0' }] } }), { web: { aaa: { gw4: 'x', prio: 0 }, zzz: { gw4: 'x', prio: 3 } } });
+    const lists = withGateways(
+      dockerLists(nets, { web: { nets: { aaa: '172.30.1.2', zzz: '172.30.2.2' }, ports: [{ containerPort: 80, hostPort: 8080, hostIp: '0.0.0.0' }] } }),
+      { web: { aaa: { gw4: 'x', prio: 0 }, zzz: { gw4: 'x', prio: 3 } } },
+    );
     const policy = buildPolicy(fromDocker(lists).result, DEFAULT_CONFIG);
     const r = explained(explain(policy, DEFAULT_CONFIG, 'world', 'host', 8080, 'tcp'));
     expect(r.notes.join('\n')).toContain('published by web (port 80)');
@@ -192,7 +242,13 @@ describe('moat explain follows the gateway endpoint', () => {
 
 describe('dnat mode, a family with nothing to DNAT to', () => {
   // 28.5 lists a `::` entry for an IPv4-only container (its userland proxy maps host IPv6 to the container's IPv4).
-  const lists = withGateways(dockerLists({ v4: { subnets: ['172.30.1.0/24'] } }, { web: { nets: { v4: '172.30.1.2' }, ports: [{ containerPort: 80, hostPort: 8080 }], labels: { 'moat.ingress': '[2001:db8::/64]:80' } } }), { web: { v4: { gw4: '172.30.1.1', prio: 0 } } });
+  const lists = withGateways(
+    dockerLists(
+      { v4: { subnets: ['172.30.1.0/24'] } },
+      { web: { nets: { v4: '172.30.1.2' }, ports: [{ containerPort: 80, hostPort: 8080 }], labels: { 'moat.ingress': '[2001:db8::/64]:80' } } },
+    ),
+    { web: { v4: { gw4: '172.30.1.1', prio: 0 } } },
+  );
 
   it('published: labelled still holds on the host port the proxy serves', () => {
     const r = rules(lists, { ...DEFAULT_CONFIG, publishMode: 'dnat', published: 'labelled' });

@@ -39,12 +39,14 @@ function gatewayOrder(c: Container, networkOf: (id: string) => Network | undefin
     if (net && net.driver !== 'null' && net.driver !== 'host') eps.push({ ep, net });
   }
   const gwCount = (e: { ep: Endpoint; net: Network }) => Number(hasGateway(e.ep, e.net, 4)) + Number(hasGateway(e.ep, e.net, 6));
-  return eps.sort((a, b) =>
-    (b.ep.gwPriority ?? 0) - (a.ep.gwPriority ?? 0)
-    || Number(a.net.name === SWARM_GATEWAY) - Number(b.net.name === SWARM_GATEWAY)
-    || Number(a.net.internal) - Number(b.net.internal)
-    || gwCount(b) - gwCount(a)
-    || (a.net.name < b.net.name ? -1 : a.net.name > b.net.name ? 1 : 0));
+  return eps.sort(
+    (a, b) =>
+      (b.ep.gwPriority ?? 0) - (a.ep.gwPriority ?? 0) ||
+      Number(a.net.name === SWARM_GATEWAY) - Number(b.net.name === SWARM_GATEWAY) ||
+      Number(a.net.internal) - Number(b.net.internal) ||
+      gwCount(b) - gwCount(a) ||
+      (a.net.name < b.net.name ? -1 : a.net.name > b.net.name ? 1 : 0),
+  );
 }
 
 /** The container's gateway endpoint for `family` and its network, or null when it has none there. */

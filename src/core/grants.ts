@@ -45,7 +45,15 @@ export interface GrantsMemo {
   calls: number;
 }
 
-export const createGrantsMemo = (): GrantsMemo => ({ labels: new WeakMap(), sides: new WeakMap(), resolved: new WeakMap(), subnets: new WeakMap(), inside: null, index: null, calls: 0 });
+export const createGrantsMemo = (): GrantsMemo => ({
+  labels: new WeakMap(),
+  sides: new WeakMap(),
+  resolved: new WeakMap(),
+  subnets: new WeakMap(),
+  inside: null,
+  index: null,
+  calls: 0,
+});
 
 const ZONES: Readonly<Record<'world' | 'lan' | 'host', Side>> = { world: { kind: 'world' }, lan: { kind: 'lan' }, host: { kind: 'host' } };
 
@@ -110,7 +118,8 @@ export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[
         keys.push(`n:${p.name}`);
         const inProject = project ? (byService.get(`${project}/${p.name}`) ?? []) : [];
         const matches = inProject.length > 0 ? inProject : (byName.get(p.name) ?? []);
-        if (matches.length === 0) return `no container or compose service named ${JSON.stringify(p.name)}${project ? ` (looked in project ${JSON.stringify(project)} first)` : ''}`;
+        if (matches.length === 0)
+          return `no container or compose service named ${JSON.stringify(p.name)}${project ? ` (looked in project ${JSON.stringify(project)} first)` : ''}`;
         return sides(matches);
       }
       case 'service': {
@@ -154,7 +163,9 @@ export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[
   const insideDocker = (cidr: string): string | null => {
     let found = inside.byCidr.get(cidr);
     if (found !== undefined) return found;
-    dockerSubnets ??= snapshot.networks.flatMap((n) => cached(memo.subnets, n, () => [...n.subnets4, ...n.subnets6].map((s) => ({ network: n.name, cidr: parseCidr(s) }))));
+    dockerSubnets ??= snapshot.networks.flatMap((n) =>
+      cached(memo.subnets, n, () => [...n.subnets4, ...n.subnets6].map((s) => ({ network: n.name, cidr: parseCidr(s) }))),
+    );
     const c = parseCidr(cidr);
     found = (c ? dockerSubnets.find((d) => d.cidr !== null && cidrContains(d.cidr, c))?.network : undefined) ?? null;
     inside.byCidr.set(cidr, found);
@@ -187,7 +198,10 @@ export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[
       inputs.push(docker);
       return { peers, docker };
     });
-    const kept: Resolved = was && sameItems(was.inputs, inputs) ? { ...was, keys, checked: call } : { inputs, keys, ...originFlows(origin, self, internalOnly, resolved), checked: call };
+    const kept: Resolved =
+      was && sameItems(was.inputs, inputs)
+        ? { ...was, keys, checked: call }
+        : { inputs, keys, ...originFlows(origin, self, internalOnly, resolved), checked: call };
     memo.resolved.set(origin, kept);
     for (const f of kept.flows) flows.push(f);
     for (const p of kept.problems) problems.push(p);

@@ -32,7 +32,10 @@ const portLabel = (f: Pick<Flow, 'ports' | 'proto'>) => {
 };
 
 /** The graph as data: clusters per network, zone and CIDR nodes, deduplicated edges. */
-function model(policy: Policy, _config: Config): { clusters: Cluster[]; extra: { id: string; label: string; shape: 'zone' | 'cidr' }[]; edges: Edge[]; networkNodes: Map<string, string> } {
+function model(
+  policy: Policy,
+  _config: Config,
+): { clusters: Cluster[]; extra: { id: string; label: string; shape: 'zone' | 'cidr' }[]; edges: Edge[]; networkNodes: Map<string, string> } {
   const netName = new Map(policy.networks.map((n) => [n.network.id, n.network.name]));
   const clusters: Cluster[] = policy.networks
     .filter((n) => policy.containers.some((c) => c.container.endpoints.some((e) => e.networkId === n.network.id)))
@@ -40,7 +43,10 @@ function model(policy: Policy, _config: Config): { clusters: Cluster[]; extra: {
   const clusterByName = new Map(clusters.map((c, i) => [c.label.split(' ')[0]!, { cluster: c, index: i }]));
   const nodeOf = new Map<string, string>();
   policy.containers.forEach(({ container: c }, i) => {
-    const nets = c.endpoints.map((e) => netName.get(e.networkId)).filter((n): n is string => n !== undefined).sort();
+    const nets = c.endpoints
+      .map((e) => netName.get(e.networkId))
+      .filter((n): n is string => n !== undefined)
+      .sort();
     const home = nets[0] ? clusterByName.get(nets[0]) : undefined;
     if (!home) return;
     const id = `c${i}`;
@@ -89,7 +95,10 @@ function model(policy: Policy, _config: Config): { clusters: Cluster[]; extra: {
     const id = nodeOf.get(c.id);
     if (!id) continue;
     const seen = new Set<string>();
-    const published = [...c.ports.map((p) => `published ${p.hostPort}→${p.containerPort}/${p.proto}`), ...(c.routedPorts ?? []).map((p) => `published routed ${p.containerPort}/${p.proto}`)];
+    const published = [
+      ...c.ports.map((p) => `published ${p.hostPort}→${p.containerPort}/${p.proto}`),
+      ...(c.routedPorts ?? []).map((p) => `published routed ${p.containerPort}/${p.proto}`),
+    ];
     for (const label of published) {
       if (seen.has(label)) continue;
       seen.add(label);
@@ -116,7 +125,13 @@ export function renderGraph(policy: Policy, config: Config, format: GraphFormat)
     for (const e of edges) lines.push(`  ${e.from} ${e.dashed ? '-.->' : '-->'}|"${q(e.label)}"| ${e.to}`);
     return `${lines.join('\n')}\n`;
   }
-  lines.push('digraph moat {', '  rankdir=LR;', '  compound=true;', '  node [shape=box, fontname="sans-serif"];', '  edge [fontname="sans-serif", fontsize=10];');
+  lines.push(
+    'digraph moat {',
+    '  rankdir=LR;',
+    '  compound=true;',
+    '  node [shape=box, fontname="sans-serif"];',
+    '  edge [fontname="sans-serif", fontsize=10];',
+  );
   const anchor = new Map<string, string>();
   for (const c of clusters) {
     lines.push(`  subgraph cluster_${c.id} {`, `    label="${q(c.label)}";`);

@@ -47,7 +47,13 @@ function isEntryChar(c: number): boolean {
     (c >= 0x30 && c <= 0x39) || // 0-9
     (c >= 0x41 && c <= 0x5a) || // A-Z
     (c >= 0x61 && c <= 0x7a) || // a-z
-    c === 0x5f || c === 0x2e || c === 0x2d || c === 0x3a || c === 0x2f || c === 0x5b || c === 0x5d // _ . - : / [ ]
+    c === 0x5f ||
+    c === 0x2e ||
+    c === 0x2d ||
+    c === 0x3a ||
+    c === 0x2f ||
+    c === 0x5b ||
+    c === 0x5d // _ . - : / [ ]
   );
 }
 

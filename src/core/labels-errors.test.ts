@@ -49,7 +49,10 @@ describe('parseLabelValue: error reasons', () => {
     ['net:', "missing network name after 'net:'"],
     ['net::80', "missing network name after 'net:'"],
     ['net:-x', "invalid network name '-x' (a letter or digit, then letters, digits, '_', '.' or '-', at most 128 characters)"],
-    [`net:${'n'.repeat(129)}`, `invalid network name '${'n'.repeat(61)}...' (a letter or digit, then letters, digits, '_', '.' or '-', at most 128 characters)`],
+    [
+      `net:${'n'.repeat(129)}`,
+      `invalid network name '${'n'.repeat(61)}...' (a letter or digit, then letters, digits, '_', '.' or '-', at most 128 characters)`,
+    ],
     ['-j', "invalid container or service name '-j' (a letter or digit, then letters, digits, '_', '.' or '-', at most 255 characters)"],
     ['_x', "invalid container or service name '_x' (a letter or digit, then letters, digits, '_', '.' or '-', at most 255 characters)"],
     ['a[b]', "invalid container or service name 'a[b]' (a letter or digit, then letters, digits, '_', '.' or '-', at most 255 characters)"],

@@ -76,10 +76,42 @@ const shapeArb: fc.Arbitrary<Shape> = fc.oneof(
 );
 const sepArb = fc.stringMatching(/^[ ,\t\n\r]{1,3}$/);
 const nasty = fc.constantFrom(
-  ';', '$()', '$(reboot)', '`id`', '-j ACCEPT', '\n-A FORWARD -j ACCEPT', '\u0000', '"', "'", '\\', '\r\n', '\u202e', '\u2028', '\ud800',
-  'world', 'none', 'net:', '[', ']', '/', ':', '10.0.0.0/8', '[::1]', 'app/web', ':80', '/tcp', '-', '..', '0', '65536', '\t', ',',
+  ';',
+  '$()',
+  '$(reboot)',
+  '`id`',
+  '-j ACCEPT',
+  '\n-A FORWARD -j ACCEPT',
+  '\u0000',
+  '"',
+  "'",
+  '\\',
+  '\r\n',
+  '\u202e',
+  '\u2028',
+  '\ud800',
+  'world',
+  'none',
+  'net:',
+  '[',
+  ']',
+  '/',
+  ':',
+  '10.0.0.0/8',
+  '[::1]',
+  'app/web',
+  ':80',
+  '/tcp',
+  '-',
+  '..',
+  '0',
+  '65536',
+  '\t',
+  ',',
 );
-const hostileArb = fc.array(fc.oneof(fc.string({ unit: 'binary', maxLength: 40 }), nasty, shapeArb.map(formatEntry)), { maxLength: 30 }).map((parts) => parts.join(''));
+const hostileArb = fc
+  .array(fc.oneof(fc.string({ unit: 'binary', maxLength: 40 }), nasty, shapeArb.map(formatEntry)), { maxLength: 30 })
+  .map((parts) => parts.join(''));
 
 describe('parseLabelValue: properties', () => {
   it('never throws, and only safe, in-range fields come out of any text', () => {

@@ -170,7 +170,11 @@ describe('parseLabelValue: none', () => {
   });
 
   it('is refused in moat.ingress', () => {
-    expect(parseLabelValue('none', 'ingress')).toEqual({ none: false, entries: [], problems: [{ entry: 'none', reason: "'none' is only valid in moat.egress" }] });
+    expect(parseLabelValue('none', 'ingress')).toEqual({
+      none: false,
+      entries: [],
+      problems: [{ entry: 'none', reason: "'none' is only valid in moat.egress" }],
+    });
   });
 
   it('is reported but still honoured (fail closed) when mixed with other entries', () => {

@@ -132,7 +132,12 @@ export function parseLabelValue(value: string, kind: 'egress' | 'ingress'): Pars
   for (const text of tokens) {
     const r: Parsed | Failure =
       text === 'none'
-        ? { reason: kind === 'egress' ? "'none' should be the only entry of moat.egress (honoured: world egress removed, the other entries still apply)" : "'none' is only valid in moat.egress" }
+        ? {
+            reason:
+              kind === 'egress'
+                ? "'none' should be the only entry of moat.egress (honoured: world egress removed, the other entries still apply)"
+                : "'none' is only valid in moat.egress",
+          }
         : parseEntry(text);
     if ('reason' in r) {
       const p = { entry: clip(text, MAX_PROBLEM_ENTRY_CHARS), reason: r.reason };

@@ -25,7 +25,10 @@ const policy = buildPolicy(
 describe('buildMatrix', () => {
   it('groups containers by network, zones last, and agrees with explain per cell', () => {
     const m = buildMatrix(policy, config);
-    expect(m.groups).toEqual([{ name: 'back', members: ['app', 'db'] }, { name: 'front', members: ['proxy'] }]);
+    expect(m.groups).toEqual([
+      { name: 'back', members: ['app', 'db'] },
+      { name: 'front', members: ['proxy'] },
+    ]);
     expect(m.nodes.map((n) => n.name)).toEqual(['app', 'db', 'proxy', 'host', 'lan', 'world']);
     const cell = (a: string, b: string) => m.cells[m.nodes.findIndex((n) => n.name === a)]![m.nodes.findIndex((n) => n.name === b)]!.value;
     expect(cell('proxy', 'app')).toBe('partial');

@@ -55,7 +55,11 @@ export function buildMatrix(policy: Policy, config: Config, options: MatrixOptio
   const x = new Explainer(policy, config, { hostAddresses: options.hostAddresses });
   const nets = new Map(policy.networks.map((n) => [n.network.id, n.network.name]));
   const notes: string[] = [];
-  const netNames = (c: Container) => c.endpoints.map((e) => nets.get(e.networkId)).filter((n): n is string => n !== undefined).sort();
+  const netNames = (c: Container) =>
+    c.endpoints
+      .map((e) => nets.get(e.networkId))
+      .filter((n): n is string => n !== undefined)
+      .sort();
 
   const containers: Container[] = [];
   for (const { container: c } of policy.containers) {
@@ -85,7 +89,12 @@ export function buildMatrix(policy: Policy, config: Config, options: MatrixOptio
       const r = x.explain(from.name, to.name, port, proto, family);
       if (!r.ok) return { from: from.name, to: to.name, value: 'denied', reason: r.error, rule: null };
       const e = r.explanation;
-      const value: CellValue = e.exceptions.length > 0 ? 'partial' : e.decision.kind === 'unfiltered' && from.kind !== 'container' && to.kind !== 'container' ? 'unfiltered' : e.verdict;
+      const value: CellValue =
+        e.exceptions.length > 0
+          ? 'partial'
+          : e.decision.kind === 'unfiltered' && from.kind !== 'container' && to.kind !== 'container'
+            ? 'unfiltered'
+            : e.verdict;
       return { from: from.name, to: to.name, value, reason: e.decision.reason, rule: e.decision.rule };
     }),
   );

@@ -134,7 +134,13 @@ export function changedItems<T>(before: readonly T[], after: readonly T[], limit
  * the item alone, on what the caller keeps fixed, and on what `keep` checks:
  * then a reused result is what `f` gives.
  */
-export function alignedMap<T, R>(before: { readonly items: readonly T[]; readonly results: readonly R[] } | null, items: readonly T[], f: (item: T) => R, keep?: (item: T) => boolean, limit = 32): R[] {
+export function alignedMap<T, R>(
+  before: { readonly items: readonly T[]; readonly results: readonly R[] } | null,
+  items: readonly T[],
+  f: (item: T) => R,
+  keep?: (item: T) => boolean,
+  limit = 32,
+): R[] {
   const out: R[] = new Array<R>(items.length);
   let j = 0;
   if (before) {

@@ -76,7 +76,13 @@ export function networkOfChain(chain: string): string | null {
  * by port for published ports (INPUT, nat DNAT); by source subnet for masquerade.
  */
 export const DISPATCH_PREFIX = {
-  forwardIn: 'MOAT-FI-', forwardOut: 'MOAT-FO-', input: 'MOAT-HI-', output: 'MOAT-HO-', published: 'MOAT-PI-', dnat: 'MOAT-PD-', masquerade: 'MOAT-MQ-',
+  forwardIn: 'MOAT-FI-',
+  forwardOut: 'MOAT-FO-',
+  input: 'MOAT-HI-',
+  output: 'MOAT-HO-',
+  published: 'MOAT-PI-',
+  dnat: 'MOAT-PD-',
+  masquerade: 'MOAT-MQ-',
 } as const;
 
 export const isMoatChain = (name: string) => name.startsWith(CHAIN_PREFIX);

@@ -51,18 +51,32 @@ export interface NatPublished {
 }
 
 /** The nat chains in render order (before the assembler's identity pass) and the built-in chains that jump to them. */
-export function natTable(managed: readonly NetworkPolicy[], frame: NatFrame, published: NatPublished, config: Config, family: Family, memo: RulesetMemo): { chains: Chain[]; jumps: Record<string, string> } {
+export function natTable(
+  managed: readonly NetworkPolicy[],
+  frame: NatFrame,
+  published: NatPublished,
+  config: Config,
+  family: Family,
+  memo: RulesetMemo,
+): { chains: Chain[]; jumps: Record<string, string> } {
   const { slots } = memo;
   const postrouting: Rule[] = [];
   const masqueradeChains: Chain[] = [];
-  const masqueraded = managed.filter((n) => n.nat.value && (n.natFamilies ?? [4, 6]).includes(family) && !n.network.internal && subnetsOf(n.network, family).length > 0);
+  const masqueraded = managed.filter(
+    (n) => n.nat.value && (n.natFamilies ?? [4, 6]).includes(family) && !n.network.internal && subnetsOf(n.network, family).length > 0,
+  );
   if (masqueraded.length > 0) {
     const mqLeaves = masqueraded.flatMap((np) =>
       cached(memo.masquerade, np, () =>
-        subnetsOf(np.network, family).map((s) => ({ cidr: parseCidr(s)!, rule: { src: s, notOut: np.network.bridge!, comment: ruleComment({ kind: 'nat', network: np.network.id }), jump: 'MASQUERADE' } })),
+        subnetsOf(np.network, family).map((s) => ({
+          cidr: parseCidr(s)!,
+          rule: { src: s, notOut: np.network.bridge!, comment: ruleComment({ kind: 'nat', network: np.network.id }), jump: 'MASQUERADE' },
+        })),
       ),
     );
-    const masquerade = slots.reuse('dispatch:masquerade', mqLeaves, () => cidrDispatch(mqLeaves, 'src', DISPATCH_PREFIX.masquerade, FANOUT, memo.trees.masquerade));
+    const masquerade = slots.reuse('dispatch:masquerade', mqLeaves, () =>
+      cidrDispatch(mqLeaves, 'src', DISPATCH_PREFIX.masquerade, FANOUT, memo.trees.masquerade),
+    );
     postrouting.push(...frame.noNat, ...masquerade.rules);
     masqueradeChains.push(...masquerade.chains);
   }

@@ -65,15 +65,27 @@ function outRules(np: NetworkPolicy, family: Family, granted: readonly Rule[], w
 }
 
 /** MOAT-IN: replies, grants from outside Docker, DNAT'ed published ports, else drop. */
-const inRules = (config: Config, granted: readonly Rule[], published: readonly Rule[]): Rule[] =>
-  [ESTABLISHED, ...unique([...granted, ...published]), { comment: fixed('inbound'), jump: config.logDenied ? DROP_CHAIN : 'DROP' }];
+const inRules = (config: Config, granted: readonly Rule[], published: readonly Rule[]): Rule[] => [
+  ESTABLISHED,
+  ...unique([...granted, ...published]),
+  { comment: fixed('inbound'), jump: config.logDenied ? DROP_CHAIN : 'DROP' },
+];
 
 /** MOAT-HOST: grants to the host, else deny. */
-const hostRules = (family: Family, granted: readonly Rule[]): Rule[] => [ESTABLISHED, ...ndp(family, {}), ...unique(granted), { comment: fixed('host'), jump: DENY_CHAIN }];
+const hostRules = (family: Family, granted: readonly Rule[]): Rule[] => [
+  ESTABLISHED,
+  ...ndp(family, {}),
+  ...unique(granted),
+  { comment: fixed('host'), jump: DENY_CHAIN },
+];
 
 /** MOAT-FROMHOST (hostToContainers: deny): grants from the host, else deny. */
-const fromHostRules = (family: Family, granted: readonly Rule[]): Rule[] =>
-  [ESTABLISHED, ...ndp(family, {}), ...unique(granted), { comment: fixed('host-to-containers'), jump: DENY_CHAIN }];
+const fromHostRules = (family: Family, granted: readonly Rule[]): Rule[] => [
+  ESTABLISHED,
+  ...ndp(family, {}),
+  ...unique(granted),
+  { comment: fixed('host-to-containers'), jump: DENY_CHAIN },
+];
 
 /** The chains last built for one network policy, each with the rule lists it was built from (one config and family). */
 export type KeptChains = Partial<Record<'out' | 'in' | 'host' | 'fromHost', { readonly parts: readonly (readonly Rule[])[]; readonly chain: Chain }>>;

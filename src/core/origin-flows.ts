@@ -11,18 +11,34 @@ import { flowId } from './rule-ids.js';
 const OUTSIDE_DOCKER: ReadonlySet<Entry['peer']['kind']> = new Set(['world', 'lan', 'host', 'cidr']);
 
 /** The flows of one origin from what its lookups answered; problems for the entries that name nothing. */
-export function originFlows(origin: GrantOrigin, self: Side, internalOnly: readonly string[] | null, resolved: readonly { peers: Side[] | string; docker: string | null }[]): { flows: Flow[]; problems: Problem[] } {
+export function originFlows(
+  origin: GrantOrigin,
+  self: Side,
+  internalOnly: readonly string[] | null,
+  resolved: readonly { peers: Side[] | string; docker: string | null }[],
+): { flows: Flow[]; problems: Problem[] } {
   const flows: Flow[] = [];
   const problems: Problem[] = [];
   origin.entries.forEach((e, index) => {
     const { peers, docker } = resolved[index]!;
     if (typeof peers === 'string') {
-      problems.push({ kind: 'label_invalid', subject: `container ${origin.container.name}`, container: origin.container.name, key: origin.key, value: cut(e.text), reason: peers });
+      problems.push({
+        kind: 'label_invalid',
+        subject: `container ${origin.container.name}`,
+        container: origin.container.name,
+        key: origin.key,
+        value: cut(e.text),
+        reason: peers,
+      });
       return;
     }
     if (docker !== null) {
       problems.push({
-        kind: 'label_ignored', subject: `container ${origin.container.name}`, container: origin.container.name, key: origin.key, value: cut(e.text),
+        kind: 'label_ignored',
+        subject: `container ${origin.container.name}`,
+        container: origin.container.name,
+        key: origin.key,
+        value: cut(e.text),
         reason: `inside the subnet of Docker network ${JSON.stringify(docker)}: addresses there are container peers, never lan or world; name the container, its compose service or net:${docker}`,
       });
       return;
@@ -30,7 +46,11 @@ export function originFlows(origin: GrantOrigin, self: Side, internalOnly: reado
     if (internalOnly && OUTSIDE_DOCKER.has(e.peer.kind)) {
       const nets = internalOnly.map((n) => JSON.stringify(n)).join(', ');
       problems.push({
-        kind: 'label_ignored', subject: `container ${origin.container.name}`, container: origin.container.name, key: origin.key, value: cut(e.text),
+        kind: 'label_ignored',
+        subject: `container ${origin.container.name}`,
+        container: origin.container.name,
+        key: origin.key,
+        value: cut(e.text),
         reason: `only on internal network${internalOnly.length > 1 ? 's' : ''} ${nets}: internal networks never reach world, lan or the host, nor are reached from them`,
       });
       return;

@@ -26,7 +26,13 @@ export interface OwnLabelsMemo {
  * Parses each container's own labels into origins; label problems are reported per entry.
  * `own`: each container's ownLabels, when the caller has them (in snapshot order).
  */
-export function labelOrigins(snapshot: Snapshot, config: Config, problems: Problem[], memo: OwnLabelsMemo = { labels: new WeakMap() }, own?: readonly OwnLabels[]): { origins: GrantOrigin[]; egressNone: Set<string> } {
+export function labelOrigins(
+  snapshot: Snapshot,
+  config: Config,
+  problems: Problem[],
+  memo: OwnLabelsMemo = { labels: new WeakMap() },
+  own?: readonly OwnLabels[],
+): { origins: GrantOrigin[]; egressNone: Set<string> } {
   const origins: GrantOrigin[] = [];
   const egressNone = new Set<string>();
   snapshot.containers.forEach((c, i) => {
@@ -44,13 +50,21 @@ export function ownLabels(c: Container, config: Config): OwnLabels {
   const origins: GrantOrigin[] = [];
   const problems: Problem[] = [];
   let none = false;
-  if (!c.networkMode.startsWith('container:')) { // else reported by policy.ts as ignored
+  if (!c.networkMode.startsWith('container:')) {
+    // else reported by policy.ts as ignored
     for (const direction of ['egress', 'ingress'] as const) {
       const key = `${config.labelPrefix}.${direction}`;
       const value = c.labels[key];
       if (value === undefined) continue;
       if (c.networkMode === 'host') {
-        problems.push({ kind: 'label_ignored', subject: `container ${c.name}`, container: c.name, key, value: cut(value), reason: 'host network mode: moat cannot enforce flows for it' });
+        problems.push({
+          kind: 'label_ignored',
+          subject: `container ${c.name}`,
+          container: c.name,
+          key,
+          value: cut(value),
+          reason: 'host network mode: moat cannot enforce flows for it',
+        });
         continue;
       }
       const parsed = parseLabelValue(value, direction);

@@ -48,11 +48,22 @@ export function perNetwork(managed: readonly NetworkPolicy[], inputs: PerNetwork
       host: grants.host.get(net.id) ?? [],
       output: grants.output.get(net.bridge!) ?? [],
     };
-    for (const chain of networkChains(np, config, family, rules, cached(memo.chains, np, (): KeptChains => ({})))) chains.push(chain);
+    for (const chain of networkChains(
+      np,
+      config,
+      family,
+      rules,
+      cached(memo.chains, np, (): KeptChains => ({})),
+    ))
+      chains.push(chain);
   }
   const dispatched = {
-    forwardIn: slots.reuse('dispatch:forwardIn', leaves.forwardIn, () => dispatch(leaves.forwardIn, 'in', DISPATCH_PREFIX.forwardIn, FANOUT, memo.trees.forwardIn)),
-    forwardOut: slots.reuse('dispatch:forwardOut', leaves.forwardOut, () => dispatch(leaves.forwardOut, 'out', DISPATCH_PREFIX.forwardOut, FANOUT, memo.trees.forwardOut)),
+    forwardIn: slots.reuse('dispatch:forwardIn', leaves.forwardIn, () =>
+      dispatch(leaves.forwardIn, 'in', DISPATCH_PREFIX.forwardIn, FANOUT, memo.trees.forwardIn),
+    ),
+    forwardOut: slots.reuse('dispatch:forwardOut', leaves.forwardOut, () =>
+      dispatch(leaves.forwardOut, 'out', DISPATCH_PREFIX.forwardOut, FANOUT, memo.trees.forwardOut),
+    ),
     input: slots.reuse('dispatch:input', leaves.input, () => dispatch(leaves.input, 'in', DISPATCH_PREFIX.input, FANOUT, memo.trees.input)),
     output: slots.reuse('dispatch:output', leaves.output, () => dispatch(leaves.output, 'out', DISPATCH_PREFIX.output, FANOUT, memo.trees.output)),
   };

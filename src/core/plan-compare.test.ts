@@ -39,12 +39,47 @@ describe('compareRulesets', () => {
     };
     const out = [...base!.tables.filter.chains.keys()].find((n) => n.startsWith('MOAT-OUT-') && base!.tables.filter.chains.get(n)!.length > 2)!;
     const rules = base!.tables.filter.chains.get(out)!;
-    expect(compareRulesets(base!, edit((c) => c.set(out, [...rules].reverse())))).toBe('narrows');
-    expect(compareRulesets(base!, edit((c) => c.set(out, ['-s 10.9.9.9/32 -m comment --comment "moat:x" -j MOAT-DENY', ...rules])))).toBe('narrows');
-    expect(compareRulesets(base!, edit((c) => c.set(out, ['-s 10.9.9.9/32 -m comment --comment "moat:x" -j RETURN', ...rules])))).toBe('narrows');
-    expect(compareRulesets(base!, edit((c) => c.set('MOAT-OUT-000000000000', [])))).toBe('narrows');
-    expect(compareRulesets(base!, edit((_, n) => n.set('MOAT-POSTROUTING', [])))).toBe('narrows');
-    expect(compareRulesets(base!, edit((c) => c.set(out, ['-s 10.9.9.9/32 -m comment --comment "moat:x" -j ACCEPT', ...rules])))).toBe('widens');
-    expect(compareRulesets(base!, edit((c) => c.set(out, [...rules.slice(0, 1), '-s 10.9.9.9/32 -m comment --comment "moat:x" -j MOAT-TO-WORLD', ...rules.slice(1)])))).toBe('widens');
+    expect(
+      compareRulesets(
+        base!,
+        edit((c) => c.set(out, [...rules].reverse())),
+      ),
+    ).toBe('narrows');
+    expect(
+      compareRulesets(
+        base!,
+        edit((c) => c.set(out, ['-s 10.9.9.9/32 -m comment --comment "moat:x" -j MOAT-DENY', ...rules])),
+      ),
+    ).toBe('narrows');
+    expect(
+      compareRulesets(
+        base!,
+        edit((c) => c.set(out, ['-s 10.9.9.9/32 -m comment --comment "moat:x" -j RETURN', ...rules])),
+      ),
+    ).toBe('narrows');
+    expect(
+      compareRulesets(
+        base!,
+        edit((c) => c.set('MOAT-OUT-000000000000', [])),
+      ),
+    ).toBe('narrows');
+    expect(
+      compareRulesets(
+        base!,
+        edit((_, n) => n.set('MOAT-POSTROUTING', [])),
+      ),
+    ).toBe('narrows');
+    expect(
+      compareRulesets(
+        base!,
+        edit((c) => c.set(out, ['-s 10.9.9.9/32 -m comment --comment "moat:x" -j ACCEPT', ...rules])),
+      ),
+    ).toBe('widens');
+    expect(
+      compareRulesets(
+        base!,
+        edit((c) => c.set(out, [...rules.slice(0, 1), '-s 10.9.9.9/32 -m comment --comment "moat:x" -j MOAT-TO-WORLD', ...rules.slice(1)])),
+      ),
+    ).toBe('widens');
   });
 });

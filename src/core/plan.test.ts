@@ -63,7 +63,12 @@ COMMIT
   });
 
   it('moves a jump that was pushed down back to the top, removing duplicates', () => {
-    const live = parseSave(inSync.replace('-A FORWARD -j MOAT-FORWARD\n-A FORWARD -i eth0 -j ACCEPT', '-A FORWARD -i eth0 -j ACCEPT\n-A FORWARD -j MOAT-FORWARD\n-A FORWARD -j MOAT-FORWARD'));
+    const live = parseSave(
+      inSync.replace(
+        '-A FORWARD -j MOAT-FORWARD\n-A FORWARD -i eth0 -j ACCEPT',
+        '-A FORWARD -i eth0 -j ACCEPT\n-A FORWARD -j MOAT-FORWARD\n-A FORWARD -j MOAT-FORWARD',
+      ),
+    );
     const plan = planRestore(desired, live);
     expect(plan.tables[0]?.jumpsFixed).toEqual(['FORWARD']);
     expect(plan.text).toContain('-D FORWARD -j MOAT-FORWARD\n-D FORWARD -j MOAT-FORWARD\n-I FORWARD 1 -j MOAT-FORWARD');

@@ -6,20 +6,32 @@ const F = '/etc/moat/policy.d/web.yaml';
 
 describe('parsePolicyFile', () => {
   it('parses the example of docs/policy.md#policy-files with line numbers', () => {
-    const { rules, errors } = parsePolicyFile(F, `# grants
+    const { rules, errors } = parsePolicyFile(
+      F,
+      `# grants
 - select: { service: proxy }
   egress: ["app:80"]
 - select: { container: app1-wordpress }
   ingress: ["10.10.10.0/24:22"]
-`);
+`,
+    );
     expect(errors).toEqual([]);
     expect(rules).toHaveLength(2);
-    expect(rules[0]).toMatchObject({ file: F, line: 2, select: { service: 'proxy' }, egress: [{ peer: { kind: 'container', name: 'app' }, ports: { lo: 80, hi: 80 }, proto: 'tcp' }], ingress: [] });
+    expect(rules[0]).toMatchObject({
+      file: F,
+      line: 2,
+      select: { service: 'proxy' },
+      egress: [{ peer: { kind: 'container', name: 'app' }, ports: { lo: 80, hi: 80 }, proto: 'tcp' }],
+      ingress: [],
+    });
     expect(rules[1]).toMatchObject({ line: 4, select: { container: 'app1-wordpress' }, ingress: [{ peer: { kind: 'cidr', cidr: '10.10.10.0/24' } }] });
   });
 
   it('wants a list of rules', () => {
-    expect(parsePolicyFile(F, 'select: { service: proxy }\negress: [world]\n').errors[0]).toMatchObject({ line: 1, message: expect.stringMatching(/list of rules/) });
+    expect(parsePolicyFile(F, 'select: { service: proxy }\negress: [world]\n').errors[0]).toMatchObject({
+      line: 1,
+      message: expect.stringMatching(/list of rules/),
+    });
   });
 
   it('treats an empty file as granting nothing', () => {
@@ -47,9 +59,33 @@ describe('parsePolicyFile', () => {
 });
 
 describe('policyOrigins', () => {
-  const c = (name: string, extra: Partial<Container>): Container => ({ id: name.padEnd(64, '0'), name, project: null, service: null, labels: {}, networkMode: 'x', endpoints: [], ports: [], ...extra });
+  const c = (name: string, extra: Partial<Container>): Container => ({
+    id: name.padEnd(64, '0'),
+    name,
+    project: null,
+    service: null,
+    labels: {},
+    networkMode: 'x',
+    endpoints: [],
+    ports: [],
+    ...extra,
+  });
   const snapshot: Snapshot = {
-    networks: [{ id: 'n'.repeat(64), name: 'edge', driver: 'bridge', bridge: 'br-x', subnets4: [], subnets6: [], internal: false, icc: true, nat: true, options: {}, labels: {} }],
+    networks: [
+      {
+        id: 'n'.repeat(64),
+        name: 'edge',
+        driver: 'bridge',
+        bridge: 'br-x',
+        subnets4: [],
+        subnets6: [],
+        internal: false,
+        icc: true,
+        nat: true,
+        options: {},
+        labels: {},
+      },
+    ],
     containers: [
       c('a', { project: 'shop', service: 'proxy' }),
       c('b', { project: 'blog', service: 'proxy' }),
@@ -58,7 +94,9 @@ describe('policyOrigins', () => {
   };
 
   it('selects by service (narrowed by project), container and network', () => {
-    const { rules } = parsePolicyFile(F, `- select: { service: proxy }
+    const { rules } = parsePolicyFile(
+      F,
+      `- select: { service: proxy }
   egress: [world]
 - select: { service: proxy, project: blog }
   ingress: [lan]
@@ -66,7 +104,8 @@ describe('policyOrigins', () => {
   egress: [host]
 - select: { container: a }
   egress: ["10.0.0.1"]
-`);
+`,
+    );
     const o = policyOrigins(snapshot, rules);
     expect(o.map((x) => [x.container.name, x.direction, x.id, x.reason])).toEqual([
       ['a', 'egress', 'policy:web.yaml:1:egress', `policy ${F}:1`],

@@ -132,7 +132,14 @@ export function policyOrigins(snapshot: Snapshot, rules: readonly PolicyRule[], 
         ...cached(byContainer, container, () =>
           (['egress', 'ingress'] as const)
             .filter((direction) => rule[direction].length > 0)
-            .map((direction): GrantOrigin => ({ container, direction, entries: rule[direction], key: where, reason: `policy ${where}`, id: policyOriginId(tag, rule.line, direction) })),
+            .map((direction): GrantOrigin => ({
+              container,
+              direction,
+              entries: rule[direction],
+              key: where,
+              reason: `policy ${where}`,
+              id: policyOriginId(tag, rule.line, direction),
+            })),
         ),
       );
     }

@@ -25,7 +25,8 @@ describe('decision sources', () => {
     const { config } = parseConfig(parse(readFileSync(join(root, name, 'config.yaml'), 'utf8')));
     const { policy } = computeDesired(lists, config!, [4, 6]);
     for (const np of policy.networks) {
-      for (const key of ['icc', 'egress', 'nat'] as const) expect(np.sources[key], `${np.network.name} ${key}: ${np[key].reason}`).toBe(sourceOfWording(np[key].reason));
+      for (const key of ['icc', 'egress', 'nat'] as const)
+        expect(np.sources[key], `${np.network.name} ${key}: ${np[key].reason}`).toBe(sourceOfWording(np[key].reason));
     }
     for (const cp of policy.containers) expect(cp.sources.world, `${cp.container.name}: ${cp.world.reason}`).toBe(sourceOfWording(cp.world.reason));
   });

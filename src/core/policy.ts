@@ -102,7 +102,11 @@ function networkPolicy(net: Network, config: Config, problems: Problem[]): Netwo
   const p = config.labelPrefix;
   const managed = net.bridge !== null;
   if (UNFIREWALLED_DRIVERS.has(net.driver)) {
-    problems.push({ kind: 'not_firewalled', subject: `network ${net.name}`, reason: `${net.driver} traffic bypasses the host's netfilter: moat cannot firewall it` });
+    problems.push({
+      kind: 'not_firewalled',
+      subject: `network ${net.name}`,
+      reason: `${net.driver} traffic bypasses the host's netfilter: moat cannot firewall it`,
+    });
   }
 
   const iccLabel = boolLabel(net, `${p}.icc`, problems);
@@ -120,28 +124,44 @@ function networkPolicy(net: Network, config: Config, problems: Problem[]): Netwo
   // whenever "iptables" is false (moby's verifyDaemonSettings turns ip-masq
   // off with it): not the operator's word. Their word is defaultBridgeNat.
   const defaultBridge = net.options['com.docker.network.bridge.default_bridge'] === 'true';
-  const [nat, natSource]: Sourced<boolean> = defaultBridge && !config.defaultBridgeNat
-    ? [{ value: false, reason: 'config defaultBridgeNat: false' }, 'config']
-    : !net.nat && !defaultBridge
-    ? [{ value: false, reason: 'option com.docker.network.bridge.enable_ip_masquerade=false' }, 'option']
-    : natLabel === false
-      ? [{ value: false, reason: `network label ${p}.nat=false` }, 'label']
-      : natFamilies.length === 0
-        ? [{ value: false, reason: `option ${routedOption}` }, 'option']
-        : routed.length > 0
-          ? [{ value: true, reason: `default: masquerade, IPv${natFamilies[0]} only (option ${routedOption})` }, 'default']
-          : [{ value: true, reason: defaultBridge ? 'default: masquerade (default bridge, config defaultBridgeNat: true)' : 'default: masquerade' }, 'default'];
+  const [nat, natSource]: Sourced<boolean> =
+    defaultBridge && !config.defaultBridgeNat
+      ? [{ value: false, reason: 'config defaultBridgeNat: false' }, 'config']
+      : !net.nat && !defaultBridge
+        ? [{ value: false, reason: 'option com.docker.network.bridge.enable_ip_masquerade=false' }, 'option']
+        : natLabel === false
+          ? [{ value: false, reason: `network label ${p}.nat=false` }, 'label']
+          : natFamilies.length === 0
+            ? [{ value: false, reason: `option ${routedOption}` }, 'option']
+            : routed.length > 0
+              ? [{ value: true, reason: `default: masquerade, IPv${natFamilies[0]} only (option ${routedOption})` }, 'default']
+              : [
+                  { value: true, reason: defaultBridge ? 'default: masquerade (default bridge, config defaultBridgeNat: true)' : 'default: masquerade' },
+                  'default',
+                ];
 
   let [egress, egressSource]: Sourced<'world' | 'none'> = [{ value: config.defaultEgress, reason: `config defaultEgress: ${config.defaultEgress}` }, 'config'];
   const egressLabel = net.labels[`${p}.egress`];
   if (egressLabel === 'world' || egressLabel === 'none') {
     [egress, egressSource] = [{ value: egressLabel, reason: `network label ${p}.egress=${egressLabel}` }, 'label'];
   } else if (egressLabel !== undefined) {
-    problems.push({ kind: 'label_invalid', subject: `network ${net.name}`, key: `${p}.egress`, value: egressLabel.slice(0, 200), reason: 'expected world or none' });
+    problems.push({
+      kind: 'label_invalid',
+      subject: `network ${net.name}`,
+      key: `${p}.egress`,
+      value: egressLabel.slice(0, 200),
+      reason: 'expected world or none',
+    });
   }
   if (net.internal) {
     if (egress.value === 'world' && egressLabel === 'world') {
-      problems.push({ kind: 'label_ignored', subject: `network ${net.name}`, key: `${p}.egress`, value: 'world', reason: 'internal networks never reach world, lan or the host' });
+      problems.push({
+        kind: 'label_ignored',
+        subject: `network ${net.name}`,
+        key: `${p}.egress`,
+        value: 'world',
+        reason: 'internal networks never reach world, lan or the host',
+      });
     }
     [egress, egressSource] = [{ value: 'none', reason: 'internal network' }, 'network'];
   }
@@ -157,7 +177,12 @@ function containerProblems(c: Container, config: Config): readonly Problem[] {
   if (c.networkMode.startsWith('container:')) {
     const own = Object.keys(c.labels).filter((k) => k.startsWith(`${p}.`));
     for (const key of own) {
-      problems.push({ kind: 'label_ignored', subject: `container ${c.name}`, key, reason: `shares the network namespace of ${c.networkMode.slice(10, 22)}: that container's policy applies` });
+      problems.push({
+        kind: 'label_ignored',
+        subject: `container ${c.name}`,
+        key,
+        reason: `shares the network namespace of ${c.networkMode.slice(10, 22)}: that container's policy applies`,
+      });
     }
   }
   return problems.length > 0 ? problems : NO_PROBLEMS;
@@ -200,12 +225,17 @@ export function buildPolicy(snapshot: Snapshot, config: Config, extraOrigins: re
   // A network that came, went or changed: the containers on it decide again.
   const changed = last ? changedIds(last.networks, networks) : null;
   const offChanged = changed && changed.size > 0 ? (c: Container) => !c.endpoints.some((e) => changed.has(e.networkId)) : undefined;
-  const containers = alignedMap(changed ? was(last?.cps) : null, snapshot.containers, (c) => {
-    const k = kept(c);
-    const [world, source] = worldOf(c, byId, egressNone, config);
-    if (k.cp?.world.reason !== world.reason) k.cp = { container: c, world, sources: { world: source } };
-    return k.cp;
-  }, offChanged);
+  const containers = alignedMap(
+    changed ? was(last?.cps) : null,
+    snapshot.containers,
+    (c) => {
+      const k = kept(c);
+      const [world, source] = worldOf(c, byId, egressNone, config);
+      if (k.cp?.world.reason !== world.reason) k.cp = { container: c, world, sources: { world: source } };
+      return k.cp;
+    },
+    offChanged,
+  );
   memo.last = { containers: snapshot.containers, networks, own, cps: containers, problems: containerProblemsList };
   const flows = resolveGrants(snapshot, [...origins, ...extraOrigins], problems, memo.grants);
   return { networks, containers, flows, problems };

@@ -24,13 +24,22 @@ export interface PublishedPorts {
   readonly inbound: ReadonlyMap<string, readonly Rule[]>;
 }
 
-export function publishedPorts(publishers: readonly ContainerPolicy[], policy: Policy, managedById: ReadonlyMap<string, NetworkPolicy>, config: Config, family: Family, memo: RulesetMemo): PublishedPorts {
+export function publishedPorts(
+  publishers: readonly ContainerPolicy[],
+  policy: Policy,
+  managedById: ReadonlyMap<string, NetworkPolicy>,
+  config: Config,
+  family: Family,
+  memo: RulesetMemo,
+): PublishedPorts {
   const dnat: Rule[] = [];
   const fromDocker: Rule[] = [];
   const inbound = new Map<string, Rule[]>();
   const input: Rule[] = [];
   for (const cp of publishers) {
-    const p = memo.slots.reuse(`published:${cp.container.id}`, publishedDeps(cp, policy, managedById), () => publishedRules(cp, policy, managedById, config, family));
+    const p = memo.slots.reuse(`published:${cp.container.id}`, publishedDeps(cp, policy, managedById), () =>
+      publishedRules(cp, policy, managedById, config, family),
+    );
     input.push(...p.input);
     dnat.push(...p.dnat);
     fromDocker.push(...p.fromDocker);

@@ -61,7 +61,12 @@ function networkOf(policy: Policy): (id: string) => NetworkPolicy | undefined {
  * network moat does not manage, or on an internal one (never reached from
  * outside).
  */
-function publishedEndpoint(policy: Policy, c: Container, managedById: ReadonlyMap<string, NetworkPolicy>, family: Family): { np: NetworkPolicy; ip: string } | null {
+function publishedEndpoint(
+  policy: Policy,
+  c: Container,
+  managedById: ReadonlyMap<string, NetworkPolicy>,
+  family: Family,
+): { np: NetworkPolicy; ip: string } | null {
   const of = networkOf(policy);
   const gw = gatewayEndpoint(c, (id) => of(id)?.network, family);
   const ip = gw ? (family === 4 ? gw.ep.ipv4 : gw.ep.ipv6) : null;
@@ -105,7 +110,13 @@ export function publishedDeps(cp: ContainerPolicy, policy: Policy, managedById: 
   return deps;
 }
 
-export function publishedRules(cp: ContainerPolicy, policy: Policy, managedById: ReadonlyMap<string, NetworkPolicy>, config: Config, family: Family): PublishedRules {
+export function publishedRules(
+  cp: ContainerPolicy,
+  policy: Policy,
+  managedById: ReadonlyMap<string, NetworkPolicy>,
+  config: Config,
+  family: Family,
+): PublishedRules {
   const dnat = config.publishMode === 'dnat';
   const labelled = config.published === 'labelled';
   const input: Rule[] = [];
@@ -144,7 +155,14 @@ export function publishedRules(cp: ContainerPolicy, policy: Policy, managedById:
     const proxied = () => {
       const base: Rule = { ...hostDst, ...hostPort, comment: id, jump: 'ACCEPT' };
       if (!labelled) input.push(base);
-      else input.push(...labelledSources(cp, policy, port, family, base), { ...hostDst, notIn: 'lo', ...hostPort, comment: ruleComment({ ...published, unlisted: true }), jump: 'DROP' });
+      else
+        input.push(...labelledSources(cp, policy, port, family, base), {
+          ...hostDst,
+          notIn: 'lo',
+          ...hostPort,
+          comment: ruleComment({ ...published, unlisted: true }),
+          jump: 'DROP',
+        });
     };
     if (!dnat) {
       proxied();

@@ -38,7 +38,11 @@ export function renderRuleset(ruleset: Ruleset): RenderedRuleset {
   for (const table of TABLES) {
     const t = ruleset.tables[table];
     const chains = new Map<string, readonly string[]>();
-    for (const chain of t.chains) chains.set(chain.name, chain.rules.map((r) => renderRule(r, ruleset.family)));
+    for (const chain of t.chains)
+      chains.set(
+        chain.name,
+        chain.rules.map((r) => renderRule(r, ruleset.family)),
+      );
     tables[table] = { chains, jumps: t.jumps };
   }
   return { family: ruleset.family, tables };
@@ -51,7 +55,11 @@ export function renderRulesetWith(ruleset: Ruleset, memo: RenderMemo): RenderedR
   for (const table of TABLES) {
     const t = ruleset.tables[table];
     const chains = new Map<string, readonly string[]>();
-    for (const chain of t.chains) chains.set(chain.name, cached(memo.chains[family], chain, () => chain.rules.map((r) => cached(rules, r, () => renderRule(r, family)))));
+    for (const chain of t.chains)
+      chains.set(
+        chain.name,
+        cached(memo.chains[family], chain, () => chain.rules.map((r) => cached(rules, r, () => renderRule(r, family)))),
+      );
     tables[table] = { chains, jumps: t.jumps };
   }
   return { family: ruleset.family, tables };

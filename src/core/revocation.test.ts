@@ -8,7 +8,8 @@ import { revokedFilters } from './revocation.js';
 import { buildRuleset } from './ruleset.js';
 
 const lists = JSON.parse(readFileSync(join(import.meta.dirname, '../../test/golden/scenarios/labels-open-proxy/snapshot.json'), 'utf8'));
-const ruleset = (containers: unknown[], family: 4 | 6 = 4) => buildRuleset(buildPolicy(fromDocker({ networks: lists.networks, containers }).result, DEFAULT_CONFIG), DEFAULT_CONFIG, family);
+const ruleset = (containers: unknown[], family: 4 | 6 = 4) =>
+  buildRuleset(buildPolicy(fromDocker({ networks: lists.networks, containers }).result, DEFAULT_CONFIG), DEFAULT_CONFIG, family);
 const named = (n: string) => lists.containers.find((c: { Names: string[] }) => c.Names[0] === `/${n}`);
 
 describe('revokedFilters', () => {
@@ -30,7 +31,9 @@ describe('revokedFilters', () => {
     expect(filters).toContain(`-s ${webIp} -p udp --dport 53`); // lan:53/udp
     // Told which chains changed, it looks only there: the same answer from the changed chains, none from the others.
     const before = ruleset(lists.containers);
-    const changed = new Set(after.tables.filter.chains.filter((c, i) => JSON.stringify(c) !== JSON.stringify(before.tables.filter.chains[i])).map((c) => c.name));
+    const changed = new Set(
+      after.tables.filter.chains.filter((c, i) => JSON.stringify(c) !== JSON.stringify(before.tables.filter.chains[i])).map((c) => c.name),
+    );
     expect(changed.size).toBeGreaterThan(0);
     expect(revokedFilters(before, after, changed).map((f) => f.args.join(' '))).toEqual(filters);
     expect(revokedFilters(before, after, new Set(['MOAT-INPUT']))).toEqual([]);

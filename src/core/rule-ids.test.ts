@@ -48,6 +48,7 @@ describe('rule ids', () => {
   });
 
   it('knows no comment moat does not write', () => {
-    for (const c of ['icc', 'moat:', 'moat:zone:mars', 'moat:net:xyz', 'moat:world:ABCDEF012345', 'moat:published:aaaaaaaaaaaa:80', 'moat:something-else']) expect(parseRuleComment(c), c).toBeNull();
+    for (const c of ['icc', 'moat:', 'moat:zone:mars', 'moat:net:xyz', 'moat:world:ABCDEF012345', 'moat:published:aaaaaaaaaaaa:80', 'moat:something-else'])
+      expect(parseRuleComment(c), c).toBeNull();
   });
 });

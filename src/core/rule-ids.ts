@@ -8,8 +8,22 @@ import { assertNever } from './assert-never.js';
 
 /** Ids that take no parameter: the comment is `moat:` + the kind. */
 const FIXED = [
-  'established', 'ndp', 'log-denied', 'deny', 'inbound', 'icc', 'icc-off', 'internal', 'default-deny', 'host',
-  'host-to-containers', 'dispatch', 'lockdown', 'unknown-bridge', 'unrenderable-bridge', 'no-nat-between-networks',
+  'established',
+  'ndp',
+  'log-denied',
+  'deny',
+  'inbound',
+  'icc',
+  'icc-off',
+  'internal',
+  'default-deny',
+  'host',
+  'host-to-containers',
+  'dispatch',
+  'lockdown',
+  'unknown-bridge',
+  'unrenderable-bridge',
+  'no-nat-between-networks',
   /** nat PREROUTING/OUTPUT -> MOAT-DNAT for the host's own addresses. */
   'published',
   /** MOAT-DNAT: a Docker source not granted a published port is not DNAT'ed. */

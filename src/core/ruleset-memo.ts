@@ -27,6 +27,13 @@ export interface RulesetMemo {
   members: { readonly members: Members; readonly world: ReadonlyMap<string, readonly Rule[]> } | null;
 }
 
-export const createRulesetMemo = (): RulesetMemo => ({ slots: new Slots(), flows: createFlowRulesMemo(), world: new WeakMap(), leaves: new WeakMap(), chains: new WeakMap(), masquerade: new WeakMap(), members: null,
+export const createRulesetMemo = (): RulesetMemo => ({
+  slots: new Slots(),
+  flows: createFlowRulesMemo(),
+  world: new WeakMap(),
+  leaves: new WeakMap(),
+  chains: new WeakMap(),
+  masquerade: new WeakMap(),
+  members: null,
   trees: { forwardIn: new Map(), forwardOut: new Map(), input: new Map(), output: new Map(), masquerade: new Map() },
 });

@@ -6,7 +6,12 @@ import { renderRuleset } from './render.js';
 import { buildRuleset } from './ruleset.js';
 
 const net = (id: string, name: string, bridgeName: string, subnet: string) => ({
-  Id: id.repeat(64), Name: name, Driver: 'bridge', Internal: false, Labels: {}, IPAM: { Config: [{ Subnet: subnet }] },
+  Id: id.repeat(64),
+  Name: name,
+  Driver: 'bridge',
+  Internal: false,
+  Labels: {},
+  IPAM: { Config: [{ Subnet: subnet }] },
   Options: { 'com.docker.network.bridge.name': bridgeName },
 });
 

@@ -38,7 +38,10 @@ function frameOf(b: Bridges, config: Config, family: Family) {
     // Replies and established flows of every Docker bridge are accepted first,
     // so their cost does not grow with the number of networks. (Each network's
     // chains accept them too; this is the fast path, not the policy.)
-    forwardEstablished: b.ifaces.flatMap((i): Rule[] => [{ in: i, ...ESTABLISHED }, { out: i, ...ESTABLISHED }]),
+    forwardEstablished: b.ifaces.flatMap((i): Rule[] => [
+      { in: i, ...ESTABLISHED },
+      { out: i, ...ESTABLISHED },
+    ]),
     inputEstablished: b.ifaces.map((i): Rule => ({ in: i, ...ESTABLISHED })),
     unknown: unknownBridgeRules(b),
     deny: denyChain(config, family),
@@ -61,14 +64,24 @@ export function buildRuleset(policy: Policy, config: Config, family: Family, mem
   const { dispatched } = networks;
   const { unknown } = frame;
 
-  const forward = [...unknown.unnamedForward, ...frame.forwardEstablished, ...dispatched.forwardIn.rules, ...unknown.unknownIn, ...dispatched.forwardOut.rules, ...unknown.unknownOut];
+  const forward = [
+    ...unknown.unnamedForward,
+    ...frame.forwardEstablished,
+    ...dispatched.forwardIn.rules,
+    ...unknown.unknownIn,
+    ...dispatched.forwardOut.rules,
+    ...unknown.unknownOut,
+  ];
   const inputAll = [...unknown.unnamedInput, ...frame.inputEstablished, ...dispatched.input.rules, ...unknown.unknownInput, ...published.input.rules];
   const input = slots.reuse('unique:input', inputAll, () => unique(inputAll));
   const nat = natTable(managed, frame.nat, published, config, family, memo);
 
   // The same rules as last time: the same Chain, which render and plan recognise
   // without reading it. (A network's own chains are kept that way already.)
-  const same = (table: TableName) => (c: Chain): Chain => slots.reuse(`chain:${table}:${c.name}`, c.rules, () => c);
+  const same =
+    (table: TableName) =>
+    (c: Chain): Chain =>
+      slots.reuse(`chain:${table}:${c.name}`, c.rules, () => c);
   return {
     family,
     tables: {
@@ -82,7 +95,9 @@ export function buildRuleset(policy: Policy, config: Config, family: Family, mem
           ...frame.zones,
           ...Object.values(dispatched).flatMap((d) => d.chains),
           ...published.input.chains,
-        ].map(same('filter')).concat(networks.chains),
+        ]
+          .map(same('filter'))
+          .concat(networks.chains),
         jumps: BUILTIN_JUMPS.filter,
       },
       nat: { chains: nat.chains.map(same('nat')), jumps: nat.jumps },

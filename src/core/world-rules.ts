@@ -16,7 +16,11 @@ function worldRules(c: Container, family: Family): { networkId: string; rule: Ru
   const out: { networkId: string; rule: Rule }[] = [];
   for (const ep of c.endpoints) {
     const ip = family === 4 ? ep.ipv4 : ep.ipv6;
-    if (ip) out.push({ networkId: ep.networkId, rule: { src: hostAddr(ip, family), comment: ruleComment({ kind: 'world', container: c.id }), jump: TO_WORLD_CHAIN } });
+    if (ip)
+      out.push({
+        networkId: ep.networkId,
+        rule: { src: hostAddr(ip, family), comment: ruleComment({ kind: 'world', container: c.id }), jump: TO_WORLD_CHAIN },
+      });
   }
   return out;
 }

@@ -22,7 +22,10 @@ const LAN = zoneComment('lan');
 const WORLD = zoneComment('world');
 
 export function zoneChains(b: Bridges, config: Config, family: Family): Chain[] {
-  const protectedRanges = config.protectedNetworks.map(parseCidr).filter((c) => c?.family === family).map((c) => c!.text);
+  const protectedRanges = config.protectedNetworks
+    .map(parseCidr)
+    .filter((c) => c?.family === family)
+    .map((c) => c!.text);
   const dockerDst: Rule[] = [
     ...b.ifaces.map((i): Rule => ({ out: i, comment: DOCKER, jump: 'RETURN' })),
     ...b.routedSubnets.map((s): Rule => ({ dst: s, comment: DOCKER, jump: 'RETURN' })),
@@ -32,10 +35,16 @@ export function zoneChains(b: Bridges, config: Config, family: Family): Chain[] 
     ...b.routedSubnets.map((s): Rule => ({ src: s, comment: DOCKER, jump: 'RETURN' })),
   ];
   return [
-    { name: TO_WORLD_CHAIN, rules: [...dockerDst, ...protectedRanges.map((r): Rule => ({ dst: r, comment: LAN, jump: 'RETURN' })), { comment: WORLD, jump: 'ACCEPT' }] },
+    {
+      name: TO_WORLD_CHAIN,
+      rules: [...dockerDst, ...protectedRanges.map((r): Rule => ({ dst: r, comment: LAN, jump: 'RETURN' })), { comment: WORLD, jump: 'ACCEPT' }],
+    },
     { name: TO_LAN_CHAIN, rules: [...dockerDst, ...protectedRanges.map((r): Rule => ({ dst: r, comment: LAN, jump: 'ACCEPT' }))] },
     { name: TO_EXTERNAL_CHAIN, rules: [...dockerDst, { comment: zoneComment('external'), jump: 'ACCEPT' }] },
-    { name: FROM_WORLD_CHAIN, rules: [...dockerSrc, ...protectedRanges.map((r): Rule => ({ src: r, comment: LAN, jump: 'RETURN' })), { comment: WORLD, jump: 'ACCEPT' }] },
+    {
+      name: FROM_WORLD_CHAIN,
+      rules: [...dockerSrc, ...protectedRanges.map((r): Rule => ({ src: r, comment: LAN, jump: 'RETURN' })), { comment: WORLD, jump: 'ACCEPT' }],
+    },
     { name: FROM_LAN_CHAIN, rules: [...dockerSrc, ...protectedRanges.map((r): Rule => ({ src: r, comment: LAN, jump: 'ACCEPT' }))] },
   ];
 }

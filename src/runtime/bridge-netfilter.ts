@@ -10,7 +10,12 @@ export async function checkBridgeNetfilter(readSysctl: (name: string) => Promise
     const value = await readSysctl(name);
     if (value?.trim() === '1') continue;
     log.error(
-      { event: 'br_netfilter_off', sysctl: name, value: value?.trim() ?? null, fix: `modprobe br_netfilter && sysctl -w ${name}=1 (persist in /etc/sysctl.d/)` },
+      {
+        event: 'br_netfilter_off',
+        sysctl: name,
+        value: value?.trim() ?? null,
+        fix: `modprobe br_netfilter && sysctl -w ${name}=1 (persist in /etc/sysctl.d/)`,
+      },
       `${name} is not 1: traffic inside a Docker network bypasses iptables, so enable_icc=false / moat.icc=false are not enforced`,
     );
   }

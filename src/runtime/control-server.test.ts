@@ -13,7 +13,14 @@ import { DaemonStatus } from './status.js';
 import pino from 'pino';
 
 const log = pino({ level: 'silent' });
-const outcome = (o: Partial<ReconcileOutcome> = {}): ReconcileOutcome => ({ ok: true, committed: true, triggers: ['start'], durationMs: 12.5, rules: { v4: { filter: 40, nat: 3 } }, ...o });
+const outcome = (o: Partial<ReconcileOutcome> = {}): ReconcileOutcome => ({
+  ok: true,
+  committed: true,
+  triggers: ['start'],
+  durationMs: 12.5,
+  rules: { v4: { filter: 40, nat: 3 } },
+  ...o,
+});
 
 describe('DaemonStatus and Metrics', () => {
   it('records reconciles, events, problems and the Docker connection', async () => {
@@ -45,11 +52,27 @@ describe('DaemonStatus and Metrics', () => {
       rules: { v4: { filter: 40, nat: 3 } },
     });
     expect(doc.problems).toEqual([expect.objectContaining({ kind: 'label_invalid', subject: 'container web' })]);
-    expect(doc.networks).toEqual([expect.objectContaining({ name: 'a', bridge: expect.stringMatching(/^br-/), subnets: ['172.30.0.0/24'], icc: { value: true, reason: 'default: same network allowed' } })]);
+    expect(doc.networks).toEqual([
+      expect.objectContaining({
+        name: 'a',
+        bridge: expect.stringMatching(/^br-/),
+        subnets: ['172.30.0.0/24'],
+        icc: { value: true, reason: 'default: same network allowed' },
+      }),
+    ]);
     expect(doc.containers[0]).toMatchObject({
       name: 'web',
       addresses: [{ network: 'a', ipv4: '172.30.0.2', ipv6: null }],
-      grants: [{ direction: 'egress', peer: 'world', ports: '80', proto: 'tcp', reason: 'label moat.egress on web: world:80', rule: expect.stringMatching(/^moat:label:/) }],
+      grants: [
+        {
+          direction: 'egress',
+          peer: 'world',
+          ports: '80',
+          proto: 'tcp',
+          reason: 'label moat.egress on web: world:80',
+          rule: expect.stringMatching(/^moat:label:/),
+        },
+      ],
       problems: [expect.objectContaining({ kind: 'label_invalid' })],
     });
 
@@ -81,14 +104,23 @@ describe('control server', () => {
 
   it('serves /status and /metrics on a 0600 socket in a 0700 directory, and removes it on close', async () => {
     const socketPath = join(dir, 'run', 'moat.sock');
-    const server = await startControlServer({ socketPath, metricsListen: null, status: () => ({ version: 1 }), metrics: async () => 'moat_x 1\n', metricsContentType: 'text/plain', log });
+    const server = await startControlServer({
+      socketPath,
+      metricsListen: null,
+      status: () => ({ version: 1 }),
+      metrics: async () => 'moat_x 1\n',
+      metricsContentType: 'text/plain',
+      log,
+    });
     expect((await stat(socketPath)).mode & 0o777).toBe(0o600);
     expect((await stat(join(dir, 'run'))).mode & 0o777).toBe(0o700);
     expect(await controlGet(socketPath, '/status')).toEqual({ status: 200, body: '{\n  "version": 1\n}\n' });
     expect(await controlGet(socketPath, '/metrics')).toEqual({ status: 200, body: 'moat_x 1\n' });
     expect((await controlGet(socketPath, '/nope')).status).toBe(404);
     // A second daemon on the same socket is refused; the first keeps it.
-    await expect(startControlServer({ socketPath, metricsListen: null, status: () => ({}), metrics: async () => '', metricsContentType: 'text/plain', log })).rejects.toThrow(/in use/);
+    await expect(
+      startControlServer({ socketPath, metricsListen: null, status: () => ({}), metrics: async () => '', metricsContentType: 'text/plain', log }),
+    ).rejects.toThrow(/in use/);
     await server.close();
     await expect(stat(socketPath)).rejects.toThrow();
     await expect(controlGet(socketPath, '/status')).rejects.toThrow(/no socket there/);
@@ -97,11 +129,27 @@ describe('control server', () => {
   it('replaces a stale socket, refuses to replace a file, and serves metrics on TCP', async () => {
     const file = join(dir, 'file.sock');
     await writeFile(file, 'x');
-    await expect(startControlServer({ socketPath: file, metricsListen: null, status: () => ({}), metrics: async () => '', metricsContentType: 'text/plain', log })).rejects.toBeInstanceOf(ControlServerError);
+    await expect(
+      startControlServer({ socketPath: file, metricsListen: null, status: () => ({}), metrics: async () => '', metricsContentType: 'text/plain', log }),
+    ).rejects.toBeInstanceOf(ControlServerError);
     const socketPath = join(dir, 'moat.sock');
-    const first = await startControlServer({ socketPath, metricsListen: null, status: () => ({}), metrics: async () => '', metricsContentType: 'text/plain', log });
+    const first = await startControlServer({
+      socketPath,
+      metricsListen: null,
+      status: () => ({}),
+      metrics: async () => '',
+      metricsContentType: 'text/plain',
+      log,
+    });
     await first.close();
-    const server = await startControlServer({ socketPath, metricsListen: '127.0.0.1:0', status: () => ({ secret: true }), metrics: async () => 'moat_y 2\n', metricsContentType: 'text/plain', log });
+    const server = await startControlServer({
+      socketPath,
+      metricsListen: '127.0.0.1:0',
+      status: () => ({ secret: true }),
+      metrics: async () => 'moat_y 2\n',
+      metricsContentType: 'text/plain',
+      log,
+    });
     const res = await fetch(`http://${server.metricsAddress}/metrics`);
     expect(await res.text()).toBe('moat_y 2\n');
     expect((await fetch(`http://${server.metricsAddress}/status`)).status).toBe(404);

@@ -70,7 +70,8 @@ function onMonitor(backend: 'nf_tables' | 'legacy') {
     const pid = nextPid++;
     onSpawn?.(pid);
     const res = await base(file, args, input);
-    if (file.endsWith('-restore') && res.exitCode === 0) emit('add rule ip filter MOAT-FORWARD counter accept', `# new generation 9 by process ${pid} (${file.slice(0, 15)})`);
+    if (file.endsWith('-restore') && res.exitCode === 0)
+      emit('add rule ip filter MOAT-FORWARD counter accept', `# new generation 9 by process ${pid} (${file.slice(0, 15)})`);
     return res;
   };
   const config = ConfigSchema.parse({ policyDir: join(tmpdir(), `moat-no-policy-${process.pid}`, 'none') });

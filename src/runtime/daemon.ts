@@ -93,7 +93,11 @@ export class Daemon {
         // A reconcile that began after the container was tracked is the one that commits it: wait for it if it is still running.
         if (this.running && this.running.startedAt >= since) await this.running.outcome;
         const last = this.reconciler?.last;
-        return last?.ok === true && (last.startedAt ?? Number.NEGATIVE_INFINITY) >= since && (this.reconciler?.lastDesired?.snapshot.containers.some((c) => c.id === id) ?? false);
+        return (
+          last?.ok === true &&
+          (last.startedAt ?? Number.NEGATIVE_INFINITY) >= since &&
+          (this.reconciler?.lastDesired?.snapshot.containers.some((c) => c.id === id) ?? false)
+        );
       },
     });
   }
@@ -123,7 +127,12 @@ export class Daemon {
     const { log, now, docker } = this.deps;
     const iptables = await managedFamilies(this.run, this.config, log);
     this.deps.observer?.started(iptables.map((i) => i.family));
-    if (this.deps.readSysctl) await checkBridgeNetfilter(this.deps.readSysctl, log, iptables.map((i) => i.family));
+    if (this.deps.readSysctl)
+      await checkBridgeNetfilter(
+        this.deps.readSysctl,
+        log,
+        iptables.map((i) => i.family),
+      );
     await this.policies.load();
     const reconciler = new Reconciler({
       docker,
@@ -175,11 +184,32 @@ export class Daemon {
     this.policies.watch(() => void scheduler.request('policy'));
     const intervalMs = this.deps.driftCheckMs ?? 2_000;
     // The legacy backend changes nothing nft could see: poll there.
-    const monitor = intervalMs > 0 && this.deps.monitor && (await nfTablesBackend(this.deps.run, iptables.map((i) => i.family))) ? this.deps.monitor : undefined;
-    this.drift = new DriftWatcher({ check: () => reconciler.drifted(), busy: () => scheduler.busy(), trigger: (reason) => void scheduler.request(reason), log, intervalMs, monitor });
+    const monitor =
+      intervalMs > 0 &&
+      this.deps.monitor &&
+      (await nfTablesBackend(
+        this.deps.run,
+        iptables.map((i) => i.family),
+      ))
+        ? this.deps.monitor
+        : undefined;
+    this.drift = new DriftWatcher({
+      check: () => reconciler.drifted(),
+      busy: () => scheduler.busy(),
+      trigger: (reason) => void scheduler.request(reason),
+      log,
+      intervalMs,
+      monitor,
+    });
     if (this.stopped) return;
     this.drift.start();
-    if (intervalMs > 0) log.info({ event: 'drift_watch', mode: this.drift.mode, intervalMs }, this.drift.mode === 'monitor' ? 'drift is checked when the ruleset changes (nft monitor)' : `the kernel is polled for drift every ${intervalMs / 1000}–${(2.5 * intervalMs) / 1000} s`);
+    if (intervalMs > 0)
+      log.info(
+        { event: 'drift_watch', mode: this.drift.mode, intervalMs },
+        this.drift.mode === 'monitor'
+          ? 'drift is checked when the ruleset changes (nft monitor)'
+          : `the kernel is polled for drift every ${intervalMs / 1000}–${(2.5 * intervalMs) / 1000} s`,
+      );
     await this.watcher.start();
     log.info({ event: 'started', families: iptables.map((i) => i.family) }, 'moatd running');
     void this.gate.reportTimeouts();

@@ -82,7 +82,7 @@ describe('DriftWatcher on a ruleset monitor', () => {
     expect(t.mon.closed).toBe(1);
   });
 
-  it('needs no check for moat\'s own restores, known by pid and name', async () => {
+  it("needs no check for moat's own restores, known by pid and name", async () => {
     const t = onMonitor();
     await sleep(40);
     t.w.ownCommit(5000, '/usr/sbin/iptables-restore');

@@ -23,7 +23,10 @@ describe('DriftWatcher', () => {
 
   it('does not look while a reconcile runs or waits', async () => {
     let checks = 0;
-    const { w, triggers } = setup(async () => (checks++, true), () => true);
+    const { w, triggers } = setup(
+      async () => (checks++, true),
+      () => true,
+    );
     await w.tick();
     expect(checks).toBe(0);
     expect(triggers).toEqual([]);

@@ -139,7 +139,8 @@ export class DriftWatcher {
       this.deps.log.warn({ event: 'drift_monitor_unavailable', err: end.reason }, 'nft is not installed: the kernel is polled for drift every few seconds');
       return;
     }
-    if (this.failures === 0) this.deps.log.warn({ event: 'drift_monitor_down', err: end.reason }, 'the ruleset monitor stopped: polling the kernel for drift until it runs again');
+    if (this.failures === 0)
+      this.deps.log.warn({ event: 'drift_monitor_down', err: end.reason }, 'the ruleset monitor stopped: polling the kernel for drift until it runs again');
     const delay = Math.min(60_000, (this.deps.restartMs ?? 1_000) * 2 ** Math.min(this.failures, 6));
     this.failures++;
     this.restartTimer = setTimeout(() => {

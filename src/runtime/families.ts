@@ -12,7 +12,8 @@ export class StartupError extends Error {
 /** One Iptables per managed family; refuses to start when it cannot enforce what it must. */
 export async function managedFamilies(run: CommandRunner, config: Config, log: Logger): Promise<Iptables[]> {
   const v4 = new Iptables(run, 4);
-  if (!(await v4.available())) throw new StartupError('iptables-save does not work here: moat cannot enforce anything (is iptables installed, and are we root with CAP_NET_ADMIN?)');
+  if (!(await v4.available()))
+    throw new StartupError('iptables-save does not work here: moat cannot enforce anything (is iptables installed, and are we root with CAP_NET_ADMIN?)');
   if (config.ipv6 === 'off') return [v4];
   const v6 = new Iptables(run, 6);
   if (await v6.available()) return [v4, v6];

@@ -100,10 +100,13 @@ describe('HostCache', () => {
   it('leaves out the endpoint of a network the container was just disconnected from, though a read still lists it', async () => {
     const { docker, cache, clock } = setup();
     await cache.lists(false);
-    const app = (docker.lists_.containers as { Id: string; Names: string[]; NetworkSettings: { Networks: Record<string, { NetworkID: string }> } }[]).find((c) => c.Names[0] === '/app')!;
+    const app = (docker.lists_.containers as { Id: string; Names: string[]; NetworkSettings: { Networks: Record<string, { NetworkID: string }> } }[]).find(
+      (c) => c.Names[0] === '/app',
+    )!;
     const [name, ep] = Object.entries(app.NetworkSettings.Networks)[0]!;
     cache.note({ type: 'network', action: 'disconnect', id: ep.NetworkID, container: app.Id });
-    const endpoints = async (full: boolean) => Object.keys(((await cache.lists(full)).containers as typeof app[]).find((c) => c.Id === app.Id)!.NetworkSettings.Networks);
+    const endpoints = async (full: boolean) =>
+      Object.keys(((await cache.lists(full)).containers as (typeof app)[]).find((c) => c.Id === app.Id)!.NetworkSettings.Networks);
     expect(await endpoints(false)).not.toContain(name);
     expect(await endpoints(true)).not.toContain(name);
     cache.note({ type: 'network', action: 'connect', id: ep.NetworkID, container: app.Id });

@@ -61,16 +61,14 @@ export class HostCache {
       if (e.action === 'start') this.dead.delete(e.id);
       this.dirty.add(e.id);
       this.gone.delete(e.id);
-    }
-    else if (e.type === 'network' && (e.action === 'connect' || e.action === 'disconnect') && e.container) {
+    } else if (e.type === 'network' && (e.action === 'connect' || e.action === 'disconnect') && e.container) {
       this.dirty.add(e.container);
       const marks = this.detached.get(e.container) ?? new Map<string, number>();
       if (e.action === 'disconnect') marks.set(e.id, this.now());
       else marks.delete(e.id);
       if (marks.size > 0) this.detached.set(e.container, marks);
       else this.detached.delete(e.container);
-    }
-    else if (e.type === 'network' && e.action !== 'connect' && e.action !== 'disconnect') this.networksDirty = true;
+    } else if (e.type === 'network' && e.action !== 'connect' && e.action !== 'disconnect') this.networksDirty = true;
     else this.full = true; // names nothing we can read alone
   }
 
@@ -96,7 +94,10 @@ export class HostCache {
     this.networksDirty = false;
     try {
       if (full || this.full || this.networks === null || ids.length > MAX_PATCHED) return await this.relist();
-      const [networks, found] = await Promise.all([networksDirty ? this.docker.networks() : this.networks, Promise.all(ids.map((id) => this.docker.running(id)))]);
+      const [networks, found] = await Promise.all([
+        networksDirty ? this.docker.networks() : this.networks,
+        Promise.all(ids.map((id) => this.docker.running(id))),
+      ]);
       this.networks = networks;
       for (const id of gone) this.containers.delete(id);
       ids.forEach((id, i) => {

@@ -28,13 +28,35 @@ export class Metrics {
   constructor(options: MetricsOptions) {
     const registers = [this.registry];
     this.reconciles = new Counter({ name: 'moat_reconciles_total', help: 'Reconciles run, by result (ok, failed).', labelNames: ['result'], registers });
-    this.duration = new Histogram({ name: 'moat_reconcile_duration_seconds', help: 'Time of one reconcile: Docker listing, ruleset, diff and commit.', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers });
+    this.duration = new Histogram({
+      name: 'moat_reconcile_duration_seconds',
+      help: 'Time of one reconcile: Docker listing, ruleset, diff and commit.',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
     this.commits = new Counter({ name: 'moat_commits_total', help: 'Reconciles that committed a change (iptables-restore).', registers });
     this.skipped = new Counter({ name: 'moat_commits_skipped_total', help: 'Reconciles that found live equal to desired and committed nothing.', registers });
-    this.applyFailures = new Counter({ name: 'moat_apply_failures_total', help: 'Commits that iptables-restore refused; the previous rules stayed in force.', registers });
-    this.driftRepairs = new Counter({ name: 'moat_drift_repairs_total', help: 'Times moat found its chains or jumps changed behind its back and put them back.', registers });
-    this.invalidLabels = new Gauge({ name: 'moat_invalid_labels', help: 'Label entries currently skipped because they do not parse or name nothing.', registers });
-    this.problems = new Gauge({ name: 'moat_problems', help: 'Current problems by kind (label_invalid, label_ignored, not_isolatable, not_firewalled, ...).', labelNames: ['kind'], registers });
+    this.applyFailures = new Counter({
+      name: 'moat_apply_failures_total',
+      help: 'Commits that iptables-restore refused; the previous rules stayed in force.',
+      registers,
+    });
+    this.driftRepairs = new Counter({
+      name: 'moat_drift_repairs_total',
+      help: 'Times moat found its chains or jumps changed behind its back and put them back.',
+      registers,
+    });
+    this.invalidLabels = new Gauge({
+      name: 'moat_invalid_labels',
+      help: 'Label entries currently skipped because they do not parse or name nothing.',
+      registers,
+    });
+    this.problems = new Gauge({
+      name: 'moat_problems',
+      help: 'Current problems by kind (label_invalid, label_ignored, not_isolatable, not_firewalled, ...).',
+      labelNames: ['kind'],
+      registers,
+    });
     this.rules = new Gauge({ name: 'moat_rules', help: 'Rules moat keeps live, per table and family.', labelNames: ['table', 'family'], registers });
     new Gauge({
       name: 'moat_docker_connected',
@@ -53,7 +75,13 @@ export class Metrics {
     // Event-loop lag sampled once a second, not prom-client's default 10 ms:
     // the sampling timer is the only thing that wakes an idle moatd (at 100 ms
     // it was still 10 wake-ups a second, ~0.1–0.5 % of a core).
-    this.gates = new Histogram({ name: 'moat_start_gate_seconds', help: 'Start gate: from a gated start\'s question to moatd\'s answer, by verdict (committed, failed, unknown, no-network).', labelNames: ['verdict'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5], registers });
+    this.gates = new Histogram({
+      name: 'moat_start_gate_seconds',
+      help: "Start gate: from a gated start's question to moatd's answer, by verdict (committed, failed, unknown, no-network).",
+      labelNames: ['verdict'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
+      registers,
+    });
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'moat_', eventLoopMonitoringPrecision: 1_000 });
   }
 

@@ -45,7 +45,14 @@ describe('Reconciler drift check', () => {
     const { kernel, docker, cap, rec } = setup();
     await rec.run(['start']);
     const before = [kernel.save(4, 'filter'), kernel.save(4, 'nat'), kernel.save(6, 'filter')];
-    kernel.families[4].set('filter', new Map([['INPUT', []], ['FORWARD', ['-j ACCEPT']], ['OUTPUT', []]]));
+    kernel.families[4].set(
+      'filter',
+      new Map([
+        ['INPUT', []],
+        ['FORWARD', ['-j ACCEPT']],
+        ['OUTPUT', []],
+      ]),
+    );
     docker.down = true;
     const o = await rec.run(['drift']);
     expect(o).toMatchObject({ ok: false, committed: false });

@@ -107,7 +107,9 @@ export class Reconciler {
       desired = computeDesired(this.withStarting(lists), this.deps.config(), families, this.deps.policyRules?.() ?? [], this.memo);
     } catch (err) {
       log.warn({ event: 'snapshot_failed', trigger: triggers.join(','), err: String(err) }, 'cannot list Docker: rules left as they are');
-      const repaired = await this.restoreLastCommit().catch((e: unknown) => void log.warn({ event: 'drift_repair_failed', err: String(e) }, 'could not put back the last committed rules'));
+      const repaired = await this.restoreLastCommit().catch(
+        (e: unknown) => void log.warn({ event: 'drift_repair_failed', err: String(e) }, 'could not put back the last committed rules'),
+      );
       return finish({ ok: false, committed: false, rules: {}, error: String(err), stage: 'snapshot', driftRepaired: repaired === true });
     }
     this.lastDesired = desired;
@@ -136,7 +138,14 @@ export class Reconciler {
         }
         if (drift?.text) {
           driftRepaired = true;
-          log.warn({ event: 'drift_repaired', family: ipt.family, tables: drift.tables.map((t) => ({ table: t.table, chains: t.rewritten, deleted: t.deleted, jumps: t.jumpsFixed })) }, 'moat chains had drifted; repaired');
+          log.warn(
+            {
+              event: 'drift_repaired',
+              family: ipt.family,
+              tables: drift.tables.map((t) => ({ table: t.table, chains: t.rewritten, deleted: t.deleted, jumps: t.jumpsFixed })),
+            },
+            'moat chains had drifted; repaired',
+          );
         }
         const changed = before ? changedChains(before, rendered) : undefined;
         this.expected.set(ipt.family, rendered);
@@ -154,7 +163,10 @@ export class Reconciler {
     this.failedKey = null;
     this.forceFull = false;
     const o = finish({ ok: true, committed, rules, driftRepaired });
-    log.info({ event: 'reconcile', trigger: triggers.join(','), durationMs: o.durationMs, rules, committed, ok: true }, committed ? 'ruleset committed' : 'ruleset unchanged');
+    log.info(
+      { event: 'reconcile', trigger: triggers.join(','), durationMs: o.durationMs, rules, committed, ok: true },
+      committed ? 'ruleset committed' : 'ruleset unchanged',
+    );
     return o;
   }
 
@@ -191,7 +203,15 @@ export class Reconciler {
       if (plan.text === null) continue;
       await ipt.restore(plan.text);
       repaired = true;
-      this.deps.log.warn({ event: 'drift_repaired', family: ipt.family, source: 'last-commit', tables: plan.tables.map((t) => ({ table: t.table, chains: t.rewritten, deleted: t.deleted, jumps: t.jumpsFixed })) }, 'moat chains had drifted while Docker is unreachable; the last committed rules are back');
+      this.deps.log.warn(
+        {
+          event: 'drift_repaired',
+          family: ipt.family,
+          source: 'last-commit',
+          tables: plan.tables.map((t) => ({ table: t.table, chains: t.rewritten, deleted: t.deleted, jumps: t.jumpsFixed })),
+        },
+        'moat chains had drifted while Docker is unreachable; the last committed rules are back',
+      );
     }
     return repaired;
   }
@@ -203,12 +223,20 @@ export class Reconciler {
 
   /** IPv6 on a Docker network that ip6tables cannot firewall is switched off, loudly. */
   private async failClosedIpv6(desired: Desired): Promise<void> {
-    const bridges = desired.policy.networks.filter((n) => n.managed && n.network.subnets6.length > 0).map((n) => n.network.bridge!).sort();
+    const bridges = desired.policy.networks
+      .filter((n) => n.managed && n.network.subnets6.length > 0)
+      .map((n) => n.network.bridge!)
+      .sort();
     const key = bridges.join(',');
     if (bridges.length === 0 || key === this.ipv6Closed) return;
     this.ipv6Closed = key;
-    this.deps.log.error({ event: 'ipv6_fail_closed', bridges }, `IPv6 networks exist but moat cannot firewall IPv6 here: IPv6 is switched off on ${bridges.join(', ')}`);
-    await this.deps.disableIpv6?.(bridges).catch((err: unknown) => this.deps.log.error({ event: 'ipv6_fail_closed_failed', err: String(err) }, 'could not switch IPv6 off'));
+    this.deps.log.error(
+      { event: 'ipv6_fail_closed', bridges },
+      `IPv6 networks exist but moat cannot firewall IPv6 here: IPv6 is switched off on ${bridges.join(', ')}`,
+    );
+    await this.deps
+      .disableIpv6?.(bridges)
+      .catch((err: unknown) => this.deps.log.error({ event: 'ipv6_fail_closed_failed', err: String(err) }, 'could not switch IPv6 off'));
   }
 
   private logFailure(err: unknown, family: Family): void {
@@ -216,7 +244,10 @@ export class Reconciler {
     if (key === this.failedKey) return; // logged once; retries stay quiet until it changes or recovers
     this.failedKey = key;
     if (err instanceof RestoreError) {
-      this.deps.log.error({ event: 'apply_failed', family, err: err.message, stderr: err.stderr, line: err.line, context: err.context() }, 'commit failed: previous rules stay in force');
+      this.deps.log.error(
+        { event: 'apply_failed', family, err: err.message, stderr: err.stderr, line: err.line, context: err.context() },
+        'commit failed: previous rules stay in force',
+      );
     } else {
       this.deps.log.error({ event: 'apply_failed', family, err: String(err) }, 'commit failed: previous rules stay in force');
     }

@@ -56,7 +56,13 @@ describe('Revoker', () => {
     r.revoke(4, ruleset(removed), removed);
     await r.idle();
     // The addresses Docker lists for the containers still running.
-    const running = new Set<string>(lists.containers.filter((c: unknown) => c !== web).flatMap((c: { NetworkSettings: { Networks: Record<string, { IPAddress: string }> } }) => Object.values(c.NetworkSettings.Networks).map((n) => n.IPAddress)));
+    const running = new Set<string>(
+      lists.containers
+        .filter((c: unknown) => c !== web)
+        .flatMap((c: { NetworkSettings: { Networks: Record<string, { IPAddress: string }> } }) =>
+          Object.values(c.NetworkSettings.Networks).map((n) => n.IPAddress),
+        ),
+    );
     const revoked = text(revokedFilters(ruleset(all), ruleset(removed)));
     const dead = revoked.filter((f) => !f.split(' ').some((a) => running.has(a)));
     expect(dead).toContain(`-s ${webIp} -p udp --dport 53`);
@@ -68,7 +74,9 @@ describe('Revoker', () => {
   it('runs one batch after another, and a failed batch is logged, not thrown', async () => {
     let release = () => {};
     let n = 0;
-    const { r, cap, calls } = setup(() => (++n === 1 ? new Promise<ConntrackResult>((ok) => (release = () => ok({ deleted: 1, errors: [] }))) : Promise.reject(new Error('conntrack: exit 1'))));
+    const { r, cap, calls } = setup(() =>
+      ++n === 1 ? new Promise<ConntrackResult>((ok) => (release = () => ok({ deleted: 1, errors: [] }))) : Promise.reject(new Error('conntrack: exit 1')),
+    );
     r.revoke(4, ruleset(all), all);
     r.revoke(4, ruleset(stripped), stripped);
     r.revoke(4, ruleset(all), all);

@@ -42,7 +42,11 @@ export class Revoker {
     this.revoking = this.revoking
       .then(() => conntrack(filters))
       .then(
-        (res) => this.deps.log.info({ event: 'conntrack_revoked', family, filters: filters.map((f) => f.args.join(' ')), deleted: res.deleted, errors: res.errors }, `revoked flows: ${res.deleted} live connections cut`),
+        (res) =>
+          this.deps.log.info(
+            { event: 'conntrack_revoked', family, filters: filters.map((f) => f.args.join(' ')), deleted: res.deleted, errors: res.errors },
+            `revoked flows: ${res.deleted} live connections cut`,
+          ),
         (err: unknown) => this.deps.log.warn({ event: 'conntrack_failed', family, err: String(err) }, 'could not cut the connections of revoked flows'),
       );
   }

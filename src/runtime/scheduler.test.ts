@@ -10,14 +10,20 @@ function gate() {
 describe('Scheduler', () => {
   it('runs nothing before start', async () => {
     const runs: string[][] = [];
-    const s = new Scheduler(async (t) => void runs.push([...t]), () => {});
+    const s = new Scheduler(
+      async (t) => void runs.push([...t]),
+      () => {},
+    );
     await s.request('early');
     expect(runs).toEqual([]);
   });
 
   it('starts a lone trigger at once, with no fixed delay', async () => {
     const runs: string[][] = [];
-    const s = new Scheduler(async (t) => void runs.push([...t]), () => {});
+    const s = new Scheduler(
+      async (t) => void runs.push([...t]),
+      () => {},
+    );
     s.start();
     const done = s.request('container.start');
     await Promise.resolve();
@@ -29,10 +35,13 @@ describe('Scheduler', () => {
   it('coalesces everything that arrives during a run into one follow-up', async () => {
     const runs: string[][] = [];
     const first = gate();
-    const s = new Scheduler(async (t) => {
-      runs.push([...t]);
-      if (runs.length === 1) await first.p;
-    }, () => {});
+    const s = new Scheduler(
+      async (t) => {
+        runs.push([...t]);
+        if (runs.length === 1) await first.p;
+      },
+      () => {},
+    );
     s.start();
     void s.request('a');
     await Promise.resolve();
@@ -46,12 +55,15 @@ describe('Scheduler', () => {
   it('never runs two reconciles at once', async () => {
     let running = 0;
     let max = 0;
-    const s = new Scheduler(async () => {
-      running++;
-      max = Math.max(max, running);
-      await new Promise((r) => setTimeout(r, 1));
-      running--;
-    }, () => {});
+    const s = new Scheduler(
+      async () => {
+        running++;
+        max = Math.max(max, running);
+        await new Promise((r) => setTimeout(r, 1));
+        running--;
+      },
+      () => {},
+    );
     s.start();
     await Promise.all(Array.from({ length: 20 }, (_, i) => s.request(String(i))));
     await s.idle();
@@ -61,9 +73,12 @@ describe('Scheduler', () => {
   it('reports a throwing reconcile and keeps going', async () => {
     const errors: unknown[] = [];
     let n = 0;
-    const s = new Scheduler(async () => {
-      if (++n === 1) throw new Error('boom');
-    }, (e) => errors.push(e));
+    const s = new Scheduler(
+      async () => {
+        if (++n === 1) throw new Error('boom');
+      },
+      (e) => errors.push(e),
+    );
     s.start();
     await s.request('a');
     await s.request('b');
@@ -73,7 +88,10 @@ describe('Scheduler', () => {
 
   it('is busy while a reconcile runs or waits, and only then', async () => {
     const g = gate();
-    const s = new Scheduler(() => g.p, () => {});
+    const s = new Scheduler(
+      () => g.p,
+      () => {},
+    );
     s.start();
     expect(s.busy()).toBe(false);
     const done = s.request('a');

@@ -76,7 +76,10 @@ export class StartGate {
     if (!ID.test(id)) return false;
     const began = this.deps.now();
     const raw = await this.deps.resolve(id).catch((err: unknown) => {
-      this.deps.log.warn({ event: 'starting_unreadable', container: id, err: String(err) }, 'could not read a container being started; its rules follow its start event');
+      this.deps.log.warn(
+        { event: 'starting_unreadable', container: id, err: String(err) },
+        'could not read a container being started; its rules follow its start event',
+      );
       return null;
     });
     return this.keep(id, raw, began);
@@ -130,7 +133,11 @@ export class StartGate {
       const waitedMs = Math.round((this.deps.now() - started) * 10) / 10;
       const a = { id, verdict, waitedMs };
       this.deps.onAnswer?.(a);
-      if (waitedMs > waitMs) this.deps.log.warn({ event: 'start_gate_timeout', container: id, waitedMs, waitMs, source: 'moatd', verdict }, `start of ${id.slice(0, 12)} was let go before its rules were committed`);
+      if (waitedMs > waitMs)
+        this.deps.log.warn(
+          { event: 'start_gate_timeout', container: id, waitedMs, waitMs, source: 'moatd', verdict },
+          `start of ${id.slice(0, 12)} was let go before its rules were committed`,
+        );
       else this.deps.log.debug({ event: 'start_gate', container: id, verdict, waitedMs }, 'start gate answered');
       return a;
     };
@@ -147,7 +154,11 @@ export class StartGate {
 
   /** Logs the timeouts the wrapper recorded while moatd was down or slow. */
   async reportTimeouts(): Promise<void> {
-    const records = await this.deps.drainTimeouts?.().catch(() => []) ?? [];
-    for (const r of records) this.deps.log.warn({ ...r, event: 'start_gate_timeout', source: 'moat-runc' }, 'a container start went ahead without moatd: it waited for the bound and got no answer');
+    const records = (await this.deps.drainTimeouts?.().catch(() => [])) ?? [];
+    for (const r of records)
+      this.deps.log.warn(
+        { ...r, event: 'start_gate_timeout', source: 'moat-runc' },
+        'a container start went ahead without moatd: it waited for the bound and got no answer',
+      );
   }
 }

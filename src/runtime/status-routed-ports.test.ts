@@ -8,10 +8,27 @@ import { policyView } from './status.js';
 
 describe('status: routed-mode ports', () => {
   it('are listed as routedPorts, not as host ports', () => {
-    const lists = dockerLists({ r: { subnets: ['172.30.5.0/24', 'fd00:30:5::/64'], options: { 'com.docker.network.bridge.gateway_mode_ipv4': 'routed', 'com.docker.network.bridge.gateway_mode_ipv6': 'routed' } } }, { web: { nets: { r: '172.30.5.2,fd00:30:5::2' } } });
+    const lists = dockerLists(
+      {
+        r: {
+          subnets: ['172.30.5.0/24', 'fd00:30:5::/64'],
+          options: { 'com.docker.network.bridge.gateway_mode_ipv4': 'routed', 'com.docker.network.bridge.gateway_mode_ipv6': 'routed' },
+        },
+      },
+      { web: { nets: { r: '172.30.5.2,fd00:30:5::2' } } },
+    );
     // As 28.5 lists them: the binding's address, no PublicPort.
-    (lists.containers[0] as { Ports: unknown[] }).Ports = [{ IP: '0.0.0.0', PrivatePort: 80, Type: 'tcp' }, { IP: '::', PrivatePort: 80, Type: 'tcp' }];
+    (lists.containers[0] as { Ports: unknown[] }).Ports = [
+      { IP: '0.0.0.0', PrivatePort: 80, Type: 'tcp' },
+      { IP: '::', PrivatePort: 80, Type: 'tcp' },
+    ];
     const policy = buildPolicy(fromDocker(lists).result, DEFAULT_CONFIG);
-    expect(policyView(policy, []).containers[0]).toMatchObject({ ports: [], routedPorts: [{ family: 4, containerPort: 80, proto: 'tcp' }, { family: 6, containerPort: 80, proto: 'tcp' }] });
+    expect(policyView(policy, []).containers[0]).toMatchObject({
+      ports: [],
+      routedPorts: [
+        { family: 4, containerPort: 80, proto: 'tcp' },
+        { family: 6, containerPort: 80, proto: 'tcp' },
+      ],
+    });
   });
 });

@@ -113,7 +113,18 @@ export function policyView(policy: Policy, problems: readonly Problem[]): { netw
   const netName = new Map(policy.networks.map((n) => [n.network.id, n.network.name]));
   const networks = policy.networks.map((np): NetworkView => {
     const n = np.network;
-    return { id: n.id, name: n.name, driver: n.driver, bridge: n.bridge, subnets: [...n.subnets4, ...n.subnets6], managed: np.managed, internal: n.internal, icc: np.icc, egress: np.egress, nat: np.nat };
+    return {
+      id: n.id,
+      name: n.name,
+      driver: n.driver,
+      bridge: n.bridge,
+      subnets: [...n.subnets4, ...n.subnets6],
+      managed: np.managed,
+      internal: n.internal,
+      icc: np.icc,
+      egress: np.egress,
+      nat: np.nat,
+    };
   });
   const containers = policy.containers.map(({ container: c, world }): ContainerView => {
     const grants: GrantView[] = [];
@@ -224,7 +235,12 @@ export class DaemonStatus implements DaemonObserver {
     return {
       version: 1,
       generatedAt: new Date(wall).toISOString(),
-      daemon: { pid: this.deps.pid, startedAt: new Date(this.startedAt).toISOString(), uptimeS: Math.round((wall - this.startedAt) / 1000), families: this.families },
+      daemon: {
+        pid: this.deps.pid,
+        startedAt: new Date(this.startedAt).toISOString(),
+        uptimeS: Math.round((wall - this.startedAt) / 1000),
+        families: this.families,
+      },
       docker: { connected: this.connected, since: iso(this.connectedSince) },
       lastReconcile: this.last,
       lastCommitAt: iso(this.lastCommitAt),

@@ -53,10 +53,15 @@ describe('Watcher', () => {
     const docker = new FakeDocker();
     docker.down = true;
     let sleeps = 0;
-    const w = new Watcher({ docker, log: captureLogger().log, trigger: () => {}, sleep: () => {
-      sleeps++; // counts retry attempts, not timer completions
-      return new Promise<void>((r) => setTimeout(r, 5));
-    } });
+    const w = new Watcher({
+      docker,
+      log: captureLogger().log,
+      trigger: () => {},
+      sleep: () => {
+        sleeps++; // counts retry attempts, not timer completions
+        return new Promise<void>((r) => setTimeout(r, 5));
+      },
+    });
     const started = w.start();
     await new Promise((r) => setTimeout(r, 20));
     w.stop();

@@ -39,7 +39,10 @@ export class Watcher {
     while (!this.stopped) {
       try {
         await this.deps.docker.ping();
-        this.closeStream = await this.deps.docker.events((e) => this.onEvent(e), (err) => void this.onEnd(err));
+        this.closeStream = await this.deps.docker.events(
+          (e) => this.onEvent(e),
+          (err) => void this.onEnd(err),
+        );
         this.connected = true;
         this.deps.onConnection?.(true);
         this.deps.log.info({ event: 'docker_connected', attempt }, 'following Docker events');

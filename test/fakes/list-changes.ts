@@ -36,7 +36,16 @@ export interface NetLabelSpec {
 }
 
 export type Change =
-  | { readonly kind: 'add-container'; readonly net: number; readonly net2: number | null; readonly host: number; readonly labels: LabelSpec; readonly publish: number | null; readonly v6: boolean; readonly mode: 'own' | 'host' | 'joined' }
+  | {
+      readonly kind: 'add-container';
+      readonly net: number;
+      readonly net2: number | null;
+      readonly host: number;
+      readonly labels: LabelSpec;
+      readonly publish: number | null;
+      readonly v6: boolean;
+      readonly mode: 'own' | 'host' | 'joined';
+    }
   | { readonly kind: 'remove-container'; readonly at: number }
   | { readonly kind: 'relabel'; readonly at: number; readonly labels: LabelSpec }
   | { readonly kind: 'connect'; readonly at: number; readonly net: number; readonly host: number }
@@ -51,7 +60,24 @@ export type Change =
   | { readonly kind: 'touch' };
 
 const entry: fc.Arbitrary<EntrySpec> = fc.record({
-  peer: fc.constantFrom('ctr', 'ctr', 'publisher', 'publisher', 'svc', 'own-svc', 'net', 'world', 'lan', 'host', 'none', 'cidr', 'cidr6', 'inside', 'missing', 'bad'),
+  peer: fc.constantFrom(
+    'ctr',
+    'ctr',
+    'publisher',
+    'publisher',
+    'svc',
+    'own-svc',
+    'net',
+    'world',
+    'lan',
+    'host',
+    'none',
+    'cidr',
+    'cidr6',
+    'inside',
+    'missing',
+    'bad',
+  ),
   k: fc.nat(1000),
   port: fc.constantFrom('', ':80', ':443', ':8080', ':8000-8100'),
   proto: fc.constantFrom('', '', '/udp', '/tcp'),
@@ -69,7 +95,19 @@ const netLabels: fc.Arbitrary<NetLabelSpec> = fc.record({
 const at = fc.nat(1000);
 
 export const change: fc.Arbitrary<Change> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('add-container'), net: at, net2: fc.option(at, { freq: 4 }), host: fc.integer({ min: 2, max: 250 }), labels, publish: fc.option(fc.integer({ min: 20000, max: 20010 }), { freq: 2 }), v6: fc.boolean(), mode: fc.constantFrom('own', 'own', 'own', 'own', 'own', 'own', 'host', 'joined') }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('add-container'),
+      net: at,
+      net2: fc.option(at, { freq: 4 }),
+      host: fc.integer({ min: 2, max: 250 }),
+      labels,
+      publish: fc.option(fc.integer({ min: 20000, max: 20010 }), { freq: 2 }),
+      v6: fc.boolean(),
+      mode: fc.constantFrom('own', 'own', 'own', 'own', 'own', 'own', 'host', 'joined'),
+    }),
+  },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('remove-container'), at }) },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('relabel'), at, labels }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('connect'), at, net: at, host: fc.integer({ min: 2, max: 250 }) }) },
@@ -97,7 +135,14 @@ function addressIn(n: Raw, host: number, family: 4 | 6): string {
 }
 
 function endpoint(n: Raw, host: number, v6: boolean): Raw {
-  return { NetworkID: n.Id, EndpointID: hexId(`ep-${String(n.Id)}-${host}`), IPAddress: addressIn(n, host, 4), IPPrefixLen: 24, GlobalIPv6Address: v6 ? addressIn(n, host, 6) : '', GlobalIPv6PrefixLen: 64 };
+  return {
+    NetworkID: n.Id,
+    EndpointID: hexId(`ep-${String(n.Id)}-${host}`),
+    IPAddress: addressIn(n, host, 4),
+    IPPrefixLen: 24,
+    GlobalIPv6Address: v6 ? addressIn(n, host, 6) : '',
+    GlobalIPv6PrefixLen: 64,
+  };
 }
 
 /** The host under change: its lists, and a counter that keeps new ids distinct. */
@@ -118,22 +163,44 @@ export class ChangingHost {
     const labelsOf = (x: Raw) => obj(x.Labels) as Record<string, string>;
     let peer: string;
     switch (e.peer) {
-      case 'ctr': peer = c ? nameOf(c) : 'nobody'; break;
+      case 'ctr':
+        peer = c ? nameOf(c) : 'nobody';
+        break;
       case 'publisher': {
         // Grants to a container that publishes a port are what the DNAT rules of that port depend on.
         const ps = cs.filter((x) => Array.isArray(x.Ports) && x.Ports.length > 0);
         peer = ps.length > 0 ? nameOf(ps[e.k % ps.length]!) : 'nobody';
         break;
       }
-      case 'svc': peer = c && labelsOf(c)['com.docker.compose.service'] ? `${labelsOf(c)['com.docker.compose.project']}/${labelsOf(c)['com.docker.compose.service']}` : 'p/none'; break;
-      case 'own-svc': peer = c ? (labelsOf(c)['com.docker.compose.service'] ?? 'nosvc') : 'nosvc'; break;
-      case 'net': peer = n ? `net:${String(n.Name)}` : 'net:none'; break;
-      case 'cidr': peer = '192.168.50.10'; break;
-      case 'cidr6': peer = '[2001:db8::/64]'; break;
-      case 'inside': peer = n && subnetsOf(n)[0] && !subnetsOf(n)[0]!.includes(':') ? subnetsOf(n)[0]! : '10.0.0.0/24'; break;
-      case 'missing': peer = 'nosuch'; break;
-      case 'bad': peer = 'bad$'; break;
-      default: peer = e.peer;
+      case 'svc':
+        peer =
+          c && labelsOf(c)['com.docker.compose.service']
+            ? `${labelsOf(c)['com.docker.compose.project']}/${labelsOf(c)['com.docker.compose.service']}`
+            : 'p/none';
+        break;
+      case 'own-svc':
+        peer = c ? (labelsOf(c)['com.docker.compose.service'] ?? 'nosvc') : 'nosvc';
+        break;
+      case 'net':
+        peer = n ? `net:${String(n.Name)}` : 'net:none';
+        break;
+      case 'cidr':
+        peer = '192.168.50.10';
+        break;
+      case 'cidr6':
+        peer = '[2001:db8::/64]';
+        break;
+      case 'inside':
+        peer = n && subnetsOf(n)[0] && !subnetsOf(n)[0]!.includes(':') ? subnetsOf(n)[0]! : '10.0.0.0/24';
+        break;
+      case 'missing':
+        peer = 'nosuch';
+        break;
+      case 'bad':
+        peer = 'bad$';
+        break;
+      default:
+        peer = e.peer;
     }
     if (e.peer === 'none') return 'none';
     return `${peer}${e.port}${e.proto}`;
@@ -181,8 +248,11 @@ export class ChangingHost {
         const first = cs[0];
         const mode = ch.mode === 'host' ? 'host' : ch.mode === 'joined' && first ? `container:${String(first.Id)}` : String(net[1].Name);
         const raw: Raw = {
-          Id: hexId(`x-${k}`), Names: [`/${name}`], Ports: ch.publish ? [{ IP: '0.0.0.0', PrivatePort: 80, PublicPort: ch.publish, Type: 'tcp' }] : [],
-          HostConfig: { NetworkMode: mode }, NetworkSettings: { Networks: mode.startsWith('container:') || mode === 'host' ? {} : networks },
+          Id: hexId(`x-${k}`),
+          Names: [`/${name}`],
+          Ports: ch.publish ? [{ IP: '0.0.0.0', PrivatePort: 80, PublicPort: ch.publish, Type: 'tcp' }] : [],
+          HostConfig: { NetworkMode: mode },
+          NetworkSettings: { Networks: mode.startsWith('container:') || mode === 'host' ? {} : networks },
         };
         raw.Labels = this.labelsFor(ch.labels, { 'com.docker.compose.project': `p${net[0] % 3}`, 'com.docker.compose.service': `s${k % 4}` });
         this.lists = { networks: [...ns], containers: [...cs, raw] };
@@ -219,7 +289,12 @@ export class ChangingHost {
       case 'ports': {
         const c = pick(cs, ch.at);
         if (!c) return;
-        const ports = ch.publish ? [{ IP: '0.0.0.0', PrivatePort: 80, PublicPort: ch.publish, Type: 'tcp' }, { IP: '::', PrivatePort: 53, PublicPort: ch.publish, Type: 'udp' }] : [];
+        const ports = ch.publish
+          ? [
+              { IP: '0.0.0.0', PrivatePort: 80, PublicPort: ch.publish, Type: 'tcp' },
+              { IP: '::', PrivatePort: 53, PublicPort: ch.publish, Type: 'udp' },
+            ]
+          : [];
         this.replaceContainer(c[0], { ...c[1], Ports: ports });
         return;
       }
@@ -255,10 +330,22 @@ export class ChangingHost {
         if (!c) return;
         const k = this.made++;
         const odd: unknown =
-          ch.what === 'duplicate-id' ? { ...c[1], Names: [`/dup${k}`] }
-          : ch.what === 'bad-id' ? { ...c[1], Id: `nothex${k}`, Names: [`/bad${k}`] }
-          : ch.what === 'bad-address' ? { ...c[1], Id: hexId(`odd-${k}`), Names: [`/odd${k}`], NetworkSettings: { Networks: Object.fromEntries(Object.entries(obj(obj(c[1].NetworkSettings).Networks)).map(([n, e]) => [n, { ...obj(e), IPAddress: '10.0.0.300' }])) } }
-          : `not an object ${k}`;
+          ch.what === 'duplicate-id'
+            ? { ...c[1], Names: [`/dup${k}`] }
+            : ch.what === 'bad-id'
+              ? { ...c[1], Id: `nothex${k}`, Names: [`/bad${k}`] }
+              : ch.what === 'bad-address'
+                ? {
+                    ...c[1],
+                    Id: hexId(`odd-${k}`),
+                    Names: [`/odd${k}`],
+                    NetworkSettings: {
+                      Networks: Object.fromEntries(
+                        Object.entries(obj(obj(c[1].NetworkSettings).Networks)).map(([n, e]) => [n, { ...obj(e), IPAddress: '10.0.0.300' }]),
+                      ),
+                    },
+                  }
+                : `not an object ${k}`;
         this.lists = { networks: [...ns], containers: [...cs, odd as Raw] };
         return;
       }

@@ -17,6 +17,12 @@ export function reconcilerOnFakes() {
   const cap = captureLogger();
   let t = 0;
   const run = kernel.runner();
-  const rec = new Reconciler({ docker, iptables: [new Iptables(run, 4), new Iptables(run, 6)], config: () => DEFAULT_CONFIG, log: cap.log, now: () => (t += 1) });
+  const rec = new Reconciler({
+    docker,
+    iptables: [new Iptables(run, 4), new Iptables(run, 6)],
+    config: () => DEFAULT_CONFIG,
+    log: cap.log,
+    now: () => (t += 1),
+  });
   return { kernel, docker, cap, rec };
 }

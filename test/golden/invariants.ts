@@ -20,7 +20,8 @@ export function checkInvariants(r: RenderedRuleset): string[] {
         if (!/--comment "moat:[^"]+"/.test(body)) errors.push(`${name}: rule without moat comment: ${body}`);
         if (!SAFE.test(body)) errors.push(`${name}: unexpected character in ${body}`);
         // Only replies may be accepted by bridge pattern; new traffic of an unknown bridge is denied.
-        if (/-[io] br-\+|-[io] docker0/.test(body) && name === 'MOAT-FORWARD' && /-j ACCEPT/.test(body) && !/--ctstate RELATED,ESTABLISHED /.test(body)) errors.push(`unknown bridges accepted: ${body}`);
+        if (/-[io] br-\+|-[io] docker0/.test(body) && name === 'MOAT-FORWARD' && /-j ACCEPT/.test(body) && !/--ctstate RELATED,ESTABLISHED /.test(body))
+          errors.push(`unknown bridges accepted: ${body}`);
       }
     }
   }

@@ -23,19 +23,37 @@ try {
   const newer = version === '28.5';
   await docker.createNetwork({ Name: 'pool6', EnableIPv6: newer, IPAM: { Config: [{ Subnet: '172.31.42.0/24' }] } });
   // IPv6 only (--ipv4=false), from 28.0 on.
-  if (newer) await docker.createNetwork({ Name: 'only6', EnableIPv4: false, EnableIPv6: true, IPAM: { Config: [{ Subnet: 'fd00:31:43::/64' }] } } as Parameters<typeof docker.createNetwork>[0]);
+  if (newer)
+    await docker.createNetwork({ Name: 'only6', EnableIPv4: false, EnableIPv6: true, IPAM: { Config: [{ Subnet: 'fd00:31:43::/64' }] } } as Parameters<
+      typeof docker.createNetwork
+    >[0]);
   // Straight through the API (testcontainers insists on an IPv4 host port).
-  const run = async (name: string, networks: string[], opts: { ports?: { port: string; hostIp?: string; hostPort: number }[]; labels?: Record<string, string> } = {}) => {
+  const run = async (
+    name: string,
+    networks: string[],
+    opts: { ports?: { port: string; hostIp?: string; hostPort: number }[]; labels?: Record<string, string> } = {},
+  ) => {
     const ports = opts.ports ?? [];
     const c = await docker.createContainer({
-      Image: bed.image, name, Cmd: ['serve', '80', '8080'], Labels: opts.labels ?? {},
+      Image: bed.image,
+      name,
+      Cmd: ['serve', '80', '8080'],
+      Labels: opts.labels ?? {},
       ExposedPorts: Object.fromEntries(ports.map((p) => [p.port, {}])),
-      HostConfig: { NetworkMode: networks[0], PortBindings: Object.fromEntries(ports.map((p) => [p.port, [{ HostIp: p.hostIp ?? '', HostPort: String(p.hostPort) }]])) },
+      HostConfig: {
+        NetworkMode: networks[0],
+        PortBindings: Object.fromEntries(ports.map((p) => [p.port, [{ HostIp: p.hostIp ?? '', HostPort: String(p.hostPort) }]])),
+      },
     });
     for (const n of networks.slice(1)) await docker.getNetwork(n).connect({ Container: c.id });
     await c.start();
   };
-  await run('web', ['dual'], { ports: [{ port: '80/tcp', hostPort: 18080 }, { port: '8080/udp', hostPort: 18081 }] });
+  await run('web', ['dual'], {
+    ports: [
+      { port: '80/tcp', hostPort: 18080 },
+      { port: '8080/udp', hostPort: 18081 },
+    ],
+  });
   await run('local', ['dual'], { ports: [{ port: '80/tcp', hostPort: 18082, hostIp: '127.0.0.1' }] });
   await run('safe', ['vault'], { labels: { 'moat.egress': 'world:443' } });
   await run('pooled', ['pool6'], { ports: [{ port: '80/tcp', hostPort: 18083 }] });
@@ -45,7 +63,10 @@ try {
   const dir = join(import.meta.dirname, 'scenarios', `engine-${version}`);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'snapshot.json'), `${JSON.stringify(lists, null, 2)}\n`);
-  writeFileSync(join(dir, 'config.yaml'), `# recorded from Docker ${(await docker.version()).Version} by test/golden/record-engine-scenario.ts\npublishMode: dnat\n`);
+  writeFileSync(
+    join(dir, 'config.yaml'),
+    `# recorded from Docker ${(await docker.version()).Version} by test/golden/record-engine-scenario.ts\npublishMode: dnat\n`,
+  );
   console.log(`wrote ${dir}`);
 } catch (err) {
   console.error(err);

@@ -27,8 +27,15 @@ import { execaRun } from '../integration/testbed/run.js';
 
 const MODE = 'com.docker.network.bridge.gateway_mode_ipv';
 
-interface Port { readonly port: string; readonly hostPort?: string; readonly hostIp?: string }
-interface Attach { readonly net: string; readonly gwPriority?: number }
+interface Port {
+  readonly port: string;
+  readonly hostPort?: string;
+  readonly hostIp?: string;
+}
+interface Attach {
+  readonly net: string;
+  readonly gwPriority?: number;
+}
 
 const bed = await createBed();
 try {
@@ -39,7 +46,15 @@ try {
   const net = async (Name: string, opts: { subnets: string[]; internal?: boolean; options?: Record<string, string> }) => {
     const v6 = opts.subnets.some((s) => s.includes(':'));
     const v4 = opts.subnets.some((s) => !s.includes(':'));
-    await docker.createNetwork({ Name, Driver: 'bridge', EnableIPv6: v6, EnableIPv4: v4, Internal: opts.internal ?? false, IPAM: { Config: opts.subnets.map((Subnet) => ({ Subnet })) }, Options: opts.options ?? {} } as Parameters<Docker['createNetwork']>[0]);
+    await docker.createNetwork({
+      Name,
+      Driver: 'bridge',
+      EnableIPv6: v6,
+      EnableIPv4: v4,
+      Internal: opts.internal ?? false,
+      IPAM: { Config: opts.subnets.map((Subnet) => ({ Subnet })) },
+      Options: opts.options ?? {},
+    } as Parameters<Docker['createNetwork']>[0]);
     networks.push(Name);
   };
   const containers: string[] = [];
@@ -50,7 +65,10 @@ try {
     const bindings: Record<string, { HostIp: string; HostPort: string }[]> = {};
     for (const p of ports) (bindings[p.port] ??= []).push({ HostIp: p.hostIp ?? '', HostPort: p.hostPort ?? '' });
     const c = await docker.createContainer({
-      Image: bed.image, name, Cmd: ['serve', '80', '8080'], Labels: opts.labels ?? {},
+      Image: bed.image,
+      name,
+      Cmd: ['serve', '80', '8080'],
+      Labels: opts.labels ?? {},
       ExposedPorts: Object.fromEntries([...ports.map((p) => p.port), ...(opts.expose ?? [])].map((p) => [p, {}])),
       HostConfig: { NetworkMode: first!.net, PortBindings: bindings },
       NetworkingConfig: { EndpointsConfig: { [first!.net]: { GwPriority: first!.gwPriority ?? 0 } } },
@@ -86,14 +104,20 @@ try {
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'snapshot.json'), `${JSON.stringify(lists, null, 2)}\n`);
     writeFileSync(join(dir, 'routes.json'), `${JSON.stringify(await routes(), null, 2)}\n`);
-    writeFileSync(join(dir, 'config.yaml'), `# recorded from Docker ${(await docker.version()).Version} by test/golden/record-gateway-scenarios.ts\n# ${note}\npublishMode: dnat\n`);
+    writeFileSync(
+      join(dir, 'config.yaml'),
+      `# recorded from Docker ${(await docker.version()).Version} by test/golden/record-gateway-scenarios.ts\n# ${note}\npublishMode: dnat\n`,
+    );
     console.log(`wrote ${dir}`);
     for (const c of containers.splice(0)) await docker.getContainer(c).remove({ force: true });
     for (const n of networks.splice(0)) await docker.getNetwork(n).remove();
   };
 
   await net('gw-nat', { subnets: ['172.31.50.0/24', 'fd00:31:50::/64'], options: { [`${MODE}4`]: 'nat', [`${MODE}6`]: 'nat' } });
-  await net('gw-unprotected', { subnets: ['172.31.51.0/24', 'fd00:31:51::/64'], options: { [`${MODE}4`]: 'nat-unprotected', [`${MODE}6`]: 'nat-unprotected' } });
+  await net('gw-unprotected', {
+    subnets: ['172.31.51.0/24', 'fd00:31:51::/64'],
+    options: { [`${MODE}4`]: 'nat-unprotected', [`${MODE}6`]: 'nat-unprotected' },
+  });
   await net('gw-routed', { subnets: ['172.31.52.0/24', 'fd00:31:52::/64'], options: { [`${MODE}4`]: 'routed', [`${MODE}6`]: 'routed' } });
   await net('gw-mixed', { subnets: ['172.31.53.0/24', 'fd00:31:53::/64'], options: { [`${MODE}4`]: 'nat', [`${MODE}6`]: 'routed' } });
   // 28.5 refuses isolated on a network that is not internal.
@@ -102,10 +126,19 @@ try {
   await run('nat-web', [{ net: 'gw-nat' }], { ports: [{ port: '80/tcp', hostPort: '28080' }, { port: '8080/udp', hostPort: '28081' }, { port: '9000/tcp' }] });
   await run('unprotected-web', [{ net: 'gw-unprotected' }], { ports: [{ port: '80/tcp', hostPort: '28082' }] });
   // Routed: a host port given is ignored, and none given is the usual form.
-  await run('routed-web', [{ net: 'gw-routed' }], { ports: [{ port: '80/tcp', hostPort: '28083' }, { port: '8080/udp' }, { port: '81/tcp', hostIp: '127.0.0.1', hostPort: '28089' }], expose: ['443/tcp'] });
+  await run('routed-web', [{ net: 'gw-routed' }], {
+    ports: [{ port: '80/tcp', hostPort: '28083' }, { port: '8080/udp' }, { port: '81/tcp', hostIp: '127.0.0.1', hostPort: '28089' }],
+    expose: ['443/tcp'],
+  });
   await run('mixed-web', [{ net: 'gw-mixed' }], { ports: [{ port: '80/tcp', hostPort: '28084' }] });
   await run('isolated', [{ net: 'gw-isolated' }], { ports: [{ port: '80/tcp', hostPort: '28085' }], labels: { 'moat.egress': 'world' } });
-  await run('v4-only', [{ net: 'plain4' }], { ports: [{ port: '80/tcp', hostPort: '28086' }, { port: '81/tcp', hostPort: '28087', hostIp: '::' }, { port: '82/tcp', hostPort: '28088', hostIp: '0.0.0.0' }] });
+  await run('v4-only', [{ net: 'plain4' }], {
+    ports: [
+      { port: '80/tcp', hostPort: '28086' },
+      { port: '81/tcp', hostPort: '28087', hostIp: '::' },
+      { port: '82/tcp', hostPort: '28088', hostIp: '0.0.0.0' },
+    ],
+  });
   await write('gateway-modes', 'gateway_mode_ipv4/ipv6: nat, nat-unprotected, routed, mixed (4 nat, 6 routed), isolated (internal); an IPv4-only network');
 
   await net('front', { subnets: ['172.31.60.0/24', 'fd00:31:60::/64'] });

@@ -9,7 +9,10 @@ export const SCENARIOS_DIR = join(import.meta.dirname, 'scenarios');
 export const SCENARIO_INPUTS = ['snapshot.json', 'config.yaml'] as const;
 
 export function scenarioNames(root = SCENARIOS_DIR): string[] {
-  const names = readdirSync(root, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  const names = readdirSync(root, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .map((d) => d.name)
+    .sort();
   for (const name of names) {
     const missing = SCENARIO_INPUTS.filter((f) => !existsSync(join(root, name, f)));
     if (missing.length > 0) throw new Error(`golden scenario ${name} has no ${missing.join(' and no ')} (see test/golden/scenarios/README.md)`);

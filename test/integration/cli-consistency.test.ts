@@ -59,11 +59,22 @@ describe('moat explain agrees with the kernel on every pair', () => {
   beforeAll(async () => {
     bed = await createBed({ hostHttpPorts: [HOST_PORT], peerHttpPorts: [80, 8080] });
     for (const [name, n] of Object.entries(NETS)) {
-      await bed.createNetwork({ name, subnets: 'subnet6' in n ? [n.subnet, n.subnet6] : [n.subnet], internal: 'internal' in n, labels: 'labels' in n ? n.labels : {}, options: 'options' in n ? n.options : {} });
+      await bed.createNetwork({
+        name,
+        subnets: 'subnet6' in n ? [n.subnet, n.subnet6] : [n.subnet],
+        internal: 'internal' in n,
+        labels: 'labels' in n ? n.labels : {},
+        options: 'options' in n ? n.options : {},
+      });
     }
     const started = await Promise.all(
       Object.entries(CONTAINERS).map(([name, spec]) =>
-        bed.startServer({ name, networks: spec.nets, labels: spec.labels, publish: spec.publish ? [{ containerPort: 80, hostPort: PUBLISHED }, ...FILLER_PORTS.map((hostPort) => ({ containerPort: 80, hostPort }))] : [] }),
+        bed.startServer({
+          name,
+          networks: spec.nets,
+          labels: spec.labels,
+          publish: spec.publish ? [{ containerPort: 80, hostPort: PUBLISHED }, ...FILLER_PORTS.map((hostPort) => ({ containerPort: 80, hostPort }))] : [],
+        }),
       ),
     );
     for (const s of started) c[s.name] = s;
@@ -98,7 +109,12 @@ describe('moat explain agrees with the kernel on every pair', () => {
     const t0 = Date.now();
     // Every pair in one `moat explain --batch - --json` (one Docker listing, one process: the
     // machine may have two CPUs), and a sample through single invocations, which must agree.
-    const batch = await moat(bed, ['explain', '--batch', '-', '--json', '--config', config, ...(f === 6 ? ['-6'] : [])], {}, all.map((p) => `${p.src} ${p.dst}:${p.port}`).join('\n'));
+    const batch = await moat(
+      bed,
+      ['explain', '--batch', '-', '--json', '--config', config, ...(f === 6 ? ['-6'] : [])],
+      {},
+      all.map((p) => `${p.src} ${p.dst}:${p.port}`).join('\n'),
+    );
     expect(batch.exitCode, batch.stderr).toBe(0);
     const results = JSON.parse(batch.stdout) as { src: string; dst: string; ok: boolean; explanation: Explanation; error?: string }[];
     expect(results.filter((r) => !r.ok)).toEqual([]);
@@ -111,18 +127,27 @@ describe('moat explain agrees with the kernel on every pair', () => {
       expect(r.json, `${pair.src} -> ${pair.dst}:${pair.port}`).toEqual(explained[i]);
     });
     const t1 = Date.now();
-    const probed = await pool(all.map((pair, i) => ({ pair, e: explained[i]! })), 16, async ({ pair, e }) => {
-      const to = target(pair, e, f);
-      let res = await probe(source(pair.src), to, pair.port, { timeoutS: 2 });
-      // A loaded machine can be slow to answer: an open verdict gets a second, longer try.
-      if (res.state === 'closed' && e.verdict === 'allowed') res = await probe(source(pair.src), to, pair.port, { timeoutS: 5 });
-      return { to, state: res.state };
-    });
+    const probed = await pool(
+      all.map((pair, i) => ({ pair, e: explained[i]! })),
+      16,
+      async ({ pair, e }) => {
+        const to = target(pair, e, f);
+        let res = await probe(source(pair.src), to, pair.port, { timeoutS: 2 });
+        // A loaded machine can be slow to answer: an open verdict gets a second, longer try.
+        if (res.state === 'closed' && e.verdict === 'allowed') res = await probe(source(pair.src), to, pair.port, { timeoutS: 5 });
+        return { to, state: res.state };
+      },
+    );
     console.log(`IPv${f}: ${all.length} pairs explained in ${t1 - t0} ms (batch + ${sample.length} single), probed in ${Date.now() - t1} ms`);
     const rows = all.map((p, i) => {
       const e = explained[i]!;
       const kernel = probed[i]!.state === 'open' ? 'allowed' : 'denied';
-      return { pair: `${p.src} -> ${p.dst}:${p.port} (${probed[i]!.to})`, explain: e.verdict, kernel, why: `${e.decision.rule ?? e.decision.kind}: ${e.decision.reason}` };
+      return {
+        pair: `${p.src} -> ${p.dst}:${p.port} (${probed[i]!.to})`,
+        explain: e.verdict,
+        kernel,
+        why: `${e.decision.rule ?? e.decision.kind}: ${e.decision.reason}`,
+      };
     });
     return { rows, explained };
   };
@@ -130,8 +155,16 @@ describe('moat explain agrees with the kernel on every pair', () => {
   const pairs = (containers = Object.keys(CONTAINERS)): Pair[] => {
     const sources = [...containers, 'host', 'lan', 'world'];
     const dests: [string, number][] = [
-      ...containers.flatMap((n): [string, number][] => [[n, 80], [n, 8080]]),
-      ['host', HOST_PORT], ['host', PUBLISHED], ['lan', 80], ['lan', 8080], ['world', 80], ['world', 8080],
+      ...containers.flatMap((n): [string, number][] => [
+        [n, 80],
+        [n, 8080],
+      ]),
+      ['host', HOST_PORT],
+      ['host', PUBLISHED],
+      ['lan', 80],
+      ['lan', 8080],
+      ['world', 80],
+      ['world', 8080],
     ];
     return sources.flatMap((src) => dests.filter(([dst]) => dst !== src && !(src === 'host' && dst === 'host')).map(([dst, port]) => ({ src, dst, port })));
   };
@@ -159,7 +192,10 @@ describe('moat explain agrees with the kernel on every pair', () => {
   it('and with publishMode dnat, published labelled, hostToContainers deny, denyAction drop and a policy file', { timeout: 600_000 }, async () => {
     // The policy file grants what labels cannot add to a running container.
     await bed.writeFile('policy.d/pub.yaml', '- select: { container: proxy }\n  ingress: ["world:80"]\n');
-    const strict = await bed.writeFile('strict.yaml', `policyDir: ${bed.dir}/policy.d\ncontrol: { socket: ${bed.dir}/run/moat.sock }\npublishMode: dnat\npublished: labelled\nhostToContainers: deny\ndenyAction: drop\n`);
+    const strict = await bed.writeFile(
+      'strict.yaml',
+      `policyDir: ${bed.dir}/policy.d\ncontrol: { socket: ${bed.dir}/run/moat.sock }\npublishMode: dnat\npublished: labelled\nhostToContainers: deny\ndenyAction: drop\n`,
+    );
     await moatd.stop();
     const saved = config;
     config = strict;
@@ -170,7 +206,10 @@ describe('moat explain agrees with the kernel on every pair', () => {
       const disagree = rows.filter((r) => r.explain !== r.kernel);
       expect(disagree, `${disagree.length} of ${rows.length} pairs disagree`).toEqual([]);
       const at = (src: string, dst: string) => explained[rows.findIndex((r) => r.pair.startsWith(`${src} -> ${dst} `))]!;
-      expect(at('world', 'host:18080')).toMatchObject({ verdict: 'allowed', decision: { kind: 'policy', reason: expect.stringContaining('policy.d/pub.yaml:1') } });
+      expect(at('world', 'host:18080')).toMatchObject({
+        verdict: 'allowed',
+        decision: { kind: 'policy', reason: expect.stringContaining('policy.d/pub.yaml:1') },
+      });
       expect(at('world', 'host:18080').legs.map((l) => l.hook)).toEqual(['nat PREROUTING', 'FORWARD']);
       expect(at('lan', 'host:18080')).toMatchObject({ verdict: 'denied', action: 'drop' });
       // A container granted the published container's port is DNAT'ed to it; others reach the host and are denied.
@@ -190,22 +229,43 @@ describe('moat explain agrees with the kernel on every pair', () => {
   it('explains with the deciding label entry, option and rule id', async () => {
     const { json: grant } = await moatJson<Explanation>(bed, ['explain', 'proxy', 'app:80', '--config', config]);
     expect(grant).toMatchObject({
-      family: 4, port: 80, proto: 'tcp', verdict: 'allowed', action: null,
+      family: 4,
+      port: 80,
+      proto: 'tcp',
+      verdict: 'allowed',
+      action: null,
       src: { kind: 'container', name: 'proxy', network: 'c-front', address: c.proxy!.ipv4('c-front') },
       dst: { kind: 'container', name: 'app', network: 'c-back', address: c.app!.ipv4('c-back') },
-      decision: { kind: 'label', reason: 'label moat.egress on proxy: app:80', rule: expect.stringMatching(/^moat:label:[0-9a-f]{12}:egress:0$/), table: 'filter', chain: expect.stringMatching(/^MOAT-OUT-[0-9a-f]{12}$/) },
+      decision: {
+        kind: 'label',
+        reason: 'label moat.egress on proxy: app:80',
+        rule: expect.stringMatching(/^moat:label:[0-9a-f]{12}:egress:0$/),
+        table: 'filter',
+        chain: expect.stringMatching(/^MOAT-OUT-[0-9a-f]{12}$/),
+      },
       exceptions: [],
     });
-    expect(grant.legs).toEqual([expect.objectContaining({ hook: 'FORWARD', in: expect.stringMatching(/^br-/), out: expect.stringMatching(/^br-/), verdict: 'allowed' })]);
+    expect(grant.legs).toEqual([
+      expect.objectContaining({ hook: 'FORWARD', in: expect.stringMatching(/^br-/), out: expect.stringMatching(/^br-/), verdict: 'allowed' }),
+    ]);
     // The rule id is really on a rule in the kernel.
     const save = await bed.topology.host.run('iptables-save', []);
     expect(save.stdout).toContain(`"${grant.decision.rule}"`);
 
     const { json: icc } = await moatJson<Explanation>(bed, ['explain', 'q2', 'q1:80', '--config', config]);
-    expect(icc).toMatchObject({ verdict: 'denied', action: 'reject', decision: { kind: 'option', rule: 'moat:icc-off', reason: expect.stringContaining('com.docker.network.bridge.enable_icc=false') } });
+    expect(icc).toMatchObject({
+      verdict: 'denied',
+      action: 'reject',
+      decision: { kind: 'option', rule: 'moat:icc-off', reason: expect.stringContaining('com.docker.network.bridge.enable_icc=false') },
+    });
 
     const { json: any } = await moatJson<Explanation>(bed, ['explain', 'proxy', 'app', '--config', config]);
-    expect(any).toMatchObject({ verdict: 'denied', port: null, proto: null, exceptions: [expect.objectContaining({ proto: 'tcp', ports: '80', verdict: 'allowed' })] });
+    expect(any).toMatchObject({
+      verdict: 'denied',
+      port: null,
+      proto: null,
+      exceptions: [expect.objectContaining({ proto: 'tcp', ports: '80', verdict: 'allowed' })],
+    });
 
     const human = await moat(bed, ['explain', 'world', 'db:8080', '--config', config]);
     expect(human.exitCode).toBe(0);
@@ -223,7 +283,18 @@ describe('moat explain agrees with the kernel on every pair', () => {
     expect(m.groups.map((g) => g.name)).toEqual(['c-back', 'c-front', 'c-quiet', 'c-vault']);
     expect(m.nodes.map((n) => n.name)).toEqual(['app', 'db', 'hub', 'ops', 'proxy', 'web', 'q1', 'q2', 'v1', 'host', 'lan', 'world']);
     const cell = (from: string, to: string) => m.cells[m.nodes.findIndex((n) => n.name === from)]![m.nodes.findIndex((n) => n.name === to)]!;
-    const sample: [string, string][] = [['proxy', 'app'], ['ops', 'app'], ['q1', 'q2'], ['q2', 'q1'], ['web', 'world'], ['app', 'world'], ['world', 'db'], ['lan', 'db'], ['hub', 'v1'], ['v1', 'proxy']];
+    const sample: [string, string][] = [
+      ['proxy', 'app'],
+      ['ops', 'app'],
+      ['q1', 'q2'],
+      ['q2', 'q1'],
+      ['web', 'world'],
+      ['app', 'world'],
+      ['world', 'db'],
+      ['lan', 'db'],
+      ['hub', 'v1'],
+      ['v1', 'proxy'],
+    ];
     for (const [from, to] of sample) {
       const { json: e } = await moatJson<Explanation>(bed, ['explain', from, `${to}:80`, '--config', config]);
       expect(cell(from, to), `${from} -> ${to}`).toMatchObject({ from, to, value: e.verdict, rule: e.decision.rule });

@@ -17,7 +17,12 @@ import type { Moatd } from './testbed/moatd.js';
 type Report = { ok: boolean; checks: Check[] };
 /** A container with a published port, straight through the API (testcontainers serves one engine per file). */
 const publishedServer = async (bed: Bed, network: string, hostPort: number) => {
-  const c = await bed.engine.docker.createContainer({ Image: bed.image, Cmd: ['serve', '8080'], ExposedPorts: { '8080/tcp': {} }, HostConfig: { NetworkMode: network, PortBindings: { '8080/tcp': [{ HostPort: String(hostPort) }] } } });
+  const c = await bed.engine.docker.createContainer({
+    Image: bed.image,
+    Cmd: ['serve', '8080'],
+    ExposedPorts: { '8080/tcp': {} },
+    HostConfig: { NetworkMode: network, PortBindings: { '8080/tcp': [{ HostPort: String(hostPort) }] } },
+  });
   await c.start();
   return c;
 };
@@ -49,12 +54,29 @@ describe('moat doctor on a healthy bed, then one misconfiguration at a time', ()
     const notPassed = Object.values(r.checks).filter((c) => c.status !== 'pass');
     expect(notPassed, JSON.stringify(notPassed, null, 1)).toEqual([]);
     expect(r).toMatchObject({ exitCode: 0, ok: true });
-    expect(Object.keys(r.checks)).toEqual(['docker-api', 'docker-engine', 'docker-iptables', 'docker-nftables', 'br-netfilter-v4', 'br-netfilter-v6', 'ip-forward-v4', 'iptables-backend', 'swarm', 'userland-proxy', 'containers', 'moat-chains', 'daemon', 'start-gate']);
+    expect(Object.keys(r.checks)).toEqual([
+      'docker-api',
+      'docker-engine',
+      'docker-iptables',
+      'docker-nftables',
+      'br-netfilter-v4',
+      'br-netfilter-v6',
+      'ip-forward-v4',
+      'iptables-backend',
+      'swarm',
+      'userland-proxy',
+      'containers',
+      'moat-chains',
+      'daemon',
+      'start-gate',
+    ]);
     expect(r.checks['start-gate']!.detail).toContain(`handing over to runc, waiting at most 5000 ms on ${bed.dir}/moat.sock`);
     for (const c of Object.values(r.checks)) expect(c).toEqual({ id: c.id, title: expect.any(String), status: 'pass', detail: expect.any(String), fix: null });
     expect(r.checks['docker-iptables']!.detail).toContain(`${bed.engine.dir}/daemon.json`);
     const version = (await bed.engine.docker.version()).Version;
-    expect(r.checks['docker-engine']!.detail).toMatch(new RegExp(`^Docker ${version.replace(/[.+]/g, '\\$&')} .*moat is tested on Docker 20\\.10, 26\\.1, 28\\.5$`));
+    expect(r.checks['docker-engine']!.detail).toMatch(
+      new RegExp(`^Docker ${version.replace(/[.+]/g, '\\$&')} .*moat is tested on Docker 20\\.10, 26\\.1, 28\\.5$`),
+    );
     const human = await moat(bed, ['doctor', '--config', config]);
     expect(human.exitCode).toBe(0);
     expect(human.stdout).toMatch(/^pass {2}Docker runs with "iptables": false$/m);
@@ -67,7 +89,11 @@ describe('moat doctor on a healthy bed, then one misconfiguration at a time', ()
     try {
       const r = await doctor(bed, config);
       expect(r).toMatchObject({ exitCode: 2, ok: false });
-      expect(r.checks['br-netfilter-v4']).toMatchObject({ status: 'fail', detail: expect.stringContaining('is 0'), fix: expect.stringContaining('sysctl -w net.bridge.bridge-nf-call-iptables=1') });
+      expect(r.checks['br-netfilter-v4']).toMatchObject({
+        status: 'fail',
+        detail: expect.stringContaining('is 0'),
+        fix: expect.stringContaining('sysctl -w net.bridge.bridge-nf-call-iptables=1'),
+      });
       const human = await moat(bed, ['doctor', '--config', config]);
       expect(human.exitCode).toBe(2);
       expect(human.stdout).toMatch(/^FAIL {2}net\.bridge\.bridge-nf-call-iptables = 1\n.*is 0.*\n {6}fix: sysctl -w net\.bridge\.bridge-nf-call-iptables=1/m);
@@ -97,13 +123,19 @@ describe('moat doctor on a healthy bed, then one misconfiguration at a time', ()
     expect((await doctor(bed, config)).checks['iptables-backend']!.status).toBe('pass');
   });
 
-  it('warns about a docker-bridges nftables table left over (Docker 29\'s nftables backend), with the fix', async () => {
+  it("warns about a docker-bridges nftables table left over (Docker 29's nftables backend), with the fix", async () => {
     const host = bed.topology.host;
     // What Docker 29 leaves when its firewall is switched off: its table, a forward hook and a drop.
-    await host.run('nft', ['-f', '-'], { input: 'table ip docker-bridges {\n chain filter-FORWARD {\n  type filter hook forward priority filter; policy accept;\n  oifname "br-*" drop\n }\n}\n' });
+    await host.run('nft', ['-f', '-'], {
+      input: 'table ip docker-bridges {\n chain filter-FORWARD {\n  type filter hook forward priority filter; policy accept;\n  oifname "br-*" drop\n }\n}\n',
+    });
     try {
       const r = await doctor(bed, config);
-      expect(r.checks['docker-nftables']).toMatchObject({ status: 'warn', detail: expect.stringMatching(/^table ip docker-bridges left over .*drops and DNATs apply beside moat's rules/), fix: 'nft delete table ip docker-bridges' });
+      expect(r.checks['docker-nftables']).toMatchObject({
+        status: 'warn',
+        detail: expect.stringMatching(/^table ip docker-bridges left over .*drops and DNATs apply beside moat's rules/),
+        fix: 'nft delete table ip docker-bridges',
+      });
       expect(r.exitCode).toBe(0);
     } finally {
       await host.run('nft', ['delete', 'table', 'ip', 'docker-bridges']);
@@ -114,7 +146,12 @@ describe('moat doctor on a healthy bed, then one misconfiguration at a time', ()
   it('reports host-network and NET_ADMIN containers, with the fix', async () => {
     const hostnet = await bed.startServer({ name: 'hostnet', networkMode: 'host', ports: [18555] });
     const docker = bed.engine.docker;
-    const admin = await docker.createContainer({ name: 'netadmin', Image: bed.image, Cmd: ['serve', '80'], HostConfig: { NetworkMode: 'd-net', CapAdd: ['NET_ADMIN'] } });
+    const admin = await docker.createContainer({
+      name: 'netadmin',
+      Image: bed.image,
+      Cmd: ['serve', '80'],
+      HostConfig: { NetworkMode: 'd-net', CapAdd: ['NET_ADMIN'] },
+    });
     await admin.start();
     try {
       const r = await doctor(bed, config);
@@ -132,12 +169,20 @@ describe('moat doctor on a healthy bed, then one misconfiguration at a time', ()
     await bed.topology.host.run('iptables', ['-w', '-D', 'FORWARD', '-j', 'MOAT-FORWARD']);
     const r = await doctor(bed, config);
     expect(r.exitCode).toBe(2);
-    expect(r.checks.daemon).toMatchObject({ status: 'fail', detail: expect.stringContaining(`${bed.dir}/moat.sock`), fix: expect.stringContaining('systemctl start moatd') });
-    expect(r.checks['moat-chains']).toMatchObject({ status: 'fail', detail: expect.stringContaining('FORWARD does not jump to moat first'), fix: expect.stringContaining('moat plan') });
+    expect(r.checks.daemon).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining(`${bed.dir}/moat.sock`),
+      fix: expect.stringContaining('systemctl start moatd'),
+    });
+    expect(r.checks['moat-chains']).toMatchObject({
+      status: 'fail',
+      detail: expect.stringContaining('FORWARD does not jump to moat first'),
+      fix: expect.stringContaining('moat plan'),
+    });
   });
 });
 
-describe('moat doctor on an engine started with Docker\'s own iptables on, then off again', () => {
+describe("moat doctor on an engine started with Docker's own iptables on, then off again", () => {
   let bed: Bed;
   let config: string;
 
@@ -170,7 +215,11 @@ describe('moat doctor on an engine started with Docker\'s own iptables on, then 
     await using engine = await startEngine({ netns: bed.topology.host, dir: `${bed.dir}/e2`, name: `${bed.prefix}-2` });
     const r = await moatJson<Report>(bed, ['doctor', '--config', config], { DOCKER_HOST: engine.dockerHost });
     const check = r.json.checks.find((c) => c.id === 'docker-iptables');
-    expect(check).toMatchObject({ status: 'warn', detail: expect.stringMatching(/configured with iptables and ip6tables false .*still live: .*DOCKER-ISOLATION-STAGE-1/), fix: expect.stringContaining('DOCKER* chain') });
+    expect(check).toMatchObject({
+      status: 'warn',
+      detail: expect.stringMatching(/configured with iptables and ip6tables false .*still live: .*DOCKER-ISOLATION-STAGE-1/),
+      fix: expect.stringContaining('DOCKER* chain'),
+    });
   });
 });
 
@@ -198,7 +247,9 @@ describe('moat doctor on an engine started with only --iptables=false (no ip6tab
       expect(r.exitCode).toBe(2);
       expect(r.checks['docker-iptables']).toMatchObject({
         status: 'fail',
-        detail: expect.stringMatching(/iptables false, ip6tables true, the default.*"ip6tables" defaults to true from Docker 27 on.*its rules are live: .*DOCKER-FORWARD/),
+        detail: expect.stringMatching(
+          /iptables false, ip6tables true, the default.*"ip6tables" defaults to true from Docker 27 on.*its rules are live: .*DOCKER-FORWARD/,
+        ),
         fix: expect.stringContaining('"ip6tables": false'),
       });
     } else {

@@ -33,16 +33,35 @@ describe('control socket and moat status', () => {
   beforeAll(async () => {
     bed = await createBed();
     await bed.createNetwork({ name: 's-front', subnets: ['172.27.1.0/24', 'fd00:27:1::/64'] });
-    await bed.createNetwork({ name: 's-back', subnets: ['172.27.2.0/24'], labels: { 'moat.egress': 'none' }, options: { 'com.docker.network.bridge.enable_icc': 'false' } });
+    await bed.createNetwork({
+      name: 's-back',
+      subnets: ['172.27.2.0/24'],
+      labels: { 'moat.egress': 'none' },
+      options: { 'com.docker.network.bridge.enable_icc': 'false' },
+    });
     // macvlan on the bed's LAN link: bypasses netfilter, reported as not firewalled.
-    await bed.engine.docker.createNetwork({ Name: 's-mac', Driver: 'macvlan', Options: { parent: bed.topology.lan.hostIf }, IPAM: { Config: [{ Subnet: '10.99.0.0/24' }] } });
+    await bed.engine.docker.createNetwork({
+      Name: 's-mac',
+      Driver: 'macvlan',
+      Options: { parent: bed.topology.lan.hostIf },
+      IPAM: { Config: [{ Subnet: '10.99.0.0/24' }] },
+    });
     for (const s of await Promise.all([
-      bed.startServer({ name: 'web', networks: ['s-front'], labels: { 'moat.egress': 'api:8080, bogus!entry' }, publish: [{ containerPort: 80, hostPort: 18081 }] }),
+      bed.startServer({
+        name: 'web',
+        networks: ['s-front'],
+        labels: { 'moat.egress': 'api:8080, bogus!entry' },
+        publish: [{ containerPort: 80, hostPort: 18081 }],
+      }),
       bed.startServer({ name: 'api', networks: ['s-back'], labels: { 'moat.ingress': 'lan:80' } }),
       bed.startServer({ name: 'hostnet', networkMode: 'host', ports: [18555], labels: { 'moat.egress': 'world' } }),
-    ])) c[s.name] = s;
+    ]))
+      c[s.name] = s;
     socket = `${bed.dir}/ctl/moat.sock`;
-    config = await bed.writeFile('config.yaml', `policyDir: ${bed.dir}/policy.d\ncontrol: { socket: ${socket} }\nmetrics: { listen: "127.0.0.1:${METRICS_PORT}" }\nreconcile: { resyncIntervalS: 3600 }\n`);
+    config = await bed.writeFile(
+      'config.yaml',
+      `policyDir: ${bed.dir}/policy.d\ncontrol: { socket: ${socket} }\nmetrics: { listen: "127.0.0.1:${METRICS_PORT}" }\nreconcile: { resyncIntervalS: 3600 }\n`,
+    );
     moatd = bed.startMoatd({ configPath: config });
     expect(await moatd.waitForEvent('reconcile', { timeoutMs: 20_000 })).toMatchObject({ ok: true, committed: true });
     await moatd.waitForEvent('control_listening');
@@ -77,12 +96,31 @@ describe('control socket and moat status', () => {
       }
     }
     const kinds = s.problems.map((p) => `${p.kind} ${p.subject}`);
-    expect(kinds).toEqual(expect.arrayContaining(['label_invalid container web', 'not_isolatable container hostnet', 'label_ignored container hostnet', 'not_firewalled network s-mac']));
+    expect(kinds).toEqual(
+      expect.arrayContaining([
+        'label_invalid container web',
+        'not_isolatable container hostnet',
+        'label_ignored container hostnet',
+        'not_firewalled network s-mac',
+      ]),
+    );
 
     const front = s.networks.find((n) => n.name === 's-front')!;
-    expect(front).toMatchObject({ driver: 'bridge', bridge: expect.stringMatching(/^br-[0-9a-f]{12}$/), subnets: ['172.27.1.0/24', 'fd00:27:1::/64'], managed: true, internal: false, icc: { value: true, reason: 'default: same network allowed' }, egress: { value: 'world', reason: 'config defaultEgress: world' }, nat: { value: true, reason: 'default: masquerade' } });
+    expect(front).toMatchObject({
+      driver: 'bridge',
+      bridge: expect.stringMatching(/^br-[0-9a-f]{12}$/),
+      subnets: ['172.27.1.0/24', 'fd00:27:1::/64'],
+      managed: true,
+      internal: false,
+      icc: { value: true, reason: 'default: same network allowed' },
+      egress: { value: 'world', reason: 'config defaultEgress: world' },
+      nat: { value: true, reason: 'default: masquerade' },
+    });
     const back = s.networks.find((n) => n.name === 's-back')!;
-    expect(back).toMatchObject({ icc: { value: false, reason: 'option com.docker.network.bridge.enable_icc=false' }, egress: { value: 'none', reason: 'network label moat.egress=none' } });
+    expect(back).toMatchObject({
+      icc: { value: false, reason: 'option com.docker.network.bridge.enable_icc=false' },
+      egress: { value: 'none', reason: 'network label moat.egress=none' },
+    });
     expect(s.networks.find((n) => n.name === 's-mac')).toMatchObject({ driver: 'macvlan', bridge: null, managed: false });
 
     const web = s.containers.find((x) => x.name === 'web')!;
@@ -92,7 +130,16 @@ describe('control socket and moat status', () => {
       addresses: [{ network: 's-front', ipv4: c.web!.ipv4('s-front'), ipv6: c.web!.ipv6('s-front') }],
       ports: expect.arrayContaining([{ hostIp: '0.0.0.0', hostPort: 18081, containerPort: 80, proto: 'tcp' }]),
       world: { value: true, reason: 'network egress world' },
-      grants: [{ direction: 'egress', peer: 'api', ports: '8080', proto: 'tcp', reason: 'label moat.egress on web: api:8080', rule: expect.stringMatching(/^moat:label:[0-9a-f]{12}:egress:0$/) }],
+      grants: [
+        {
+          direction: 'egress',
+          peer: 'api',
+          ports: '8080',
+          proto: 'tcp',
+          reason: 'label moat.egress on web: api:8080',
+          rule: expect.stringMatching(/^moat:label:[0-9a-f]{12}:egress:0$/),
+        },
+      ],
       problems: [expect.objectContaining({ kind: 'label_invalid', key: 'moat.egress', value: 'bogus!entry' })],
     });
     const api = s.containers.find((x) => x.name === 'api')!;
@@ -139,7 +186,9 @@ describe('control socket and moat status', () => {
     // An event: its latency to the commit that enforced it is observed.
     const mark = moatd.mark();
     const late = await bed.startServer({ name: 'late', networks: ['s-front'] });
-    await moatd.waitForEvent((l) => l.event === 'reconcile' && l.committed === true && /container\.start|network\.connect/.test(String(l.trigger)), { since: mark });
+    await moatd.waitForEvent((l) => l.event === 'reconcile' && l.committed === true && /container\.start|network\.connect/.test(String(l.trigger)), {
+      since: mark,
+    });
     m = await scrape();
     expect(metric(m, 'moat_event_to_commit_seconds_count')).toBeGreaterThan(events0);
     expect(metric(m, 'moat_event_to_commit_seconds_sum') / metric(m, 'moat_event_to_commit_seconds_count')).toBeLessThan(5);

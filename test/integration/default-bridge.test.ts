@@ -16,7 +16,7 @@ import type { ServerContainer } from './testbed/server-container.js';
 
 const BRIDGE_V6 = 'fd00:17::/64';
 
-describe('the default bridge under iptables: false: masqueraded like Docker\'s own firewall, IPv4 and IPv6', () => {
+describe("the default bridge under iptables: false: masqueraded like Docker's own firewall, IPv4 and IPv6", () => {
   let bed: Bed;
   let moatd: Moatd;
   let d1: ServerContainer;

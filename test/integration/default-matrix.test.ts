@@ -62,7 +62,8 @@ describe('default policy (docs/policy.md#default-matrix), IPv4 and IPv6', () => 
     const a1ip = a1.ipv4('bed-a');
     const fromLan = netnsSource(lan.netns, 'lan');
     const fromWorld = netnsSource(world.netns, 'world');
-    const denied = (c: Omit<Case, 'state'>): Case => (after ? { ...c, state: 'closed', timeoutS: c.reason === 'timeout' ? 1 : 2 } : { ...c, state: 'open', seen: undefined, reason: null });
+    const denied = (c: Omit<Case, 'state'>): Case =>
+      after ? { ...c, state: 'closed', timeoutS: c.reason === 'timeout' ? 1 : 2 } : { ...c, state: 'open', seen: undefined, reason: null };
     return [
       { name: 'container -> same network', from: src(a1), to: a2.ipv4('bed-a'), port: 80, state: 'open', seen: a1ip },
       denied({ name: 'container -> other network', from: src(a1), to: b1.ipv4('bed-b'), port: 80 }),
@@ -130,7 +131,9 @@ describe('default policy (docs/policy.md#default-matrix), IPv4 and IPv6', () => 
     const gone = await bed.startServer({ name: 'gone', networks: ['bed-a'] });
     const ip = gone.ipv4('bed-a');
     // Committed at its network connect, before its process started (or at its start).
-    await moatd.waitForEvent((l) => l.event === 'reconcile' && l.committed === true && /container\.start|network\.connect/.test(String(l.trigger)), { since: before });
+    await moatd.waitForEvent((l) => l.event === 'reconcile' && l.committed === true && /container\.start|network\.connect/.test(String(l.trigger)), {
+      since: before,
+    });
     expect((await readRuleset(bed.topology.host, 4)).text).toContain(`${ip}/32`);
     const mark = moatd.mark();
     await gone.stop();
@@ -174,7 +177,15 @@ describe('default policy (docs/policy.md#default-matrix), IPv4 and IPv6', () => 
     await check([
       { name: 'new network -> world while moatd is down', from: src(late), to: bed.topology.world.ipv4, port: 80, state: 'closed' },
       { name: 'new network -> other network while moatd is down', from: src(late), to: a1.ipv4('bed-a'), port: 80, state: 'closed' },
-      { name: 'world -> new network direct while moatd is down', from: netnsSource(bed.topology.world.netns, 'world'), to: late.ipv4('bed-late'), port: 80, state: 'closed', reason: 'timeout', timeoutS: 1 },
+      {
+        name: 'world -> new network direct while moatd is down',
+        from: netnsSource(bed.topology.world.netns, 'world'),
+        to: late.ipv4('bed-late'),
+        port: 80,
+        state: 'closed',
+        reason: 'timeout',
+        timeoutS: 1,
+      },
     ]);
   });
 
@@ -205,7 +216,10 @@ describe('default policy (docs/policy.md#default-matrix), IPv4 and IPv6', () => 
 
   it('flush removes every moat chain and jump, and nothing else', async () => {
     await moatd.stop();
-    const res = await execa('nsenter', [`--net=${bed.topology.host.path}`, MOAT, 'flush', '--config', config], { env: { DOCKER_HOST: bed.engine.dockerHost }, reject: false });
+    const res = await execa('nsenter', [`--net=${bed.topology.host.path}`, MOAT, 'flush', '--config', config], {
+      env: { DOCKER_HOST: bed.engine.dockerHost },
+      reject: false,
+    });
     expect(res.exitCode, res.stderr).toBe(0);
     for (const family of [4, 6] as const) {
       const text = (await readRuleset(bed.topology.host, family)).text;

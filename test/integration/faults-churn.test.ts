@@ -19,13 +19,18 @@ describe('churn (short)', () => {
   beforeAll(async () => {
     bed = await createBed();
     // A small old-space cap: garbage is collected, a leak would kill moatd within the run.
-    moatd = bed.startMoatd({ configPath: await bed.writeFile('config.yaml', 'reconcile: { resyncIntervalS: 10 }\n'), env: { NODE_OPTIONS: `--max-old-space-size=${HEAP_MB}` } });
+    moatd = bed.startMoatd({
+      configPath: await bed.writeFile('config.yaml', 'reconcile: { resyncIntervalS: 10 }\n'),
+      env: { NODE_OPTIONS: `--max-old-space-size=${HEAP_MB}` },
+    });
     await moatd.waitForEvent('reconcile', { timeoutMs: 20_000 });
   });
 
   afterAll(async () => {
     const { rssKiB, ...rest } = report ?? { rssKiB: [] };
-    console.log(`[faults-churn] ${JSON.stringify({ ...rest, rssFirstKiB: rssKiB[0], rssPeakKiB: Math.max(...rssKiB), rssLastKiB: rssKiB.at(-1), rssSamples: rssKiB.length })}`);
+    console.log(
+      `[faults-churn] ${JSON.stringify({ ...rest, rssFirstKiB: rssKiB[0], rssPeakKiB: Math.max(...rssKiB), rssLastKiB: rssKiB.at(-1), rssSamples: rssKiB.length })}`,
+    );
     await bed?.dispose();
   });
 

@@ -57,7 +57,11 @@ describe('commit failures', () => {
     try {
       await until(async () => (await execaRun('flock', ['-n', lock, 'true'], { check: false })).exitCode !== 0, 3_000, 50);
       // The lock is real: the legacy backend, which honours it, gives up.
-      const legacy = await bed.topology.host.run('iptables-legacy-restore', ['--test', '--noflush', '--wait', '1'], { input: '*filter\nCOMMIT\n', check: false, env: { XTABLES_LOCKFILE: lock, PATH: fakePath(bed) } });
+      const legacy = await bed.topology.host.run('iptables-legacy-restore', ['--test', '--noflush', '--wait', '1'], {
+        input: '*filter\nCOMMIT\n',
+        check: false,
+        env: { XTABLES_LOCKFILE: lock, PATH: fakePath(bed) },
+      });
       expect(legacy.exitCode, legacy.stderr).toBe(4);
       expect(legacy.stderr).toMatch(/holding the xtables lock/);
       const mark = moatd.mark();
@@ -155,8 +159,14 @@ describe('commit failures', () => {
     expect(retries.length).toBeLessThanOrEqual(3);
     expect(failedAttempts.length - retries.length).toBeLessThanOrEqual(2);
     const gaps = retryDelays([failedAttempts[0]!, ...retries]);
-    expect(gaps.every((g, i) => i === 0 || g > gaps[i - 1]! * 1.5), `retry delays ${gaps.join(', ')} ms`).toBe(true);
-    await check([{ name: 'existing flow unaffected', from: src(a1), to: bed.topology.world.ipv4, port: 80, state: 'open' }, { name: 'denied flow still denied', from: src(a1), to: b1.ipv4('cf-b'), port: 80, state: 'closed' }]);
+    expect(
+      gaps.every((g, i) => i === 0 || g > gaps[i - 1]! * 1.5),
+      `retry delays ${gaps.join(', ')} ms`,
+    ).toBe(true);
+    await check([
+      { name: 'existing flow unaffected', from: src(a1), to: bed.topology.world.ipv4, port: 80, state: 'open' },
+      { name: 'denied flow still denied', from: src(a1), to: b1.ipv4('cf-b'), port: 80, state: 'closed' },
+    ]);
     await writeFile(`${fault}/fail`, '0');
     await moatd.waitForEvent('apply_recovered', { since: mark, timeoutMs: 10_000 });
   });

@@ -16,11 +16,27 @@ const MOAT = new URL('../../bin/moat', import.meta.url).pathname;
 const BAD_CONFIGS: { name: string; text: string; says: RegExp[] }[] = [
   { name: 'invalid YAML', text: 'reconcile: { resyncIntervalS: 5\nlabelPrefix: moat\n', says: [/YAML line \d+, column \d+/] },
   { name: 'unknown keys', text: 'bogus: 1\nreconcile: { resyncIntervalS: 5, every: 2 }\n', says: [/bogus: unknown key/, /reconcile\.every: unknown key/] },
-  { name: 'bad CIDRs', text: 'protectedNetworks: [10.0.0.0/33, "fd00::/200", banana, 10.1.0.0/16]\n', says: [/protectedNetworks\.0: not an IPv4\/IPv6 address or CIDR: "10\.0\.0\.0\/33"/, /protectedNetworks\.1: .*fd00::\/200/, /protectedNetworks\.2: .*banana/] },
-  { name: 'wrong types and values', text: 'reconcile: { resyncIntervalS: soon }\ndenyAction: accept\nipv6: maybe\n', says: [/reconcile\.resyncIntervalS/, /denyAction/, /ipv6/] },
+  {
+    name: 'bad CIDRs',
+    text: 'protectedNetworks: [10.0.0.0/33, "fd00::/200", banana, 10.1.0.0/16]\n',
+    says: [
+      /protectedNetworks\.0: not an IPv4\/IPv6 address or CIDR: "10\.0\.0\.0\/33"/,
+      /protectedNetworks\.1: .*fd00::\/200/,
+      /protectedNetworks\.2: .*banana/,
+    ],
+  },
+  {
+    name: 'wrong types and values',
+    text: 'reconcile: { resyncIntervalS: soon }\ndenyAction: accept\nipv6: maybe\n',
+    says: [/reconcile\.resyncIntervalS/, /denyAction/, /ipv6/],
+  },
   { name: 'duplicate key', text: 'denyAction: drop\ndenyAction: reject\n', says: [/YAML .*[Mm]ap keys must be unique/] },
   { name: 'hostile bridge pattern', text: 'dockerBridges: ["br-+", "x;y -j ACCEPT"]\n', says: [/dockerBridges\.1: an interface name/] },
-  { name: 'alias bomb', text: `a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n`, says: [/bad-alias-bomb\.yaml: invalid config\n  - YAML: .*alias/] },
+  {
+    name: 'alias bomb',
+    text: `a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n`,
+    says: [/bad-alias-bomb\.yaml: invalid config\n  - YAML: .*alias/],
+  },
   { name: 'missing file', text: '', says: [/cannot read/] },
 ];
 
@@ -55,7 +71,15 @@ describe('bad config, and the boot lockdown over IPv6', () => {
       { name: 'v6 container -> world', from: src(c1), to: world.ipv6, port: 80, state: 'closed', reason: 'timeout', timeoutS: 1 },
       { name: 'v6 container -> lan', from: src(c1), to: lan.ipv6, port: 80, state: 'closed', reason: 'timeout', timeoutS: 1 },
       { name: 'v6 container -> other network', from: src(c1), to: c2.ipv6('cfg-b'), port: 80, state: 'closed', reason: 'timeout', timeoutS: 1 },
-      { name: 'v6 world -> container direct', from: netnsSource(world.netns, 'world'), to: c1.ipv6('cfg-a'), port: 80, state: 'closed', reason: 'timeout', timeoutS: 1 },
+      {
+        name: 'v6 world -> container direct',
+        from: netnsSource(world.netns, 'world'),
+        to: c1.ipv6('cfg-a'),
+        port: 80,
+        state: 'closed',
+        reason: 'timeout',
+        timeoutS: 1,
+      },
       { name: 'v6 lan -> world (no Docker bridge)', from: netnsSource(lan.netns, 'lan'), to: world.ipv6, port: 80, state: 'open' },
     ]);
   });
@@ -76,7 +100,7 @@ describe('bad config, and the boot lockdown over IPv6', () => {
     }
   });
 
-  it('moatd\'s first commit replaces the IPv6 lockdown without opening a denied v6 flow', async () => {
+  it("moatd's first commit replaces the IPv6 lockdown without opening a denied v6 flow", async () => {
     const denied = probeLoop(src(c1), bed.topology.lan.ipv6, 80);
     try {
       await until(async () => denied.seen.length >= 3, 15_000, 50);

@@ -48,7 +48,8 @@ describe('Docker engine restarts and crashes', () => {
 
   const fromWorld = () => netnsSource(bed.topology.world.netns, 'world');
   /** Current IPv4 addresses of the restart-policy containers. */
-  const addresses = async () => Object.fromEntries(await Promise.all(['r1', 'r2', 'rb'].map(async (n) => [n, Object.values(await addressesOf(bed.engine.docker, ids[n]!))[0]!] as const)));
+  const addresses = async () =>
+    Object.fromEntries(await Promise.all(['r1', 'r2', 'rb'].map(async (n) => [n, Object.values(await addressesOf(bed.engine.docker, ids[n]!))[0]!] as const)));
 
   const matrix = async (): Promise<Case[]> => {
     const docker = bed.engine.docker;
@@ -57,7 +58,15 @@ describe('Docker engine restarts and crashes', () => {
       { name: 'r1 -> r2 (same network)', from: src('r1'), to: r2!['dk-a']!, port: 80, state: 'open', seen: r1!['dk-a'] },
       { name: 'r1 -> rb (other network)', from: src('r1'), to: rb!['dk-b']!, port: 80, state: 'closed' },
       { name: 'r1 -> world', from: src('r1'), to: bed.topology.world.ipv4, port: 80, state: 'open' },
-      { name: 'world -> r1 direct', from: netnsSource(bed.topology.world.netns, 'world'), to: r1!['dk-a']!, port: 80, state: 'closed', reason: 'timeout', timeoutS: 1 },
+      {
+        name: 'world -> r1 direct',
+        from: netnsSource(bed.topology.world.netns, 'world'),
+        to: r1!['dk-a']!,
+        port: 80,
+        state: 'closed',
+        reason: 'timeout',
+        timeoutS: 1,
+      },
     ];
   };
 
@@ -71,11 +80,15 @@ describe('Docker engine restarts and crashes', () => {
     for (const n of ['r1', 'r2', 'rb']) await waitServing(bed.engine.docker, ids[n]!);
     expect((await bed.engine.docker.getContainer(ids.n1!).inspect()).State.Running).toBe(false);
     const live = () => liveDocker(bed.engine.docker);
-    const convergedIn = await until(async () => {
-      const text = `${await savedRules(bed.topology.host, 4)}\n${await savedRules(bed.topology.host, 6)}`;
-      const l = await live();
-      return staleReferences(text, l, SUBNETS).length === 0 && [...l.addresses].every((a) => text.includes(a));
-    }, 15_000, 100);
+    const convergedIn = await until(
+      async () => {
+        const text = `${await savedRules(bed.topology.host, 4)}\n${await savedRules(bed.topology.host, 6)}`;
+        const l = await live();
+        return staleReferences(text, l, SUBNETS).length === 0 && [...l.addresses].every((a) => text.includes(a));
+      },
+      15_000,
+      100,
+    );
     expect(convergedIn, `${label}: rules did not converge`).not.toBeNull();
     const convergedAt = Date.now();
     await settled(moatd);
@@ -113,7 +126,10 @@ describe('Docker engine restarts and crashes', () => {
     figures.restartAddresses = { before, after, n1 };
     // n1 has no restart policy: it is gone, and its address is in a rule only if a live container took it.
     if (!Object.values(after).includes(n1)) expect(await savedRules(bed.topology.host, 4)).not.toContain(`${n1}/32`);
-    expect(denied.seen.filter((s) => s.state !== 'closed'), 'denied flow during the restart').toEqual([]);
+    expect(
+      denied.seen.filter((s) => s.state !== 'closed'),
+      'denied flow during the restart',
+    ).toEqual([]);
   });
 
   it('engine SIGKILLed: backoff while it is down, then resync and convergence when it is back', async () => {
@@ -154,6 +170,9 @@ describe('Docker engine restarts and crashes', () => {
     if (!Object.values(after).includes(n2)) expect(await savedRules(bed.topology.host, 4)).not.toContain(`${n2}/32`);
     figures.sigkillAddresses = { before, after, n2 };
     figures.deniedProbesDuringCrash = denied.seen.length;
-    expect(denied.seen.filter((s) => s.state !== 'closed'), 'denied flow during the crash').toEqual([]);
+    expect(
+      denied.seen.filter((s) => s.state !== 'closed'),
+      'denied flow during the crash',
+    ).toEqual([]);
   });
 });

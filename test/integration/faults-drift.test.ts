@@ -72,22 +72,31 @@ describe('drift and other tools', () => {
     const mark = moatd.mark();
     await tamper();
     expect(await both()).not.toBe(want);
-    const ms = await until(async () => await both() === want, 10_000, 50);
+    const ms = await until(async () => (await both()) === want, 10_000, 50);
     figures[name] = ms;
     const now = (await both()).split('\n');
     const was = want.split('\n');
-    expect(ms, `${name}: not repaired within 10 s; gone: ${JSON.stringify(was.filter((l) => !now.includes(l)))} new: ${JSON.stringify(now.filter((l) => !was.includes(l)))}`).not.toBeNull();
+    expect(
+      ms,
+      `${name}: not repaired within 10 s; gone: ${JSON.stringify(was.filter((l) => !now.includes(l)))} new: ${JSON.stringify(now.filter((l) => !was.includes(l)))}`,
+    ).not.toBeNull();
     // The drift check, not the 60 s resync, found it: on change with nft monitor, else polled every 2–5 s.
     expect(ms!).toBeLessThan(monitored() ? 2_000 : 8_000);
     await moatd.waitForEvent('drift_repaired', { since: mark, timeoutMs: 3_000 });
-    expect(moatd.lines.slice(mark).filter((l) => l.event === 'reconcile').map((l) => l.trigger)).not.toContain('resync');
+    expect(
+      moatd.lines
+        .slice(mark)
+        .filter((l) => l.event === 'reconcile')
+        .map((l) => l.trigger),
+    ).not.toContain('resync');
   };
 
-  const denied = () => check([
-    { name: 'same network', from: src(a1), to: a2.ipv4('dr-a'), port: 80, state: 'open' },
-    { name: 'other network (denied)', from: src(a1), to: b1.ipv4('dr-b'), port: 80, state: 'closed' },
-    { name: 'world', from: src(a1), to: bed.topology.world.ipv4, port: 80, state: 'open' },
-  ]);
+  const denied = () =>
+    check([
+      { name: 'same network', from: src(a1), to: a2.ipv4('dr-a'), port: 80, state: 'open' },
+      { name: 'other network (denied)', from: src(a1), to: b1.ipv4('dr-b'), port: 80, state: 'closed' },
+      { name: 'world', from: src(a1), to: bed.topology.world.ipv4, port: 80, state: 'open' },
+    ]);
 
   beforeAll(async () => {
     bed = await createBed();
@@ -113,7 +122,7 @@ describe('drift and other tools', () => {
     await bed?.dispose();
   });
 
-  it('enforces the policy on top of the operator\'s FORWARD DROP policy', async () => {
+  it("enforces the policy on top of the operator's FORWARD DROP policy", async () => {
     await denied();
   });
 
@@ -144,7 +153,7 @@ describe('drift and other tools', () => {
     await denied();
   });
 
-  it('never changes the operator\'s rules, chains or policies through churn and repairs', async () => {
+  it("never changes the operator's rules, chains or policies through churn and repairs", async () => {
     for (let i = 0; i < 3; i++) {
       const c = await bed.startServer({ name: `drc${i}`, networks: [i % 2 ? 'dr-a' : 'dr-b'] });
       await bed.engine.docker.getNetwork('dr-b').connect({ Container: a2.id });
@@ -159,7 +168,9 @@ describe('drift and other tools', () => {
 
   it('repairs a firewall reload (iptables-restore without --noflush) and leaves the reloaded rules as loaded', async () => {
     const { host, lan, world } = bed.topology;
-    await repairedAfter('firewall reload (iptables-restore, no --noflush)', () => host.run('iptables-restore', [], { input: OPERATOR_V4(lan.hostIf, world.hostIf) }));
+    await repairedAfter('firewall reload (iptables-restore, no --noflush)', () =>
+      host.run('iptables-restore', [], { input: OPERATOR_V4(lan.hostIf, world.hostIf) }),
+    );
     expect(foreignOnly(await savedRules(host, 4))).toBe(foreignOnly(foreign4));
     await denied();
   });

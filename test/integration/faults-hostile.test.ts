@@ -31,7 +31,11 @@ describe('hostile Docker data', () => {
     [v1, v2] = await Promise.all([bed.startServer({ name: 'v1', networks: ['hx-b'] }), bed.startServer({ name: 'v2', networks: ['hx-b'] })]);
     [odd, granted, dash] = await Promise.all([
       bed.startServer({ name: `0.a_b-c.${'x'.repeat(100)}`, networks: ['hx.odd_name-1.'] }),
-      bed.startServer({ name: 'granted', networks: ['hx.odd_name-1.'], labels: { 'moat.egress': `v1:80 ${SHELL}`, 'com.docker.compose.project': SHELL, 'com.docker.compose.service': INJECT } }),
+      bed.startServer({
+        name: 'granted',
+        networks: ['hx.odd_name-1.'],
+        labels: { 'moat.egress': `v1:80 ${SHELL}`, 'com.docker.compose.project': SHELL, 'com.docker.compose.service': INJECT },
+      }),
       bed.startServer({ name: 'dash', networks: ['hx-dash'] }),
     ]);
     moatd = bed.startMoatd({ configPath: await bed.writeFile('config.yaml', 'reconcile: { resyncIntervalS: 60 }\n') });
@@ -43,17 +47,18 @@ describe('hostile Docker data', () => {
     await bed?.dispose();
   });
 
-  const unaffected = () => check([
-    { name: 'v1 -> v2 (same network)', from: src(v1), to: v2.ipv4('hx-b'), port: 80, state: 'open' },
-    { name: 'v1 -> world', from: src(v1), to: bed.topology.world.ipv4, port: 80, state: 'open' },
-    { name: 'v1 -> lan', from: src(v1), to: bed.topology.lan.ipv4, port: 80, state: 'closed' },
-    { name: 'v1 -> odd name (other network)', from: src(v1), to: odd.ipv4('hx.odd_name-1.'), port: 80, state: 'closed' },
-    { name: 'granted -> v1:80 (its valid entry)', from: src(granted), to: v1.ipv4('hx-b'), port: 80, state: 'open' },
-    { name: 'granted -> v1:8080 (not granted)', from: src(granted), to: v1.ipv4('hx-b'), port: 8080, state: 'closed' },
-    { name: 'odd -> lan', from: src(odd), to: bed.topology.lan.ipv4, port: 80, state: 'closed' },
-    { name: 'bridge "-jACCEPT" -> world', from: src(dash), to: bed.topology.world.ipv4, port: 80, state: 'open' },
-    { name: 'bridge "-jACCEPT" -> v1', from: src(dash), to: v1.ipv4('hx-b'), port: 80, state: 'closed' },
-  ]);
+  const unaffected = () =>
+    check([
+      { name: 'v1 -> v2 (same network)', from: src(v1), to: v2.ipv4('hx-b'), port: 80, state: 'open' },
+      { name: 'v1 -> world', from: src(v1), to: bed.topology.world.ipv4, port: 80, state: 'open' },
+      { name: 'v1 -> lan', from: src(v1), to: bed.topology.lan.ipv4, port: 80, state: 'closed' },
+      { name: 'v1 -> odd name (other network)', from: src(v1), to: odd.ipv4('hx.odd_name-1.'), port: 80, state: 'closed' },
+      { name: 'granted -> v1:80 (its valid entry)', from: src(granted), to: v1.ipv4('hx-b'), port: 80, state: 'open' },
+      { name: 'granted -> v1:8080 (not granted)', from: src(granted), to: v1.ipv4('hx-b'), port: 8080, state: 'closed' },
+      { name: 'odd -> lan', from: src(odd), to: bed.topology.lan.ipv4, port: 80, state: 'closed' },
+      { name: 'bridge "-jACCEPT" -> world', from: src(dash), to: bed.topology.world.ipv4, port: 80, state: 'open' },
+      { name: 'bridge "-jACCEPT" -> v1', from: src(dash), to: v1.ipv4('hx-b'), port: 80, state: 'closed' },
+    ]);
 
   it('firewalls odd names and a bridge named like an iptables option', async () => {
     await unaffected();
@@ -77,14 +82,23 @@ describe('hostile Docker data', () => {
       plain('many-labels', manyLabels),
       plain('quotes', { 'moat.egress': `world\n-j ACCEPT\n"v2:80" 'v2:8080' v2:80;v2:8080 net:hx-b$(x)`, 'moat.ingress': SHELL }),
     ]);
-    await moatd.waitForEvent((l) => l.event === 'reconcile' && l.committed === true && /container\.start|network\.connect/.test(String(l.trigger)), { since: mark });
+    await moatd.waitForEvent((l) => l.event === 'reconcile' && l.committed === true && /container\.start|network\.connect/.test(String(l.trigger)), {
+      since: mark,
+    });
     await settled(moatd);
     const reconciles = moatd.lines.slice(mark).filter((l) => l.event === 'reconcile');
     const worst = Math.max(...reconciles.map((l) => Number(l.durationMs)));
     const rssAfter = await rssKiB(moatd.pid);
     const invalid = moatd.lines.slice(mark).filter((l) => l.event === 'label_invalid');
     const longest = Math.max(...moatd.lines.slice(mark).map((l) => JSON.stringify(l).length));
-    Object.assign(figures, { reconciles: reconciles.length, worstReconcileMs: worst, rssBeforeKiB: rssBefore, rssAfterKiB: rssAfter, labelInvalidLines: invalid.length, longestLogLine: longest });
+    Object.assign(figures, {
+      reconciles: reconciles.length,
+      worstReconcileMs: worst,
+      rssBeforeKiB: rssBefore,
+      rssAfterKiB: rssAfter,
+      labelInvalidLines: invalid.length,
+      longestLogLine: longest,
+    });
     expect(worst).toBeLessThan(3_000);
     expect(rssAfter! - rssBefore!).toBeLessThan(200 * 1024);
     // Problems are reported, each clipped: a 1 MB label does not become a 1 MB log line.

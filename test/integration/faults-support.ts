@@ -79,7 +79,10 @@ export function foreignOnly(saved: string): string {
     blocks.at(-1)!.push(l);
   }
   const empty = (b: string[]) => b.every((l) => l.startsWith('*') || l === 'COMMIT' || /^:\S+ ACCEPT \[0:0\]$/.test(l));
-  return blocks.filter((b) => !empty(b)).map((b) => b.join('\n')).join('\n');
+  return blocks
+    .filter((b) => !empty(b))
+    .map((b) => b.join('\n'))
+    .join('\n');
 }
 
 export interface LiveDocker {
@@ -127,7 +130,10 @@ export function probeLoop(from: ProbeSource, to: string, port: number, timeoutS 
     // Bounded: stops by itself after 10 minutes, or when a probe cannot run at all.
     const deadline = Date.now() + 600_000;
     while (!stopped && Date.now() < deadline) {
-      const state = await probe(from, to, port, { timeoutS }).then((r) => r.state, () => 'error');
+      const state = await probe(from, to, port, { timeoutS }).then(
+        (r) => r.state,
+        () => 'error',
+      );
       seen.push({ at: Date.now(), state });
       if (state === 'error') break;
     }
@@ -172,8 +178,7 @@ export const at = (line: MoatdLine) => Date.parse(String(line.time));
  * an attempt is logged when it ends, so it started `durationMs` earlier, and
  * the retry timer runs from the end of the attempt before.
  */
-export const retryDelays = (attempts: readonly MoatdLine[]) =>
-  attempts.slice(1).map((l, i) => Math.round(at(l) - Number(l.durationMs) - at(attempts[i]!)));
+export const retryDelays = (attempts: readonly MoatdLine[]) => attempts.slice(1).map((l, i) => Math.round(at(l) - Number(l.durationMs) - at(attempts[i]!)));
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -211,7 +216,11 @@ export function moatPart(saved: string): string {
 }
 
 /** A probe server started straight through the API (restart policy and all); resolves once it serves. */
-export async function startPlain(docker: Docker, image: string, spec: { name: string; network: string; restart?: 'always' | 'no'; labels?: Record<string, string> }): Promise<string> {
+export async function startPlain(
+  docker: Docker,
+  image: string,
+  spec: { name: string; network: string; restart?: 'always' | 'no'; labels?: Record<string, string> },
+): Promise<string> {
   const c = await docker.createContainer({
     Image: image,
     name: spec.name,
@@ -233,14 +242,24 @@ export async function startPlain(docker: Docker, image: string, spec: { name: st
  */
 export async function waitServing(docker: Docker, id: string, timeoutMs = 20_000): Promise<void> {
   const self = containerSource(docker, id);
-  const ok = await until(async () => {
-    const info = await docker.getContainer(id).inspect().catch(() => null);
-    if (!info?.State.Running) return false;
-    const since = Math.floor(Date.parse(info.State.StartedAt) / 1000);
-    const logs = await docker.getContainer(id).logs({ stdout: true, since }).catch(() => Buffer.alloc(0));
-    if (!logs.toString('utf8').includes('ready')) return false;
-    return (await probe(self, '127.0.0.1', 80, { timeoutS: 1 }).catch(() => null))?.state === 'open';
-  }, timeoutMs, 100);
+  const ok = await until(
+    async () => {
+      const info = await docker
+        .getContainer(id)
+        .inspect()
+        .catch(() => null);
+      if (!info?.State.Running) return false;
+      const since = Math.floor(Date.parse(info.State.StartedAt) / 1000);
+      const logs = await docker
+        .getContainer(id)
+        .logs({ stdout: true, since })
+        .catch(() => Buffer.alloc(0));
+      if (!logs.toString('utf8').includes('ready')) return false;
+      return (await probe(self, '127.0.0.1', 80, { timeoutS: 1 }).catch(() => null))?.state === 'open';
+    },
+    timeoutMs,
+    100,
+  );
   if (ok === null) throw new Error(`container ${id.slice(0, 12)} is not serving after ${timeoutMs} ms`);
 }
 

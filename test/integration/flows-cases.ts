@@ -24,7 +24,8 @@ export type State = 'open' | 'closed';
 export const both = (make: (f: Family) => Case): Case[] => BOTH.map(make);
 
 /** A table as it must be before moatd runs: every cell open, whatever address the server sees. */
-export const allOpen = <T extends { readonly state: string }>(cases: readonly T[]): T[] => cases.map((x) => ({ ...x, state: 'open', seen: undefined, reason: null }));
+export const allOpen = <T extends { readonly state: string }>(cases: readonly T[]): T[] =>
+  cases.map((x) => ({ ...x, state: 'open', seen: undefined, reason: null }));
 
 /** The first address of a /24 or a ::/64 subnet: the bridge's, as Docker picks it. */
 export function gatewayOf(subnets: readonly string[], f: Family): string {

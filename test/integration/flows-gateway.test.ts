@@ -57,11 +57,13 @@ describe('dnat mode: published ports through the gateway endpoint', () => {
     const started = await Promise.all([
       bed.startServer({ name: 'byname', networks: ['gw-z', 'gw-a'], publish: [{ containerPort: 80, hostPort: P_NAME }] }),
       bed.startServer({ name: 'four', networks: ['gw-four'], publish: [{ containerPort: 80, hostPort: P_FOUR }], labels: { 'moat.ingress': 'lan:80' } }),
-      ...(newer ? [
-        bed.startServer({ name: 'byprio', networks: ['gw-a', 'gw-z'], gwPriority: { 'gw-z': 10 }, publish: [{ containerPort: 80, hostPort: P_PRIO }] }),
-        // The host port is ignored by Docker in routed mode; 28.5 lists none.
-        bed.startServer({ name: 'routed', networks: ['gw-routed'], publish: [{ containerPort: 80, hostPort: P_ROUTED }] }),
-      ] : []),
+      ...(newer
+        ? [
+            bed.startServer({ name: 'byprio', networks: ['gw-a', 'gw-z'], gwPriority: { 'gw-z': 10 }, publish: [{ containerPort: 80, hostPort: P_PRIO }] }),
+            // The host port is ignored by Docker in routed mode; 28.5 lists none.
+            bed.startServer({ name: 'routed', networks: ['gw-routed'], publish: [{ containerPort: 80, hostPort: P_ROUTED }] }),
+          ]
+        : []),
     ]);
     for (const s of started) c[s.name] = s;
     await startMoatd('publishMode: dnat\n');
@@ -73,7 +75,14 @@ describe('dnat mode: published ports through the gateway endpoint', () => {
 
   const lanToHost = (port: number, f: 4 | 6): Case => {
     const { lan } = bed.topology;
-    return { name: `v${f} lan -> host:${port}`, from: netnsSource(lan.netns, 'lan'), to: f === 4 ? lan.hostIpv4 : lan.hostIpv6, port, state: 'open', seen: f === 4 ? lan.ipv4 : lan.ipv6 };
+    return {
+      name: `v${f} lan -> host:${port}`,
+      from: netnsSource(lan.netns, 'lan'),
+      to: f === 4 ? lan.hostIpv4 : lan.hostIpv6,
+      port,
+      state: 'open',
+      seen: f === 4 ? lan.ipv4 : lan.ipv6,
+    };
   };
   /** The addresses the host DNAT'ed connections to host port `port` to (conntrack's reply source). */
   const dnatTargets = async (port: number, f: 4 | 6) => {
@@ -109,7 +118,7 @@ describe('dnat mode: published ports through the gateway endpoint', () => {
     ]);
   });
 
-  it('published: labelled, an IPv4-only container: its host IPv6 port (proxied, not DNAT\'ed) admits only moat.ingress sources', async () => {
+  it("published: labelled, an IPv4-only container: its host IPv6 port (proxied, not DNAT'ed) admits only moat.ingress sources", async () => {
     await moatd.stop();
     await startMoatd('publishMode: dnat\npublished: labelled\n');
     const { lan, world } = bed.topology;
@@ -118,8 +127,24 @@ describe('dnat mode: published ports through the gateway endpoint', () => {
       { name: 'v4 lan -> host:four', from: netnsSource(lan.netns, 'lan'), to: to(lan, 4), port: P_FOUR, state: 'open', seen: lan.ipv4 },
       // Docker's proxy connects from the bridge's gateway address: the client address is lost, as in proxy mode.
       { name: 'v6 lan -> host:four', from: netnsSource(lan.netns, 'lan'), to: to(lan, 6), port: P_FOUR, state: 'open', seen: '172.31.73.1' },
-      { name: 'v4 world -> host:four', from: netnsSource(world.netns, 'world'), to: to(world, 4), port: P_FOUR, state: 'closed', reason: 'timeout', timeoutS: 1 },
-      { name: 'v6 world -> host:four', from: netnsSource(world.netns, 'world'), to: to(world, 6), port: P_FOUR, state: 'closed', reason: 'timeout', timeoutS: 1 },
+      {
+        name: 'v4 world -> host:four',
+        from: netnsSource(world.netns, 'world'),
+        to: to(world, 4),
+        port: P_FOUR,
+        state: 'closed',
+        reason: 'timeout',
+        timeoutS: 1,
+      },
+      {
+        name: 'v6 world -> host:four',
+        from: netnsSource(world.netns, 'world'),
+        to: to(world, 6),
+        port: P_FOUR,
+        state: 'closed',
+        reason: 'timeout',
+        timeoutS: 1,
+      },
     ]);
   });
 });

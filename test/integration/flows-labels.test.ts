@@ -130,9 +130,16 @@ describe('bad labels and the label prefix (docs/policy.md#problems)', () => {
     expect(bad.find((l) => l.value === 'net:ghost:80')?.reason).toMatch(/no network named "ghost"/);
     expect(bad.find((l) => l.value === 't1:99999')?.reason).toMatch(/out of range/);
     expect(moatd.lines.filter((l) => l.event === 'label_ignored')).toEqual([
-      expect.objectContaining({ container: 'cidr-in-docker', key: 'moat.egress', value: '172.31.31.0/24:80', reason: expect.stringMatching(/Docker network "lb"/) }),
+      expect.objectContaining({
+        container: 'cidr-in-docker',
+        key: 'moat.egress',
+        value: '172.31.31.0/24:80',
+        reason: expect.stringMatching(/Docker network "lb"/),
+      }),
     ]);
-    expect(invalid(moatd, 'later-ref')).toEqual([expect.objectContaining({ key: 'moat.egress', value: 'later:80', reason: expect.stringMatching(/no container/) })]);
+    expect(invalid(moatd, 'later-ref')).toEqual([
+      expect.objectContaining({ key: 'moat.egress', value: 'later:80', reason: expect.stringMatching(/no container/) }),
+    ]);
     // Hostile text is reported escaped: one log line per problem, no raw control characters.
     const evil = [...invalid(moatd, 'evil'), ...invalid(moatd, 'evil2')];
     expect(evil.length).toBeGreaterThanOrEqual(8);
@@ -145,7 +152,8 @@ describe('bad labels and the label prefix (docs/policy.md#problems)', () => {
     const evil2Id = c.evil2!.id.slice(0, 12);
     for (const family of [4, 6] as const) {
       const rs = await readRuleset(bed.topology.host, family);
-      for (const needle of ['pwned', '$(', '`', "'", 'DROP TABLE', 'COMMIT\r', 'bogus', 'ghost', 'nosuch', '"x"']) expect(rs.text, needle).not.toContain(needle);
+      for (const needle of ['pwned', '$(', '`', "'", 'DROP TABLE', 'COMMIT\r', 'bogus', 'ghost', 'nosuch', '"x"'])
+        expect(rs.text, needle).not.toContain(needle);
       // Built-in chains hold only moat's jump (the bed adds no rules of its own here).
       expect(rs.rules('filter', 'INPUT').map((r) => r.spec)).toEqual(['-j MOAT-INPUT']);
       expect(rs.rules('filter', 'FORWARD').map((r) => r.spec)).toEqual(['-j MOAT-FORWARD']);

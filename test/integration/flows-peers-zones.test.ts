@@ -58,9 +58,7 @@ describe('flows on request: world, lan, host and address peers (docs/policy.md#p
       await bed.createNetwork({ name, subnets, labels: name === 'pz' ? { 'moat.egress': 'none' } : {} });
     }
     const started = await Promise.all(
-      Object.entries(CONTAINERS).map(([name, spec]) =>
-        bed.startServer({ name, networks: [spec.net], labels: spec.labels } satisfies ServerSpec),
-      ),
+      Object.entries(CONTAINERS).map(([name, spec]) => bed.startServer({ name, networks: [spec.net], labels: spec.labels } satisfies ServerSpec)),
     );
     for (const s of started) c[s.name] = s;
     udp = await startUdpResponder(bed.topology.lan.netns, UDP_PORT);
@@ -159,13 +157,14 @@ describe('flows on request: world, lan, host and address peers (docs/policy.md#p
       ]),
     ];
   };
-  const protoTcp = (): Case[] => [
-    toPeer('z-udp', 'lan', UDP_PORT, 'closed'),
-    toPeer('z-ip', 'lan', UDP_PORT, 'open'),
-  ];
+  const protoTcp = (): Case[] => [toPeer('z-udp', 'lan', UDP_PORT, 'closed'), toPeer('z-ip', 'lan', UDP_PORT, 'open')];
 
   const hostIngress = (deny: boolean): Case[] =>
-    BOTH.flatMap((f): Case[] => [hostTo('i-host', 80, 'open', f), hostTo('i-host', 8080, deny ? 'closed' : 'open', f), hostTo('t-name', 80, deny ? 'closed' : 'open', f)]);
+    BOTH.flatMap((f): Case[] => [
+      hostTo('i-host', 80, 'open', f),
+      hostTo('i-host', 8080, deny ? 'closed' : 'open', f),
+      hostTo('t-name', 80, deny ? 'closed' : 'open', f),
+    ]);
 
   it('has every probed cell open before moatd runs (each closed cell below is moat)', async () => {
     await check(allOpen([...zoneEgress(), ...zoneIngress(), ...protoTcp(), ...hostIngress(false)]));

@@ -56,7 +56,8 @@ describe('policy files (docs/policy.md#policy-files)', () => {
   const lanToDb = (port: number, state: State): Case => fromPeer('lan', 'db', port, state);
   const toWorld = (from: string, state: State): Case => toPeer(from, 'world', 80, state);
   /** Waits for the reconcile that follows a policy change. */
-  const policyApplied = (since: number) => moatd.waitForEvent((l) => l.event === 'reconcile' && String(l.trigger).includes('policy') && l.committed === true, { since, timeoutMs: 10_000 });
+  const policyApplied = (since: number) =>
+    moatd.waitForEvent((l) => l.event === 'reconcile' && String(l.trigger).includes('policy') && l.committed === true, { since, timeoutMs: 10_000 });
 
   it('reads the policy directory at start: service and container selectors, the label grammar', async () => {
     await check([

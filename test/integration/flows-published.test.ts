@@ -44,13 +44,22 @@ describe('published ports: labelled, proxy and DNAT (docs/policy.md#published-po
     await bed.createNetwork({ name: 'other', subnets: OTHER });
     const started = await Promise.all([
       bed.startServer({ name: 'p1', networks: ['web'], publish: [{ containerPort: 80, hostPort: P1 }], labels: { 'moat.ingress': 'lan:80' } }),
-      bed.startServer({ name: 'p2', networks: ['web'], publish: [{ containerPort: 8080, hostPort: P2 }], labels: { 'moat.ingress': '203.0.113.0/24:8080 [2001:db8:77::/64]:8080' } }),
+      bed.startServer({
+        name: 'p2',
+        networks: ['web'],
+        publish: [{ containerPort: 8080, hostPort: P2 }],
+        labels: { 'moat.ingress': '203.0.113.0/24:8080 [2001:db8:77::/64]:8080' },
+      }),
       bed.startServer({ name: 'p3', networks: ['web'], publish: [{ containerPort: 80, hostPort: P3 }] }),
       bed.startServer({ name: 'p4', networks: ['web'], publish: [{ containerPort: 80, hostPort: P4 }], labels: { 'moat.ingress': 'world:8080' } }),
       bed.startServer({ name: 'c-grant', networks: ['other'], labels: { 'moat.egress': 'p1:80' } }),
       bed.startServer({ name: 'c-host', networks: ['other'], labels: { 'moat.egress': `host:${P1}` } }),
       bed.startServer({ name: 'c-none', networks: ['other'] }),
-      bed.startServer({ name: 'p-fill', networks: ['other'], publish: Array.from({ length: FILLER_PORTS }, (_, i) => ({ containerPort: 80, hostPort: 19100 + i })) }),
+      bed.startServer({
+        name: 'p-fill',
+        networks: ['other'],
+        publish: Array.from({ length: FILLER_PORTS }, (_, i) => ({ containerPort: 80, hostPort: 19100 + i })),
+      }),
     ]);
     for (const s of started) c[s.name] = s;
   });
@@ -69,22 +78,22 @@ describe('published ports: labelled, proxy and DNAT (docs/policy.md#published-po
   const dnatDenied = (x: Case): Case => ({ ...x, reason: 'refused' });
 
   const proxyLabelled = (): Case[] => [
-      peerToHost('lan', P1, 'open', { seen: WEB_GW[4] }),
-      peerToHost('lan', P1, 'open', { f: 6, seen: WEB_GW[6] }),
-      peerToHost('world', P1, 'closed'),
-      peerToHost('world', P1, 'closed', { f: 6 }),
-      peerToHost('world', P2, 'open', { seen: WEB_GW[4] }),
-      peerToHost('world', P2, 'open', { f: 6, seen: WEB_GW[6] }),
-      peerToHost('lan', P2, 'closed'),
-      peerToHost('world', P3, 'closed'),
-      peerToHost('lan', P3, 'closed'),
-      peerToHost('world', P4, 'closed'),
-      // containers reach a published port through the host only with a host grant
-      toHost('c-host', 'gateway', P1, 'open', { seen: WEB_GW[4] }),
-      toHost('c-none', 'gateway', P1, 'closed'),
-      toHost('c-grant', 'gateway', P3, 'closed'),
-      // the host itself (loopback) is never filtered
-      { name: 'host -> 127.0.0.1:P3', from: netnsSource(bed.topology.host, 'host'), to: '127.0.0.1', port: P3, state: 'open' },
+    peerToHost('lan', P1, 'open', { seen: WEB_GW[4] }),
+    peerToHost('lan', P1, 'open', { f: 6, seen: WEB_GW[6] }),
+    peerToHost('world', P1, 'closed'),
+    peerToHost('world', P1, 'closed', { f: 6 }),
+    peerToHost('world', P2, 'open', { seen: WEB_GW[4] }),
+    peerToHost('world', P2, 'open', { f: 6, seen: WEB_GW[6] }),
+    peerToHost('lan', P2, 'closed'),
+    peerToHost('world', P3, 'closed'),
+    peerToHost('lan', P3, 'closed'),
+    peerToHost('world', P4, 'closed'),
+    // containers reach a published port through the host only with a host grant
+    toHost('c-host', 'gateway', P1, 'open', { seen: WEB_GW[4] }),
+    toHost('c-none', 'gateway', P1, 'closed'),
+    toHost('c-grant', 'gateway', P3, 'closed'),
+    // the host itself (loopback) is never filtered
+    { name: 'host -> 127.0.0.1:P3', from: netnsSource(bed.topology.host, 'host'), to: '127.0.0.1', port: P3, state: 'open' },
   ];
 
   const dnatOpen = (): Case[] => {
@@ -135,14 +144,18 @@ describe('published ports: labelled, proxy and DNAT (docs/policy.md#published-po
     await phase('published: labelled\n');
     await check(proxyLabelled());
     const save = await bed.topology.host.run('iptables-save', ['-t', 'filter']);
-    expect(save.stdout).toMatch(new RegExp(`^-A MOAT-INPUT -p tcp -m tcp --dport ${P1}:${P2} -m comment --comment "moat:dispatch" -j MOAT-PI-tcp-${P1}-${P2}$`, 'm'));
+    expect(save.stdout).toMatch(
+      new RegExp(`^-A MOAT-INPUT -p tcp -m tcp --dport ${P1}:${P2} -m comment --comment "moat:dispatch" -j MOAT-PI-tcp-${P1}-${P2}$`, 'm'),
+    );
   });
 
   it('B. publishMode: dnat: the container sees the real client, also on IPv6 and through a hairpin', async () => {
     await phase('publishMode: dnat\n');
     await check([...dnatOpen(), ...dnatDirect()]);
     const save = await bed.topology.host.run('iptables-save', ['-t', 'nat']);
-    expect(save.stdout).toMatch(new RegExp(`^-A MOAT-DNAT -p tcp -m tcp --dport ${P3}:${P4} -m comment --comment "moat:dispatch" -j MOAT-PD-tcp-${P3}-${P4}$`, 'm'));
+    expect(save.stdout).toMatch(
+      new RegExp(`^-A MOAT-DNAT -p tcp -m tcp --dport ${P3}:${P4} -m comment --comment "moat:dispatch" -j MOAT-PD-tcp-${P3}-${P4}$`, 'm'),
+    );
   });
 
   // Regression: a `host:PORT` grant reached a published port in proxy mode but

@@ -32,7 +32,8 @@ describe('golden rulesets on a real kernel', () => {
     for (const table of TABLES) Object.assign(state, parseSave((await ns.run(family === 4 ? 'iptables-save' : 'ip6tables-save', ['-t', table])).stdout));
     return state;
   };
-  const restore = (family: 4 | 6, text: string) => ns.run(family === 4 ? 'iptables-restore' : 'ip6tables-restore', ['--noflush', '--wait', '5'], { input: text });
+  const restore = (family: 4 | 6, text: string) =>
+    ns.run(family === 4 ? 'iptables-restore' : 'ip6tables-restore', ['--noflush', '--wait', '5'], { input: text });
 
   it.each(scenarioNames())('%s is accepted and reads back unchanged, then flushes clean', async (name) => {
     const lists = JSON.parse(readFileSync(join(root, name, 'snapshot.json'), 'utf8'));

@@ -54,7 +54,7 @@ describe('moat lockdown', () => {
     expect((await readRuleset(host, 6)).rules('filter', 'MOAT-FORWARD').length).toBeGreaterThan(0);
   });
 
-  it('is replaced by moatd\'s first commit without a denied flow opening in between', async () => {
+  it("is replaced by moatd's first commit without a denied flow opening in between", async () => {
     let stop = false;
     const seen: string[] = [];
     const prober = (async () => {

@@ -22,10 +22,7 @@ describe('policy files and revocation', () => {
     bed = await createBed();
     await bed.createNetwork({ name: 'pol-a', subnets: ['172.30.11.0/24'] });
     await bed.createNetwork({ name: 'pol-b', subnets: ['172.30.12.0/24'] });
-    [a1, b1] = await Promise.all([
-      bed.startServer({ name: 'pa1', networks: ['pol-a'] }),
-      bed.startServer({ name: 'pb1', networks: ['pol-b'] }),
-    ]);
+    [a1, b1] = await Promise.all([bed.startServer({ name: 'pa1', networks: ['pol-a'] }), bed.startServer({ name: 'pb1', networks: ['pol-b'] })]);
     policyDir = `${bed.dir}/policy.d`;
     await bed.writeFile('policy.d/.keep', '');
     configPath = await bed.writeFile('config.yaml', `policyDir: ${policyDir}\nreconcile: { resyncIntervalS: 60 }\n`);
@@ -80,7 +77,12 @@ describe('policy files and revocation', () => {
     await execInContainer(bed.engine.docker, b1.id, ['/bin/busybox', 'sh', '-c', '/bin/busybox nc -ll -p 7000 -e /bin/busybox cat >/dev/null 2>&1 &']);
     // The client pings through one TCP connection until it breaks (or 20 s pass).
     const started = Date.now();
-    const client = execInContainer(bed.engine.docker, a1.id, ['/bin/busybox', 'sh', '-c', `(i=0; while [ $i -lt 100 ]; do echo ping; i=$((i+1)); sleep 0.2; done) | /bin/busybox nc ${b1ip} 7000`], 30_000);
+    const client = execInContainer(
+      bed.engine.docker,
+      a1.id,
+      ['/bin/busybox', 'sh', '-c', `(i=0; while [ $i -lt 100 ]; do echo ping; i=$((i+1)); sleep 0.2; done) | /bin/busybox nc ${b1ip} 7000`],
+      30_000,
+    );
     // Wait until the connection carries data both ways.
     const conntrack = () => bed.topology.host.run('conntrack', ['-L', '-p', 'tcp', '--dport', '7000', '-s', a1.ipv4('pol-a')], { check: false });
     for (let i = 0; i < 50 && !/ESTABLISHED/.test((await conntrack()).stdout); i++) await new Promise((r) => setTimeout(r, 100));

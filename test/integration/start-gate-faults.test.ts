@@ -25,7 +25,12 @@ const TRIES = 6;
  */
 async function probeThroughStart(docker: Docker, name: string, network: string, to: string, runtime?: string): Promise<'open' | 'closed'> {
   const script = `i=0; while [ $i -lt 100 ]; do if timeout 1 wget -q -O /dev/null '${url(to, 80)}'; then echo PROBED-OPEN; exit 0; fi; i=$((i+1)); sleep 0.02; done; echo PROBED-CLOSED`;
-  const c = await docker.createContainer({ name, Image: PROBE_IMAGE, Cmd: ['/bin/sh', '-c', script], HostConfig: { NetworkMode: network, ...(runtime ? { Runtime: runtime } : {}) } });
+  const c = await docker.createContainer({
+    name,
+    Image: PROBE_IMAGE,
+    Cmd: ['/bin/sh', '-c', script],
+    HostConfig: { NetworkMode: network, ...(runtime ? { Runtime: runtime } : {}) },
+  });
   await c.start();
   try {
     for (let i = 0; i < 400; i++) {
@@ -73,7 +78,14 @@ describe('start gate faults, and moat without the gate', () => {
     for (const [label, spec] of Object.entries(cases)) {
       const runs = await Promise.all(
         Array.from({ length: TRIES }, async (_, i) => {
-          const fc = await startFirstConnection(docker, { name: `nogate-${label.length}-${i}`, network: spec.network, to: spec.to, port: 80, labels: spec.labels, runtime: 'runc' });
+          const fc = await startFirstConnection(docker, {
+            name: `nogate-${label.length}-${i}`,
+            network: spec.network,
+            to: spec.to,
+            port: 80,
+            labels: spec.labels,
+            runtime: 'runc',
+          });
           const r = await fc.result;
           await fc.remove();
           return r;
@@ -82,7 +94,11 @@ describe('start gate faults, and moat without the gate', () => {
       counted[label] = runs.filter((r) => r === 'open').length;
     }
     // Measured, not asserted: without the gate moat acts at `network connect` (engine-dependent head room).
-    console.log(`first connections without the gate (engine ${(await docker.version()).Version}): ${Object.entries(counted).map(([k, v]) => `${k} ${v}/${TRIES}`).join(', ')}`);
+    console.log(
+      `first connections without the gate (engine ${(await docker.version()).Version}): ${Object.entries(counted)
+        .map(([k, v]) => `${k} ${v}/${TRIES}`)
+        .join(', ')}`,
+    );
     const denied = await Promise.all([
       probeThroughStart(docker, 'nogate-deny-world', 'fz', bed.topology.world.ipv4, 'runc'),
       probeThroughStart(docker, 'nogate-deny-cross', 'fa', target.ipv4('fb'), 'runc'),
@@ -96,7 +112,13 @@ describe('start gate faults, and moat without the gate', () => {
     const docker = bed.engine.docker;
     await moatd.kill();
     const started = Date.now();
-    const fc = await startFirstConnection(docker, { name: 'after-crash', network: 'fz', labels: { 'moat.egress': 'target:80' }, to: bed.topology.world.ipv4, port: 80 });
+    const fc = await startFirstConnection(docker, {
+      name: 'after-crash',
+      network: 'fz',
+      labels: { 'moat.egress': 'target:80' },
+      to: bed.topology.world.ipv4,
+      port: 80,
+    });
     const startMs = Date.now() - started;
     expect(await fc.result).toBe('closed');
     await fc.remove();
@@ -107,7 +129,13 @@ describe('start gate faults, and moat without the gate', () => {
     expect(logged).toMatchObject({ source: 'moat-runc', reason: 'no-answer', waitMs: WAIT_MS });
     expect(String(logged.container)).toMatch(/^[0-9a-f]{64}$/);
     // Back in force: the gate holds starts again, and grants work from the first connection.
-    const again = await startFirstConnection(docker, { name: 'after-restart', network: 'fa', labels: { 'moat.egress': 'target:80' }, to: target.ipv4('fb'), port: 80 });
+    const again = await startFirstConnection(docker, {
+      name: 'after-restart',
+      network: 'fa',
+      labels: { 'moat.egress': 'target:80' },
+      to: target.ipv4('fb'),
+      port: 80,
+    });
     expect(await again.result).toBe('open');
     await again.remove();
   });
@@ -121,6 +149,9 @@ describe('start gate faults, and moat without the gate', () => {
     await fc.remove();
     moatd = bed.startMoatd({ configPath: config });
     await moatd.waitForEvent('reconcile', { timeoutMs: 20_000 });
-    expect(moatd.lines.filter((l) => l.event === 'start_gate_timeout'), `stopped at ${mark}`).toEqual([]);
+    expect(
+      moatd.lines.filter((l) => l.event === 'start_gate_timeout'),
+      `stopped at ${mark}`,
+    ).toEqual([]);
   });
 });

@@ -25,7 +25,7 @@ const NETS = {
   gz: { subnets: ['172.31.64.0/24'], labels: { 'moat.egress': 'none' } },
 } as const;
 
-describe('start gate: a container\'s own first connection', () => {
+describe("start gate: a container's own first connection", () => {
   let bed: Bed;
   let moatd: Moatd;
   const servers: Record<string, ServerContainer> = {};
@@ -78,7 +78,13 @@ describe('start gate: a container\'s own first connection', () => {
       'world over IPv6': () => ({ network: 'ga', to: world().ipv6, port: 80, want: 'open' }),
       'same network': () => ({ network: 'ga', to: servers.same!.ipv4('ga'), port: 80, want: 'open' }),
       'other network by moat.egress': () => ({ network: 'ga', labels: { 'moat.egress': 'target:80' }, to: servers.target!.ipv4('gb'), port: 80, want: 'open' }),
-      "other network by the peer's moat.ingress": (run) => ({ name: ingressNames[run], network: 'ga', to: servers.welcoming!.ipv4('gc'), port: 80, want: 'open' }),
+      "other network by the peer's moat.ingress": (run) => ({
+        name: ingressNames[run],
+        network: 'ga',
+        to: servers.welcoming!.ipv4('gc'),
+        port: 80,
+        want: 'open',
+      }),
       'other network by a policy file': () => ({ network: 'gp', to: servers.target!.ipv4('gb'), port: 80, want: 'open' }),
       'host:PORT': () => ({ network: 'gz', labels: { 'moat.egress': `host:${HOST_PORT}` }, to: gateway('gz'), port: HOST_PORT, want: 'open' }),
       'a LAN CIDR': () => ({ network: 'gz', labels: { 'moat.egress': '192.168.77.0/24:80' }, to: lan().ipv4, port: 80, want: 'open' }),
@@ -115,7 +121,8 @@ describe('start gate: a container\'s own first connection', () => {
         '  back: { ipam: { config: [{ subnet: 172.31.66.0/24 }] } }',
       ].join('\n'),
     );
-    const compose = (...args: string[]) => execa('docker-compose', ['--no-ansi', '-p', 'fc', '-f', file, ...args], { env: { DOCKER_HOST: bed.engine.dockerHost }, reject: false, timeout: 90_000 });
+    const compose = (...args: string[]) =>
+      execa('docker-compose', ['--no-ansi', '-p', 'fc', '-f', file, ...args], { env: { DOCKER_HOST: bed.engine.dockerHost }, reject: false, timeout: 90_000 });
     const up = await compose('up', '-d');
     expect(up.exitCode, up.stderr).toBe(0);
     try {

@@ -22,7 +22,10 @@ const rootSnapshot = async () => ({
   ipForward: await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8'),
   ip6Forward: await readFile('/proc/sys/net/ipv6/conf/all/forwarding', 'utf8'),
   // Counters and timestamps aside, the machine's own ruleset must not move.
-  v4: (await execaRun('iptables-save', [])).stdout.split('\n').filter((l) => !l.startsWith('#')).map((l) => l.replace(/\[\d+:\d+\]/, '')),
+  v4: (await execaRun('iptables-save', [])).stdout
+    .split('\n')
+    .filter((l) => !l.startsWith('#'))
+    .map((l) => l.replace(/\[\d+:\d+\]/, '')),
 });
 
 describe('test bed (no moat)', () => {

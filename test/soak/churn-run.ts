@@ -84,7 +84,17 @@ export async function runChurn(bed: Bed, moatd: Moatd, o: ChurnOptions): Promise
 
   const labelsFor = (self: string, network: string): Pick<Spec, 'egress' | 'ingress'> => {
     const other = () => (everyName.length > 0 ? pick(everyName) : 'nobody');
-    const egress = pick(['', '', 'none', `${other()}:80`, `${other()}:80`, `net:${pick(nets)}:8080`, 'world:80', `${other()}:99999 bad$name`, `${self}-ghost, -j ACCEPT`]);
+    const egress = pick([
+      '',
+      '',
+      'none',
+      `${other()}:80`,
+      `${other()}:80`,
+      `net:${pick(nets)}:8080`,
+      'world:80',
+      `${other()}:99999 bad$name`,
+      `${self}-ghost, -j ACCEPT`,
+    ]);
     const ingress = pick(['', '', `${other()}:80`, `net:${network}`]);
     return { egress, ingress };
   };
@@ -124,9 +134,11 @@ export async function runChurn(bed: Bed, moatd: Moatd, o: ChurnOptions): Promise
 
   // Fill up to the target first: memory is sampled at the steady state only.
   const filling = Date.now();
-  await Promise.all(Array.from({ length: o.workers ?? 4 }, async () => {
-    while (live.size + (o.workers ?? 4) <= o.containers && Date.now() - filling < 300_000) await start();
-  }));
+  await Promise.all(
+    Array.from({ length: o.workers ?? 4 }, async () => {
+      while (live.size + (o.workers ?? 4) <= o.containers && Date.now() - filling < 300_000) await start();
+    }),
+  );
   await settled(moatd, 1_000, 60_000);
   log(`filled: ${live.size} containers in ${Date.now() - filling} ms`);
 
@@ -239,7 +251,13 @@ async function sampleCases(bed: Bed, docker: Docker, specs: readonly Spec[], cou
   for (const s of sources) {
     await waitServing(docker, s.id!);
     const from = containerSource(docker, s.id!, s.name);
-    cases.push({ name: `${s.name} (egress ${JSON.stringify(s.egress)}) -> world`, from, to: bed.topology.world.ipv4, port: 80, state: s.egress === 'none' ? 'closed' : 'open' });
+    cases.push({
+      name: `${s.name} (egress ${JSON.stringify(s.egress)}) -> world`,
+      from,
+      to: bed.topology.world.ipv4,
+      port: 80,
+      state: s.egress === 'none' ? 'closed' : 'open',
+    });
     const mate = specs.find((t) => t !== s && t.network === s.network);
     if (mate) cases.push({ name: `${s.name} -> ${mate.name} (same network)`, from, to: await ipOf(mate), port: 80, state: 'open' });
     const target = granted.find(([a]) => a === s)?.[1];

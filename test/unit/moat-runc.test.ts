@@ -32,9 +32,14 @@ afterEach(async () => {
 
 function wrapper(args: readonly string[], env: Record<string, string> = {}): Promise<{ code: number }> {
   return new Promise((resolve) => {
-    execFile(WRAPPER, ['--moat-socket', join(dir, 'moat.sock'), '--moat-runtime', join(dir, 'runtime'), ...args], { env: { ...process.env, ...env } }, (err) => {
-      resolve({ code: err ? Number((err as { code?: number }).code) : 0 });
-    });
+    execFile(
+      WRAPPER,
+      ['--moat-socket', join(dir, 'moat.sock'), '--moat-runtime', join(dir, 'runtime'), ...args],
+      { env: { ...process.env, ...env } },
+      (err) => {
+        resolve({ code: err ? Number((err as { code?: number }).code) : 0 });
+      },
+    );
   });
 }
 
@@ -56,12 +61,23 @@ async function fakeMoatd(delayMs: number | null): Promise<{ asked: string[]; ans
 
 const argv = async () => (await readFile(join(dir, 'argv'), 'utf8')).trimEnd().split('\n');
 const ranAt = async () => Number(await readFile(join(dir, 'ran-at'), 'utf8'));
-const records = async () => (await readFile(join(dir, 'gate-timeouts'), 'utf8').catch(() => '')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+const records = async () =>
+  (await readFile(join(dir, 'gate-timeouts'), 'utf8').catch(() => ''))
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('moat-runc', () => {
   it('passes every other call through untouched, without asking moatd, and returns its exit status', async () => {
     const moatd = await fakeMoatd(0);
-    for (const cmd of [['state', ID], ['kill', ID, '9'], ['delete', '--force', ID], ['create', '--bundle', '/b', '--pid-file', '/p', ID], ['--version'], ['features']]) {
+    for (const cmd of [
+      ['state', ID],
+      ['kill', ID, '9'],
+      ['delete', '--force', ID],
+      ['create', '--bundle', '/b', '--pid-file', '/p', ID],
+      ['--version'],
+      ['features'],
+    ]) {
       expect(await wrapper([...GLOBAL, ...cmd])).toEqual({ code: 3 });
       expect(await argv()).toEqual([...GLOBAL, ...cmd]);
     }

@@ -18,7 +18,11 @@ describe('engine choice (MOAT_ENGINE)', () => {
   it('defaults to the system 20.10 until 28.5 is unpacked, then to 28.5', () => {
     expect(chosenEngine({}, cache)).toEqual({ version: '20.10', dockerd: 'dockerd', pathDirs: [] });
     unpack('28.5');
-    expect(chosenEngine({}, cache)).toEqual({ version: '28.5', dockerd: join(cache, '28.5/usr/sbin/dockerd'), pathDirs: [join(cache, '28.5/usr/sbin'), join(cache, '28.5/usr/bin')] });
+    expect(chosenEngine({}, cache)).toEqual({
+      version: '28.5',
+      dockerd: join(cache, '28.5/usr/sbin/dockerd'),
+      pathDirs: [join(cache, '28.5/usr/sbin'), join(cache, '28.5/usr/bin')],
+    });
     expect(chosenEngine({ MOAT_ENGINE: '20.10' }, cache).version).toBe('20.10');
   });
 

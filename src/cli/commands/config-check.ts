@@ -8,7 +8,7 @@ export function registerConfigCheck(program: Command): void {
     .command('check')
     .argument('<file>', 'YAML config file')
     .option('--json', 'print {"ok":bool,"errors":[...],"config":{...}}')
-    .description('Validate a config file: exit 0 when valid, 2 with each bad key\'s path when not')
+    .description("Validate a config file: exit 0 when valid, 2 with each bad key's path when not")
     .addHelpText('after', '\nExample:\n  moat config check /etc/moat/config.yaml')
     .action(async (file: string, opts: { json?: boolean }) => {
       try {

@@ -16,7 +16,9 @@ export function registerDoctor(program: Command): void {
     .option('--sysctl-root <dir>', 'read sysctls under this directory instead of /proc/sys')
     .option('--daemon-json <file>', "Docker's config file when dockerd has no --config-file (default /etc/docker/daemon.json)")
     .option('--json', 'machine-readable output (shape: docs/cli.md)')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Checks: the engine version (tested with moat?), Docker's iptables and
 ip6tables off (config file, flags, live chains; Docker 27+ default ip6tables
 to true), Docker 29's docker-bridges nftables tables, br_netfilter,
@@ -25,7 +27,8 @@ proxy vs publishMode, host-network/privileged/NET_ADMIN containers, moat's
 chains and jumps, moatd on its control socket.
 Exit codes: 0 nothing failed (warnings allowed), 2 a check failed, 1 error.
 Example:
-  sudo moat doctor`)
+  sudo moat doctor`,
+    )
     .action(async (opts: { config?: string; sysctlRoot?: string; daemonJson?: string; json?: boolean }) => {
       const config = await cliConfig(opts.config);
       const policies = new PolicyDir(config.policyDir, pino({ level: 'silent' }));

@@ -15,7 +15,9 @@ export function registerExplain(program: Command): void {
     .option('-6, --ipv6', 'explain the IPv6 path (default: IPv4 unless an address says otherwise)')
     .option('--json', 'machine-readable output (shape: docs/cli.md)')
     .option('--batch <file>', 'explain every "SRC DST[:PORT[/PROTO]]" line of FILE (- for stdin) against one Docker listing')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Computed from Docker directly, like \`moat plan\`: the daemon need not run.
 Without a port, the verdict is for every port, with the exceptions listed.
 Exit codes: 0 allowed, 2 denied, 1 error (unknown name, Docker unreachable).
@@ -25,7 +27,8 @@ Examples:
   moat explain shop/web world:443
   moat explain world host:8080
   moat explain 192.168.1.20 db:5432
-  printf 'web db:5432\\nweb world:443\\n' | moat explain --batch - --json`)
+  printf 'web db:5432\\nweb world:443\\n' | moat explain --batch - --json`,
+    )
     .action(async (src: string | undefined, dst: string | undefined, opts: { config?: string; ipv6?: boolean; json?: boolean; batch?: string }) => {
       const family = opts.ipv6 ? 6 : undefined;
       if (opts.batch !== undefined) {
@@ -38,11 +41,20 @@ Examples:
         }
         const { config, desired } = await policyContext(opts.config);
         const x = new Explainer(desired.policy, config, { hostAddresses: hostAddresses() });
-        const lines = text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'));
+        const lines = text
+          .split('\n')
+          .map((l) => l.trim())
+          .filter((l) => l !== '' && !l.startsWith('#'));
         const results = lines.map((line) => {
           const [a = '', b = '', ...rest] = line.split(/\s+/);
           const q = query(a, b);
-          if (rest.length > 0 || 'error' in q) return { src: a, dst: b, ok: false as const, error: rest.length > 0 ? `expected "SRC DST", got ${JSON.stringify(line)}` : (q as { error: string }).error };
+          if (rest.length > 0 || 'error' in q)
+            return {
+              src: a,
+              dst: b,
+              ok: false as const,
+              error: rest.length > 0 ? `expected "SRC DST", got ${JSON.stringify(line)}` : (q as { error: string }).error,
+            };
           const r = x.explain(q.src, q.dst.ref, q.dst.port, q.dst.proto, family);
           return r.ok ? { src: a, dst: b, ok: true as const, explanation: r.explanation } : { src: a, dst: b, ok: false as const, error: r.error };
         });
@@ -73,16 +85,26 @@ function query(src: string, dst: string): { src: string; dst: Target } | { error
   return { src: from.ref, dst: target };
 }
 
-const what = (proto: Proto | null, port: number | null) => (port !== null ? `${proto ?? 'tcp'}/${port}` : proto ? `${proto}, every port` : 'every port and protocol');
+const what = (proto: Proto | null, port: number | null) =>
+  port !== null ? `${proto ?? 'tcp'}/${port}` : proto ? `${proto}, every port` : 'every port and protocol';
 
 export function renderExplanation(e: Explanation, s: Style): string {
-  const place = (p: Explanation['src']) => (p.kind === 'container' ? `${p.name}${p.address ? ` (${p.address}${p.network ? ` on ${p.network}` : ''})` : ''}` : p.address && p.name !== p.address ? `${p.name} (${p.address})` : p.name);
+  const place = (p: Explanation['src']) =>
+    p.kind === 'container'
+      ? `${p.name}${p.address ? ` (${p.address}${p.network ? ` on ${p.network}` : ''})` : ''}`
+      : p.address && p.name !== p.address
+        ? `${p.name} (${p.address})`
+        : p.name;
   const verdict = e.verdict === 'allowed' ? s.green('ALLOWED') : s.red(`DENIED${e.action ? ` (${e.action})` : ''}`);
   const out = [`${s.bold(place(e.src))} -> ${s.bold(place(e.dst))}, ${what(e.proto, e.port)}, IPv${e.family}: ${verdict}`];
   out.push(`  because: ${e.decision.reason}`);
   out.push(`  rule:    ${e.decision.rule ? `${e.decision.rule} in ${e.decision.table}/${e.decision.chain}` : s.dim('none (no moat rule decides this)')}`);
   for (const l of e.legs) {
-    out.push(s.dim(`  path:    ${l.hook}${l.in ? ` in ${l.in}` : ''}${l.out ? ` out ${l.out}` : ''} ${l.src} -> ${l.dst}${l.port !== null ? `:${l.port}` : ''}: ${l.verdict}`));
+    out.push(
+      s.dim(
+        `  path:    ${l.hook}${l.in ? ` in ${l.in}` : ''}${l.out ? ` out ${l.out}` : ''} ${l.src} -> ${l.dst}${l.port !== null ? `:${l.port}` : ''}: ${l.verdict}`,
+      ),
+    );
     for (const t of l.trace) out.push(s.dim(`             ${t}`));
   }
   if (e.exceptions.length > 0) {

@@ -9,10 +9,13 @@ export function registerFlush(program: Command): void {
     .description('Remove every MOAT- chain and the jumps to them (stop moatd first, or it puts them back)')
     .option('-c, --config <file>', 'config file')
     .option('--json', 'print what was removed as JSON')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Containers lose moat's isolation at once: with "iptables": false nothing else filters them.
 Example:
-  systemctl stop moatd && moat flush`)
+  systemctl stop moatd && moat flush`,
+    )
     .action(async (opts: { config?: string; json?: boolean }) => {
       const ctx = await cliContext(opts.config);
       const removed = [];
@@ -23,7 +26,10 @@ Example:
         removed.push({ family: ipt.family, tables: plan.tables.map(({ table, deleted, jumpsFixed }) => ({ table, chains: deleted, jumpsFrom: jumpsFixed })) });
       }
       if (opts.json) process.stdout.write(`${JSON.stringify({ removed }, null, 2)}\n`);
-      else for (const r of removed) for (const t of r.tables) process.stdout.write(`IPv${r.family} ${t.table}: removed ${t.chains.length} chains, jumps from ${t.jumpsFrom.join(', ') || 'none'}\n`);
+      else
+        for (const r of removed)
+          for (const t of r.tables)
+            process.stdout.write(`IPv${r.family} ${t.table}: removed ${t.chains.length} chains, jumps from ${t.jumpsFrom.join(', ') || 'none'}\n`);
       if (!opts.json) process.stdout.write('moat chains flushed: containers are no longer isolated by moat.\n');
     });
 }

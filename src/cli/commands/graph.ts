@@ -10,13 +10,16 @@ export function registerGraph(program: Command): void {
     .option('-c, --config <file>', 'config file')
     .option('-f, --format <format>', 'mermaid or dot', 'mermaid')
     .option('--json', 'print {"format": ..., "graph": "<text>"}')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Networks are clusters, containers nodes; granted flows (labels and policy files)
 are edges labelled PROTO/PORT; published ports are dashed edges from world.
 Default reach (same network, world egress) is not drawn.
 Examples:
   moat graph > moat.mmd
-  moat graph --format dot | dot -Tsvg > moat.svg`)
+  moat graph --format dot | dot -Tsvg > moat.svg`,
+    )
     .action(async (opts: { config?: string; format: string; json?: boolean }) => {
       if (opts.format !== 'mermaid' && opts.format !== 'dot') fail(`--format ${opts.format}: expected mermaid or dot`);
       const { config, desired } = await policyContext(opts.config);

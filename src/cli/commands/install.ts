@@ -22,17 +22,23 @@ export function registerInstall(program: Command): void {
     .description('Install moat under PREFIX with its systemd units and an example /etc/moat/config.yaml (never overwritten)')
     .option('--prefix <dir>', 'where moat goes: PREFIX/lib/moat, links in PREFIX/bin', '/usr/local')
     .option('--root <dir>', 'write everything under DIR instead of / (images, tests)', '/')
-    .option('--configure-docker', 'set "iptables": false and "ip6tables": false in /etc/docker/daemon.json and register the start gate, bin/moat-runc, as Docker\'s default runtime (shows the diff; uninstall restores)')
-    .option('--no-start-gate', 'with --configure-docker: leave Docker\'s default runtime alone (new containers may then start before their rules are in)')
+    .option(
+      '--configure-docker',
+      'set "iptables": false and "ip6tables": false in /etc/docker/daemon.json and register the start gate, bin/moat-runc, as Docker\'s default runtime (shows the diff; uninstall restores)',
+    )
+    .option('--no-start-gate', "with --configure-docker: leave Docker's default runtime alone (new containers may then start before their rules are in)")
     .option('--with-node', 'bundle the Node binary running this installer (for hosts whose node is older than 22)')
     .option('--no-systemd', 'do not write the systemd units (container images)')
     .option('--dry-run', 'print what would change and change nothing')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Nothing is started: the systemctl commands to run are printed at the end.
 Examples:
   sudo moat install --configure-docker --dry-run
   sudo moat install --configure-docker
-  moat install --root /tmp/scratch --prefix /opt/moat`)
+  moat install --root /tmp/scratch --prefix /opt/moat`,
+    )
     .action(async (opts: Opts) => {
       try {
         const { plan, layout } = await planInstall({

@@ -11,11 +11,14 @@ export function registerLockdown(program: Command): void {
     .description('Deny all forwarding to/from Docker bridges and host input from them (boot, before docker.service)')
     .option('-c, --config <file>', 'config file (dockerBridges lists the bridge names covered)')
     .option('--json', 'print what was written as JSON')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Replaces any moat chains with the deny-all set; moatd's first commit replaces it in turn.
 Covers the interface patterns in the config's dockerBridges (default br-+ and docker0).
 Example (systemd/moat-lockdown.service runs this before docker.service):
-  moat lockdown`)
+  moat lockdown`,
+    )
     .action(async (opts: { config?: string; json?: boolean }) => {
       const ctx = await cliContext(opts.config);
       const written = [];

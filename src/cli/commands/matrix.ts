@@ -14,13 +14,16 @@ export function registerMatrix(program: Command): void {
     .option('-p, --port <port[/proto]>', 'one port (e.g. 443 or 53/udp); default: any port')
     .option('-6, --ipv6', 'the IPv6 matrix')
     .option('--json', 'machine-readable output (shape: docs/cli.md)')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Rows are sources, columns destinations (numbered; the legend names them).
   ● allowed   ◐ some ports/protocols/addresses only (moat explain SRC DST says which)   · denied
 Computed from Docker directly, like \`moat plan\`. Exit 0, or 1 on error.
 Examples:
   moat matrix
-  moat matrix --port 5432`)
+  moat matrix --port 5432`,
+    )
     .action(async (opts: { config?: string; port?: string; ipv6?: boolean; json?: boolean }) => {
       let port: number | null = null;
       let proto = null;
@@ -47,7 +50,8 @@ export function renderMatrix(m: Matrix, s: Style): string {
   out.push(s.bold(`Reachability (IPv${m.family}, ${m.port !== null ? `${m.proto ?? 'tcp'}/${m.port}` : 'any port'}): row = from, column = to`));
   // Column numbers printed vertically, one digit per line, so cells stay two characters wide.
   for (let d = 0; d < digits; d++) out.push(`${' '.repeat(digits + 2 + nameWidth + 2)}${numbers.map((x) => x[d]).join(' ')}`);
-  const colour = (v: CellValue) => (v === 'allowed' ? s.green(SYMBOL[v]) : v === 'partial' ? s.yellow(SYMBOL[v]) : v === 'denied' ? s.dim(SYMBOL[v]) : SYMBOL[v]);
+  const colour = (v: CellValue) =>
+    v === 'allowed' ? s.green(SYMBOL[v]) : v === 'partial' ? s.yellow(SYMBOL[v]) : v === 'denied' ? s.dim(SYMBOL[v]) : SYMBOL[v];
   const index = new Map(m.nodes.map((x, i) => [x.name, i]));
   const row = (i: number) => lead(m.nodes[i]!.name, numbers[i]!) + m.cells[i]!.map((c) => colour(c.value)).join(' ');
   for (const g of m.groups) {
@@ -56,7 +60,10 @@ export function renderMatrix(m: Matrix, s: Style): string {
   }
   out.push(s.bold('zones'));
   for (const z of ['host', 'lan', 'world']) out.push(row(index.get(z)!));
-  out.push('', `${s.green('●')} allowed   ${s.yellow('◐')} partly (some ports/protocols/addresses)   ${s.dim('·')} denied   \\ self; blank: not Docker traffic`);
+  out.push(
+    '',
+    `${s.green('●')} allowed   ${s.yellow('◐')} partly (some ports/protocols/addresses)   ${s.dim('·')} denied   \\ self; blank: not Docker traffic`,
+  );
   for (const note of m.notes) out.push(s.dim(`note: ${note}`));
   return `${out.join('\n')}\n`;
 }

@@ -14,10 +14,13 @@ export function registerPlan(program: Command): void {
     .option('-c, --config <file>', 'config file')
     .option('--json', 'machine-readable output')
     .option('--quiet', 'print only the diff')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Exit codes: 0 live equals desired, 2 they differ, 1 error.
 Example:
-  moat plan --quiet || echo "moat's chains are not what they should be"`)
+  moat plan --quiet || echo "moat's chains are not what they should be"`,
+    )
     .action(async (opts: { config?: string; json?: boolean; quiet?: boolean }) => {
       const ctx = await cliContext(opts.config);
       let lists;
@@ -26,7 +29,12 @@ Example:
       } catch (err) {
         fail(`cannot list Docker: ${String(err)}`);
       }
-      const desired = computeDesired(lists, ctx.config, ctx.iptables.map((i) => i.family), ctx.policyRules);
+      const desired = computeDesired(
+        lists,
+        ctx.config,
+        ctx.iptables.map((i) => i.family),
+        ctx.policyRules,
+      );
       const families = [];
       let inSync = true;
       for (const [i, ipt] of ctx.iptables.entries()) {
@@ -44,8 +52,18 @@ Example:
           ...Object.entries(rendered.tables[t].jumps).map(([b, target]) => `${t} -A ${b} -j ${target}`),
           ...[...rendered.tables[t].chains].flatMap(([n, rules]) => rules.map((r) => `${t} -A ${n} ${r}`)),
         ]);
-        const diff = plan.text === null ? '' : createPatch(`ipv${ipt.family}`, `${sortKeep(liveText).join('\n')}\n`, `${sortKeep(wantText).join('\n')}\n`, 'live', 'desired');
-        families.push({ family: ipt.family, desired: renderText(rendered), inSync: plan.text === null, changes: plan.tables.map(({ lines: _l, ...t }) => t), restore: plan.text, diff });
+        const diff =
+          plan.text === null
+            ? ''
+            : createPatch(`ipv${ipt.family}`, `${sortKeep(liveText).join('\n')}\n`, `${sortKeep(wantText).join('\n')}\n`, 'live', 'desired');
+        families.push({
+          family: ipt.family,
+          desired: renderText(rendered),
+          inSync: plan.text === null,
+          changes: plan.tables.map(({ lines: _l, ...t }) => t),
+          restore: plan.text,
+          diff,
+        });
       }
       if (opts.json) {
         process.stdout.write(`${JSON.stringify({ inSync, problems: desired.problems, families }, null, 2)}\n`);
@@ -63,5 +81,8 @@ Example:
 /** Orders lines by chain (keeping rule order inside a chain) so a diff reads per chain. */
 function sortKeep(lines: readonly string[]): string[] {
   const key = (l: string) => l.split(' ').slice(0, 3).join(' ');
-  return lines.map((l, i) => ({ l, i })).sort((a, b) => (key(a.l) === key(b.l) ? a.i - b.i : key(a.l) < key(b.l) ? -1 : 1)).map((x) => x.l);
+  return lines
+    .map((l, i) => ({ l, i }))
+    .sort((a, b) => (key(a.l) === key(b.l) ? a.i - b.i : key(a.l) < key(b.l) ? -1 : 1))
+    .map((x) => x.l);
 }

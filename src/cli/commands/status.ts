@@ -11,12 +11,15 @@ export function registerStatus(program: Command): void {
     .description("Show the daemon's view: Docker connection, last reconcile, rule counts, problems, networks and containers")
     .option('-c, --config <file>', 'config file (for control.socket)')
     .option('--socket <path>', 'control socket (default: control.socket from the config)')
-    .option('--json', 'print the daemon\'s status document (shape: docs/cli.md)')
-    .addHelpText('after', `
+    .option('--json', "print the daemon's status document (shape: docs/cli.md)")
+    .addHelpText(
+      'after',
+      `
 Reads moatd's control socket; exit 1 when the daemon cannot be reached.
 Example:
   moat status
-  moat status --json | jq '.problems'`)
+  moat status --json | jq '.problems'`,
+    )
     .action(async (opts: { config?: string; socket?: string; json?: boolean }) => {
       const socket = opts.socket ?? (await cliConfig(opts.config)).control.socket;
       let doc: StatusDocument;
@@ -43,10 +46,21 @@ export function renderStatus(doc: StatusDocument, s: Style): string {
   field('docker', `${doc.docker.connected ? s.green('connected') : s.red('disconnected')}${doc.docker.since ? ` since ${ago(doc.docker.since)}` : ''}`);
   if (last) {
     const result = !last.ok ? s.red(`failed: ${last.error ?? ''}`) : last.committed ? s.green('committed') : 'skipped (live equals desired)';
-    field('reconcile', `${ago(last.at)}, trigger ${last.triggers.join(',')}, ${last.durationMs} ms, ${result}${last.driftRepaired ? s.yellow(', drift repaired') : ''}`);
+    field(
+      'reconcile',
+      `${ago(last.at)}, trigger ${last.triggers.join(',')}, ${last.durationMs} ms, ${result}${last.driftRepaired ? s.yellow(', drift repaired') : ''}`,
+    );
   } else field('reconcile', 'none yet');
-  field('counts', `${doc.counts.reconciles} reconciles, ${doc.counts.commits} commits, ${doc.counts.skipped} skipped, ${doc.counts.failures} failed; last commit ${ago(doc.lastCommitAt)}`);
-  const rules = Object.entries(doc.rules).map(([f, t]) => `IPv${f.slice(1)} ${Object.entries(t ?? {}).map(([table, n]) => `${table} ${n}`).join(', ')}`);
+  field(
+    'counts',
+    `${doc.counts.reconciles} reconciles, ${doc.counts.commits} commits, ${doc.counts.skipped} skipped, ${doc.counts.failures} failed; last commit ${ago(doc.lastCommitAt)}`,
+  );
+  const rules = Object.entries(doc.rules).map(
+    ([f, t]) =>
+      `IPv${f.slice(1)} ${Object.entries(t ?? {})
+        .map(([table, n]) => `${table} ${n}`)
+        .join(', ')}`,
+  );
   field('rules', rules.join('; ') || 'none yet');
 
   out.push('', s.bold('NETWORKS'));
@@ -75,14 +89,19 @@ export function renderStatus(doc: StatusDocument, s: Style): string {
         c.name + (c.project ? s.dim(` (${c.project}/${c.service})`) : ''),
         c.addresses.length > 0 ? c.addresses.map((a) => `${a.network} ${[a.ipv4, a.ipv6].filter(Boolean).join(' ')}`) : c.networkMode,
         c.world.value ? 'yes' : s.dim(`no (${c.world.reason})`),
-        c.grants.length > 0 ? c.grants.map((g) => `${g.direction === 'egress' ? '->' : '<-'} ${g.peer}${g.ports ? `:${g.ports}` : ''}${g.proto ? `/${g.proto}` : ''}  ${s.dim(g.reason)}`) : '-',
+        c.grants.length > 0
+          ? c.grants.map(
+              (g) => `${g.direction === 'egress' ? '->' : '<-'} ${g.peer}${g.ports ? `:${g.ports}` : ''}${g.proto ? `/${g.proto}` : ''}  ${s.dim(g.reason)}`,
+            )
+          : '-',
         c.problems.length > 0 ? c.problems.map((p) => s.yellow(`${p.kind}: ${p.reason}`)) : '-',
       ]),
     ),
   );
   if (doc.problems.length > 0) {
     out.push(s.bold(`PROBLEMS (${doc.problems.length})`));
-    for (const p of doc.problems) out.push(`  ${s.yellow(p.kind)} ${p.subject}${p.key ? ` ${String(p.key)}` : ''}${p.value ? `=${JSON.stringify(p.value)}` : ''}: ${p.reason}`);
+    for (const p of doc.problems)
+      out.push(`  ${s.yellow(p.kind)} ${p.subject}${p.key ? ` ${String(p.key)}` : ''}${p.value ? `=${JSON.stringify(p.value)}` : ''}: ${p.reason}`);
   } else out.push(s.green('no problems'));
   return `${out.join('\n')}\n`;
 }

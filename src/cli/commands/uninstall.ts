@@ -7,16 +7,19 @@ import { fail } from '../context.js';
 export function registerUninstall(program: Command): void {
   program
     .command('uninstall')
-    .description('Remove what moat install wrote: units, PREFIX/lib/moat, the links; restore daemon.json\'s iptables values')
+    .description("Remove what moat install wrote: units, PREFIX/lib/moat, the links; restore daemon.json's iptables values")
     .option('--prefix <dir>', 'the prefix moat was installed into (default: the recorded one, else /usr/local)')
     .option('--root <dir>', 'act on DIR instead of /', '/')
     .option('--purge', 'also remove /etc/moat (config and policy files)')
     .option('--dry-run', 'print what would change and change nothing')
-    .addHelpText('after', `
+    .addHelpText(
+      'after',
+      `
 Containers lose isolation once moat's chains are flushed (moat flush, or a
 reboot): with "iptables": false nothing else filters them.
 Example:
-  systemctl disable --now moatd moat-lockdown && moat flush && moat uninstall && systemctl restart docker`)
+  systemctl disable --now moatd moat-lockdown && moat flush && moat uninstall && systemctl restart docker`,
+    )
     .action(async (opts: { prefix?: string; root: string; purge?: boolean; dryRun?: boolean }) => {
       try {
         const { plan, layout, installed } = await planUninstall({ root: opts.root, prefix: opts.prefix, purge: opts.purge === true });

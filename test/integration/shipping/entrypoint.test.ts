@@ -42,7 +42,8 @@ describe('docker-entrypoint.sh', () => {
     return execa('sh', [entrypoint, ...args], { reject: false, env: { PATH: `${dir}:/usr/bin:/bin`, TMPDIR: dir, ...env } });
   }
 
-  const rules = (n: number, chain = 'FORWARD') => ['*filter', `:${chain} ACCEPT [0:0]`, ...Array.from({ length: n }, (_, i) => `-A ${chain} -s 10.0.${i}.0/24 -j ACCEPT`), 'COMMIT'].join('\n');
+  const rules = (n: number, chain = 'FORWARD') =>
+    ['*filter', `:${chain} ACCEPT [0:0]`, ...Array.from({ length: n }, (_, i) => `-A ${chain} -s 10.0.${i}.0/24 -j ACCEPT`), 'COMMIT'].join('\n');
 
   it('picks the backend holding more rules (legacy), and says so on stderr', async () => {
     const res = await run({ nft: { save: rules(1) }, legacy: { save: rules(5) } }, ['--config', '/etc/moat/config.yaml']);
@@ -56,7 +57,7 @@ describe('docker-entrypoint.sh', () => {
     expect(res.stdout.split('\n')[1]).toBe(join(dir, 'iptables-nft-save'));
   });
 
-  it('follows moat\'s own chains (left by moat lockdown) over a mere count', async () => {
+  it("follows moat's own chains (left by moat lockdown) over a mere count", async () => {
     const res = await run({ nft: { save: rules(1, 'MOAT-FORWARD') }, legacy: { save: rules(9) } });
     expect(res.stdout.split('\n')[1]).toBe(join(dir, 'iptables-nft-save'));
     expect(res.stderr).toContain("moat's chains are in nft");

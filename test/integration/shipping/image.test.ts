@@ -23,7 +23,14 @@ import type { ServerContainer } from '../testbed/server-container.js';
 
 const repo = ownPackageRoot();
 const have = async (cmd: string, args = ['--version']) => (await execa(cmd, args, { reject: false })).exitCode === 0;
-const ready = process.getuid?.() === 0 && (await have('dockerd')) && (await have('debootstrap', ['--help'])) && (await readFile(join(repo, 'dist/cli/moatd.js')).then(() => true, () => false));
+const ready =
+  process.getuid?.() === 0 &&
+  (await have('dockerd')) &&
+  (await have('debootstrap', ['--help'])) &&
+  (await readFile(join(repo, 'dist/cli/moatd.js')).then(
+    () => true,
+    () => false,
+  ));
 
 describe.skipIf(!ready)('container image (offline build)', { timeout: 600_000 }, () => {
   const id = randomBytes(3).toString('hex');
@@ -31,7 +38,8 @@ describe.skipIf(!ready)('container image (offline build)', { timeout: 600_000 },
   let netns: Netns;
   let engine: Engine;
   let a1: ServerContainer, a2: ServerContainer, b1: ServerContainer;
-  const docker = (args: string[], opts: { reject?: boolean } = {}) => execa('docker', args, { env: { DOCKER_HOST: engine.dockerHost }, reject: opts.reject ?? true });
+  const docker = (args: string[], opts: { reject?: boolean } = {}) =>
+    execa('docker', args, { env: { DOCKER_HOST: engine.dockerHost }, reject: opts.reject ?? true });
 
   beforeAll(async () => {
     // The bed's host namespace has no uplink: nothing can be fetched from it.
@@ -63,7 +71,21 @@ describe.skipIf(!ready)('container image (offline build)', { timeout: 600_000 },
 
   it('moatd in the image commits its chains through the backend it picked', async () => {
     const name = `moatd-${id}`;
-    await docker(['run', '-d', '--name', name, '--network', 'host', '--cap-add', 'NET_ADMIN', '--cap-add', 'NET_RAW', '-v', `${engine.socketPath}:/var/run/docker.sock:ro`, 'moat:test']);
+    await docker([
+      'run',
+      '-d',
+      '--name',
+      name,
+      '--network',
+      'host',
+      '--cap-add',
+      'NET_ADMIN',
+      '--cap-add',
+      'NET_RAW',
+      '-v',
+      `${engine.socketPath}:/var/run/docker.sock:ro`,
+      'moat:test',
+    ]);
     try {
       let logs = '';
       for (let i = 0; i < 200 && !/"event":"reconcile".*"ok":true/.test(logs); i++) {
@@ -84,7 +106,15 @@ describe.skipIf(!ready)('container image (offline build)', { timeout: 600_000 },
         { name: 'host', from: src(a1), to: '172.30.41.1', port: 9000, state: 'closed' },
         { name: 'lan', from: src(a1), to: lan.ipv4, port: 80, state: 'closed' },
         { name: 'world (masqueraded)', from: src(a1), to: world.ipv4, port: 80, state: 'open', seen: world.hostIpv4 },
-        { name: 'world -> container direct', from: netnsSource(world.netns, 'world'), to: a1.ipv4('img-a'), port: 80, state: 'closed', reason: 'timeout', timeoutS: 1 },
+        {
+          name: 'world -> container direct',
+          from: netnsSource(world.netns, 'world'),
+          to: a1.ipv4('img-a'),
+          port: 80,
+          state: 'closed',
+          reason: 'timeout',
+          timeoutS: 1,
+        },
         { name: 'world -> published', from: netnsSource(world.netns, 'world'), to: world.hostIpv4, port: 18080, state: 'open' },
       ]);
     } finally {

@@ -25,7 +25,11 @@ async function snapshot(dir: string): Promise<Record<string, string>> {
       else if (st.isDirectory()) {
         out[path] = 'dir';
         await walk(path);
-      } else out[path] = `${(st.mode & 0o777).toString(8)} ${createHash('sha256').update(await readFile(join(dir, path))).digest('hex').slice(0, 16)}`;
+      } else
+        out[path] = `${(st.mode & 0o777).toString(8)} ${createHash('sha256')
+          .update(await readFile(join(dir, path)))
+          .digest('hex')
+          .slice(0, 16)}`;
     }
   };
   await walk('');
@@ -83,7 +87,10 @@ describe('moat install / uninstall into a scratch root', () => {
 
   it('the installed copy runs, and its config passes `moat config check`', async () => {
     const bin = join(root, PREFIX, 'bin');
-    const res = await execa(join(bin, 'moat'), ['config', 'check', join(root, 'etc/moat/config.yaml')], { reject: false, env: { PATH: `${node24}:/usr/bin:/bin` } });
+    const res = await execa(join(bin, 'moat'), ['config', 'check', join(root, 'etc/moat/config.yaml')], {
+      reject: false,
+      env: { PATH: `${node24}:/usr/bin:/bin` },
+    });
     expect(res.exitCode, res.stderr).toBe(0);
     const help = await execa(join(bin, 'moatd'), ['--help'], { reject: false, env: { PATH: `${node24}:/usr/bin:/bin` } });
     expect(help.stdout).toContain('Usage: moatd');
@@ -128,7 +135,10 @@ describe('moat install / uninstall into a scratch root', () => {
       expect(res.stderr).toContain('/usr/local/bin/moat exists and is not a link');
       await writeFile(join(other, 'etc/docker/daemon.json'), '{"iptables": true,}');
       await rm(join(other, 'usr/local/bin/moat'));
-      const bad = await execa(moat, ['install', '--root', other, '--configure-docker'], { reject: false, env: { PATH: `${node24}:${process.env.PATH ?? ''}` } });
+      const bad = await execa(moat, ['install', '--root', other, '--configure-docker'], {
+        reject: false,
+        env: { PATH: `${node24}:${process.env.PATH ?? ''}` },
+      });
       expect(bad.exitCode).toBe(1);
       expect(bad.stderr).toMatch(/daemon\.json.*not valid JSON/);
       expect(Object.keys(await snapshot(other)).sort()).toEqual(['etc', 'etc/docker', 'etc/docker/daemon.json', 'usr', 'usr/local', 'usr/local/bin']);
@@ -155,14 +165,30 @@ describe('moat install / uninstall into a scratch root', () => {
     expect(res.stdout).toMatch(/runtimes\.moat now runs runc directly/);
     const after = await snapshot(root);
     const left = Object.keys(after).filter((p) => !(p in original));
-    expect(left.sort()).toEqual(['etc/moat', 'etc/moat/config.yaml', 'etc/moat/policy.d', 'etc/systemd', 'etc/systemd/system', 'etc/systemd/system/multi-user.target.wants', 'opt', 'opt/moat', 'opt/moat/bin', 'opt/moat/lib', 'var', 'var/lib']);
+    expect(left.sort()).toEqual([
+      'etc/moat',
+      'etc/moat/config.yaml',
+      'etc/moat/policy.d',
+      'etc/systemd',
+      'etc/systemd/system',
+      'etc/systemd/system/multi-user.target.wants',
+      'opt',
+      'opt/moat',
+      'opt/moat/bin',
+      'opt/moat/lib',
+      'var',
+      'var/lib',
+    ]);
     expect(after['etc/docker/daemon.json']?.split(' ')[0]).toBe(original['etc/docker/daemon.json']?.split(' ')[0]); // its mode
   });
 
-  it('--with-node bundles the installer\'s Node, so moat runs where the node on PATH is too old or missing', async () => {
+  it("--with-node bundles the installer's Node, so moat runs where the node on PATH is too old or missing", async () => {
     const other = await mkdtemp(join(tmpdir(), 'moat-root-'));
     try {
-      const res = await execa(moat, ['install', '--root', other, '--with-node', '--no-systemd'], { reject: false, env: { PATH: `${node24}:${process.env.PATH ?? ''}` } });
+      const res = await execa(moat, ['install', '--root', other, '--with-node', '--no-systemd'], {
+        reject: false,
+        env: { PATH: `${node24}:${process.env.PATH ?? ''}` },
+      });
       expect(res.exitCode, res.stderr).toBe(0);
       expect(res.stdout).toContain('bundled node');
       await expect(lstat(join(other, 'etc/systemd'))).rejects.toThrow();

@@ -34,7 +34,19 @@ describe('npm package', { timeout: 300_000 }, () => {
 
   it('contains the wrappers, the compiled code, the units and the example config, and no sources or tests', () => {
     const paths = pack.files.map((f) => f.path);
-    expect(paths).toEqual(expect.arrayContaining(['package.json', 'bin/moat', 'bin/moatd', 'dist/cli/moat.js', 'dist/cli/moatd.js', 'dist/cli/commands/install.js', 'config/config.yaml', 'systemd/moatd.service', 'systemd/moat-lockdown.service']));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'package.json',
+        'bin/moat',
+        'bin/moatd',
+        'dist/cli/moat.js',
+        'dist/cli/moatd.js',
+        'dist/cli/commands/install.js',
+        'config/config.yaml',
+        'systemd/moatd.service',
+        'systemd/moat-lockdown.service',
+      ]),
+    );
     expect(paths.filter((p) => /^(src|test|bench|scripts|node_modules)\/|\.test\.js$|\.ts$/.test(p))).toEqual([]);
   });
 
@@ -42,14 +54,20 @@ describe('npm package', { timeout: 300_000 }, () => {
     const prefix = join(tmp, 'prefix');
     const env = { PATH: `${node24}:${process.env.PATH ?? ''}`, npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' };
     await execa('npm', ['install', '-g', '--prefix', prefix, join(tmp, pack.filename)], { env });
-    for (const [bin, usage] of [['moat', 'Usage: moat'], ['moatd', 'Usage: moatd']] as const) {
+    for (const [bin, usage] of [
+      ['moat', 'Usage: moat'],
+      ['moatd', 'Usage: moatd'],
+    ] as const) {
       const res = await execa(join(prefix, 'bin', bin), ['--help'], { reject: false, env: { PATH: `${node24}:/usr/bin:/bin` } });
       expect(res.exitCode, res.stderr).toBe(0);
       expect(res.stdout).toContain(usage);
     }
 
     // The globally installed package can install itself (its dependencies are nested under it).
-    const plan = await execa(join(prefix, 'bin/moat'), ['install', '--dry-run', '--root', join(tmp, 'root')], { reject: false, env: { PATH: `${node24}:/usr/bin:/bin` } });
+    const plan = await execa(join(prefix, 'bin/moat'), ['install', '--dry-run', '--root', join(tmp, 'root')], {
+      reject: false,
+      env: { PATH: `${node24}:/usr/bin:/bin` },
+    });
     expect(plan.exitCode, plan.stderr).toBe(0);
     expect(plan.stdout).toMatch(/copy +\/usr\/local\/lib\/moat +\(moat \d+\.\d+\.\d+, \d+ production packages/);
 

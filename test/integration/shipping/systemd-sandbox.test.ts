@@ -52,21 +52,45 @@ describe.skipIf(!ready)('units under a real systemd', { timeout: 300_000 }, () =
   const ctr = `moat-systemd-${id}`;
   let netns: Netns;
   let engine: Engine;
-  const docker = (args: string[], opts: { reject?: boolean; input?: string } = {}) => execa('docker', args, { env: { DOCKER_HOST: engine.dockerHost }, reject: opts.reject ?? true, input: opts.input ?? '' });
+  const docker = (args: string[], opts: { reject?: boolean; input?: string } = {}) =>
+    execa('docker', args, { env: { DOCKER_HOST: engine.dockerHost }, reject: opts.reject ?? true, input: opts.input ?? '' });
   const sh = async (script: string) => (await docker(['exec', '-i', ctr, 'sh', '-s'], { input: script, reject: false })).stdout.trim();
 
   beforeAll(async () => {
     netns = await createNetns(`moat-sd-${id}`);
     engine = await startEngine({ netns, dir: `/tmp/msd-${id}`, name: `moatsd${id}` });
-    await execa(join(repo, 'scripts/make-base-image.sh'), ['moat-systemd:test'], { env: { DOCKER_HOST: engine.dockerHost, MOAT_BASE_INCLUDE: 'systemd,systemd-sysv,dbus,procps' } });
+    await execa(join(repo, 'scripts/make-base-image.sh'), ['moat-systemd:test'], {
+      env: { DOCKER_HOST: engine.dockerHost, MOAT_BASE_INCLUDE: 'systemd,systemd-sysv,dbus,procps' },
+    });
     await docker([
       // Machines of this kind lack CAP_SYS_RESOURCE in their bounding set. Docker 20.10 grants
       // every known capability for ALL (runc then fails) unless it is dropped; 26.1+ take ALL as
       // what the environment has, and refuse to drop one it lacks.
-      'run', '-d', '--name', ctr, '--cap-add', 'ALL', ...(engine.choice.version === '20.10' ? ['--cap-drop', 'SYS_RESOURCE'] : []),
-      '--security-opt', 'seccomp=unconfined', '--security-opt', 'apparmor=unconfined', '--security-opt', 'systempaths=unconfined',
-      '--tmpfs', '/run', '--tmpfs', '/run/lock', '-v', '/sys/fs/cgroup:/sys/fs/cgroup:rw',
-      '-v', `${repo}:/src:ro`, '-v', `${engine.socketPath}:/run/docker.sock`, 'moat-systemd:test', '/lib/systemd/systemd',
+      'run',
+      '-d',
+      '--name',
+      ctr,
+      '--cap-add',
+      'ALL',
+      ...(engine.choice.version === '20.10' ? ['--cap-drop', 'SYS_RESOURCE'] : []),
+      '--security-opt',
+      'seccomp=unconfined',
+      '--security-opt',
+      'apparmor=unconfined',
+      '--security-opt',
+      'systempaths=unconfined',
+      '--tmpfs',
+      '/run',
+      '--tmpfs',
+      '/run/lock',
+      '-v',
+      '/sys/fs/cgroup:/sys/fs/cgroup:rw',
+      '-v',
+      `${repo}:/src:ro`,
+      '-v',
+      `${engine.socketPath}:/run/docker.sock`,
+      'moat-systemd:test',
+      '/lib/systemd/systemd',
     ]);
     for (let i = 0; i < 100 && !/^(running|degraded)$/.test(await sh('systemctl is-system-running')); i++) await sleep(100);
     const installed = await docker(['exec', ctr, '/src/bin/moat', 'install']);

@@ -78,8 +78,31 @@ export async function createBed(options: BedOptions = {}): Promise<Bed> {
     await mkdir(dir, { recursive: true });
     const topology = await createTopology({ prefix, dir, peerHttpPorts: options.peerHttpPorts, hostHttpPorts: options.hostHttpPorts, run, spawn });
     cleanups.push(async () => void forced.push(...(await topology.dispose())));
-    const gate = options.startGate ? { runtimes: { moat: { path: GATE_WRAPPER, runtimeArgs: ['--moat-socket', join(dir, 'moat.sock'), '--moat-wait-ms', String((typeof options.startGate === 'object' ? options.startGate.waitMs : undefined) ?? 5_000)] } }, 'default-runtime': 'moat' } : {};
-    const engine = await startEngine({ ...options.engine, daemonJson: { ...gate, ...options.engine?.daemonJson }, netns: topology.host, dir: join(dir, 'e'), name: prefix, run, spawn });
+    const gate = options.startGate
+      ? {
+          runtimes: {
+            moat: {
+              path: GATE_WRAPPER,
+              runtimeArgs: [
+                '--moat-socket',
+                join(dir, 'moat.sock'),
+                '--moat-wait-ms',
+                String((typeof options.startGate === 'object' ? options.startGate.waitMs : undefined) ?? 5_000),
+              ],
+            },
+          },
+          'default-runtime': 'moat',
+        }
+      : {};
+    const engine = await startEngine({
+      ...options.engine,
+      daemonJson: { ...gate, ...options.engine?.daemonJson },
+      netns: topology.host,
+      dir: join(dir, 'e'),
+      name: prefix,
+      run,
+      spawn,
+    });
     cleanups.push(async () => {
       const report = await engine.stop();
       forced.push(...report.forced);
@@ -116,7 +139,10 @@ export async function createBed(options: BedOptions = {}): Promise<Bed> {
           }
         })();
         const ownSocket = moatdOptions.bin !== undefined || configText.includes('control:');
-        const args = ownSocket || moatdOptions.args?.includes('--control-socket') ? moatdOptions.args : [...(moatdOptions.args ?? []), '--control-socket', join(dir, `moatd-${++moatds}.sock`)];
+        const args =
+          ownSocket || moatdOptions.args?.includes('--control-socket')
+            ? moatdOptions.args
+            : [...(moatdOptions.args ?? []), '--control-socket', join(dir, `moatd-${++moatds}.sock`)];
         const moatd = startMoatd({ ...moatdOptions, ...(args ? { args } : {}), netns: topology.host, dockerHost: engine.dockerHost, spawn });
         cleanups.push(async () => {
           if (!moatd.running()) return;

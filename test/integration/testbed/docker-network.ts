@@ -34,7 +34,11 @@ export async function createDockerNetwork(docker: Docker, spec: NetworkSpec): Pr
   });
   const id = network.id;
   let removed: Promise<void> | null = null;
-  const remove = () => (removed ??= network.remove().then(() => undefined, () => undefined));
+  const remove = () =>
+    (removed ??= network.remove().then(
+      () => undefined,
+      () => undefined,
+    ));
   return {
     id,
     name: spec.name,

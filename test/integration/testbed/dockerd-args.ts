@@ -26,7 +26,12 @@ export interface DockerdFlags {
 const major = (version: EngineVersion) => Number(version.split('.')[0]);
 
 /** Everything lives under `dir`; `name` is the containerd namespace and cgroup parent. */
-export function dockerdArgs(dir: string, name: string, flags: DockerdFlags, engine: { readonly version: EngineVersion; readonly dockerd: string } = { version: '20.10', dockerd: 'dockerd' }): string[] {
+export function dockerdArgs(
+  dir: string,
+  name: string,
+  flags: DockerdFlags,
+  engine: { readonly version: EngineVersion; readonly dockerd: string } = { version: '20.10', dockerd: 'dockerd' },
+): string[] {
   return [
     engine.dockerd,
     // An empty config file: /etc/docker/daemon.json must not leak in (and would clash with flags).

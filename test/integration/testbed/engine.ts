@@ -84,9 +84,17 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
     let exited = false;
     void proc.exited.then(() => (exited = true));
     for (;;) {
-      if (await docker.ping().then(() => true, () => false)) break;
+      if (
+        await docker.ping().then(
+          () => true,
+          () => false,
+        )
+      )
+        break;
       if (exited || Date.now() > deadline) {
-        throw new Error(`dockerd ${choice.version} (${choice.dockerd}) in ${netns.name} ${exited ? 'exited' : 'did not answer'}; log tail:\n${(await log()).slice(-3000)}`);
+        throw new Error(
+          `dockerd ${choice.version} (${choice.dockerd}) in ${netns.name} ${exited ? 'exited' : 'did not answer'}; log tail:\n${(await log()).slice(-3000)}`,
+        );
       }
       await sleep(50);
     }
@@ -147,13 +155,26 @@ export async function startEngine(options: EngineOptions): Promise<Engine> {
     stop() {
       stopped ??= (async () => {
         const forced: string[] = [];
-        if (daemon && (await docker.ping().then(() => true, () => false))) {
+        if (
+          daemon &&
+          (await docker.ping().then(
+            () => true,
+            () => false,
+          ))
+        ) {
           // Removing containers first keeps dockerd's own shutdown short and leaves no shims.
           const all = await docker.listContainers({ all: true }).catch(() => []);
           // A few at a time, each bounded: dockerd 20.10 can deadlock (in
           // releaseNetwork) when many containers are force-removed at once; a
           // removal that hangs is left to the SIGTERM/SIGKILL below.
-          const remove = (id: string) => Promise.race([docker.getContainer(id).remove({ force: true, v: true }).catch(() => undefined), sleep(15_000, undefined, { ref: false })]);
+          const remove = (id: string) =>
+            Promise.race([
+              docker
+                .getContainer(id)
+                .remove({ force: true, v: true })
+                .catch(() => undefined),
+              sleep(15_000, undefined, { ref: false }),
+            ]);
           for (let i = 0; i < all.length; i += 4) await Promise.all(all.slice(i, i + 4).map((c) => remove(c.Id)));
         }
         await halt(forced);

@@ -63,6 +63,10 @@ export async function startFirstConnection(docker: Docker, spec: FirstConnection
     name: spec.name,
     result,
     logs: async () => (await container.logs({ stdout: true, stderr: true })).toString('utf8'),
-    remove: () => container.remove({ force: true }).then(() => undefined, () => undefined),
+    remove: () =>
+      container.remove({ force: true }).then(
+        () => undefined,
+        () => undefined,
+      ),
   };
 }

@@ -86,7 +86,10 @@ export function startMoatd(options: MoatdOptions): Moatd {
   });
 
   const describe = () =>
-    `last lines:\n${lines.slice(-20).map((l) => JSON.stringify(l)).join('\n')}\nnoise:\n${noise.slice(-10).join('\n')}\nstderr:\n${stderr.slice(-3000)}`;
+    `last lines:\n${lines
+      .slice(-20)
+      .map((l) => JSON.stringify(l))
+      .join('\n')}\nnoise:\n${noise.slice(-10).join('\n')}\nstderr:\n${stderr.slice(-3000)}`;
 
   const moatd: Moatd = {
     pid: proc.pid,

@@ -9,9 +9,40 @@ import { writeWwwRoot } from './www-root.js';
 export const PROBE_IMAGE = 'moat-probe:latest';
 
 const APPLETS = [
-  'sh', 'ash', 'cat', 'echo', 'printf', 'true', 'false', 'sleep', 'timeout', 'kill', 'ps', 'ls', 'mkdir', 'rm',
-  'env', 'id', 'hostname', 'grep', 'sed', 'tr', 'seq', 'wc', 'head', 'nc', 'wget', 'httpd', 'ip', 'ifconfig',
-  'route', 'netstat', 'ping', 'ping6', 'traceroute', 'nslookup',
+  'sh',
+  'ash',
+  'cat',
+  'echo',
+  'printf',
+  'true',
+  'false',
+  'sleep',
+  'timeout',
+  'kill',
+  'ps',
+  'ls',
+  'mkdir',
+  'rm',
+  'env',
+  'id',
+  'hostname',
+  'grep',
+  'sed',
+  'tr',
+  'seq',
+  'wc',
+  'head',
+  'nc',
+  'wget',
+  'httpd',
+  'ip',
+  'ifconfig',
+  'route',
+  'netstat',
+  'ping',
+  'ping6',
+  'traceroute',
+  'nslookup',
 ];
 
 // PID 1 of a server container: start one httpd per port (busybox httpd binds
@@ -38,7 +69,16 @@ export interface ProbeImageOptions {
 export async function buildProbeImage(docker: Docker, options: ProbeImageOptions = {}): Promise<string> {
   const tag = options.tag ?? PROBE_IMAGE;
   const [repo = tag, version = 'latest'] = tag.split(':');
-  if (await docker.getImage(tag).inspect().then(() => true, () => false)) return tag;
+  if (
+    await docker
+      .getImage(tag)
+      .inspect()
+      .then(
+        () => true,
+        () => false,
+      )
+  )
+    return tag;
   const run = options.run ?? execaRun;
   const work = await mkdtemp(join(options.tmpDir ?? '/tmp', 'probe-image-'));
   try {
@@ -54,9 +94,7 @@ export async function buildProbeImage(docker: Docker, options: ProbeImageOptions
     const tarball = join(work, 'root.tar');
     await run('tar', ['-C', root, '-cf', tarball, '.']);
     const progress = await docker.importImage(tarball, { repo, tag: version });
-    await new Promise<void>((resolve, reject) =>
-      docker.modem.followProgress(progress, (err: Error | null) => (err ? reject(err) : resolve())),
-    );
+    await new Promise<void>((resolve, reject) => docker.modem.followProgress(progress, (err: Error | null) => (err ? reject(err) : resolve())));
     await docker.getImage(tag).inspect();
     return tag;
   } finally {

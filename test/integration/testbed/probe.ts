@@ -58,5 +58,12 @@ export async function probe(source: ProbeSource, address: string, port: number, 
   const argv = ['/bin/busybox', 'timeout', String(timeoutS), '/bin/busybox', 'wget', '-q', '-O', '-', target];
   const res = await source.exec(argv, timeoutS * 1000 + 10_000);
   const open = res.exitCode === 0;
-  return { state: open ? 'open' : 'closed', reason: open ? null : reasonOf(res), body: res.stdout.trim(), from: source.label, url: target, stderr: res.stderr.trim() };
+  return {
+    state: open ? 'open' : 'closed',
+    reason: open ? null : reasonOf(res),
+    body: res.stdout.trim(),
+    from: source.label,
+    url: target,
+    stderr: res.stderr.trim(),
+  };
 }

@@ -21,7 +21,10 @@ printf 'Content-Type: text/plain\\r\\n\\r\\n%s\\n' "$(hostname)"
 export async function writeWwwRoot(dir: string): Promise<void> {
   await mkdir(join(dir, 'cgi-bin'), { recursive: true });
   await writeFile(join(dir, 'index.html'), 'moat probe\n');
-  for (const [name, body] of [['ip', IP_CGI], ['host', HOST_CGI]] as const) {
+  for (const [name, body] of [
+    ['ip', IP_CGI],
+    ['host', HOST_CGI],
+  ] as const) {
     await writeFile(join(dir, 'cgi-bin', name), body);
     await chmod(join(dir, 'cgi-bin', name), 0o755);
   }
