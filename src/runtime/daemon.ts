@@ -7,16 +7,19 @@ import type { Logger } from 'pino';
 import { deleteConntrack } from '../adapters/conntrack.js';
 import type { DockerEvent, DockerSource } from '../adapters/docker.js';
 import type { CommandRunner } from '../adapters/iptables.js';
-import { nfTablesBackend, type RulesetMonitor } from '../adapters/nft-monitor.js';
+import type { RulesetMonitor } from '../adapters/nft-monitor.js';
 import { PolicyDir } from '../adapters/policy-dir.js';
 import type { Config } from '../core/config.js';
 import { checkBridgeNetfilter } from './bridge-netfilter.js';
-import { DriftWatcher } from './drift-watcher.js';
+import { createDaemonStartGate } from './daemon-start-gate.js';
+import { createDriftWatch } from './drift-watch-setup.js';
+import type { DriftWatcher } from './drift-watcher.js';
 import { managedFamilies } from './families.js';
 import { Reconciler } from './reconciler.js';
 import { HostCache } from './host-cache.js';
+import { RetryBackoff } from './retry-backoff.js';
 import { Scheduler } from './scheduler.js';
-import { type GateAnswer, StartGate } from './start-gate.js';
+import type { GateAnswer, StartGate } from './start-gate.js';
 import type { DaemonObserver } from './status.js';
 import { Watcher } from './watcher.js';
 
@@ -44,15 +47,10 @@ export interface DaemonDeps {
   readonly onGateAnswer?: (answer: GateAnswer) => void;
 }
 
-export class StartupError extends Error {
-  override name = 'StartupError';
-}
-
 export class Daemon {
   private config: Config;
   private readonly timers = new Set<NodeJS.Timeout>();
-  private retryTimer: NodeJS.Timeout | null = null;
-  private failures = 0;
+  private readonly retry = new RetryBackoff(() => void this.scheduler?.request('retry'));
   private ready = false;
   private stopped = false;
   private resync: NodeJS.Timeout | null = null;
@@ -78,27 +76,11 @@ export class Daemon {
     this.config = deps.config;
     this.policies = new PolicyDir(deps.config.policyDir, deps.log);
     this.cache = new HostCache(deps.docker, deps.now);
-    this.gate = new StartGate({
-      resolve: (id) => deps.docker.starting(id),
-      reconcile: async (trigger) => {
-        if (!this.scheduler || !this.reconciler) return null;
-        await this.scheduler.request(trigger);
-        return this.reconciler.last;
-      },
-      now: deps.now,
-      log: deps.log,
-      drainTimeouts: deps.drainGateTimeouts,
-      onAnswer: (a) => deps.onGateAnswer?.(a),
-      committedSince: async (id, since) => {
-        // A reconcile that began after the container was tracked is the one that commits it: wait for it if it is still running.
-        if (this.running && this.running.startedAt >= since) await this.running.outcome;
-        const last = this.reconciler?.last;
-        return (
-          last?.ok === true &&
-          (last.startedAt ?? Number.NEGATIVE_INFINITY) >= since &&
-          (this.reconciler?.lastDesired?.snapshot.containers.some((c) => c.id === id) ?? false)
-        );
-      },
+    this.gate = createDaemonStartGate({
+      ...deps,
+      scheduler: () => this.scheduler,
+      reconciler: () => this.reconciler,
+      running: () => this.running,
     });
   }
 
@@ -155,8 +137,8 @@ export class Daemon {
         const outcome = await run;
         this.running = null;
         this.deps.observer?.reconciled(outcome, reconciler.lastDesired);
-        if (!outcome.ok) return this.scheduleRetry();
-        this.failures = 0;
+        if (!outcome.ok) return this.retry.failed();
+        this.retry.succeeded();
         if (!this.ready) {
           this.ready = true;
           this.deps.onReady?.();
@@ -182,47 +164,22 @@ export class Daemon {
     });
     this.resync = setInterval(() => void scheduler.request('resync'), this.config.reconcile.resyncIntervalS * 1000);
     this.policies.watch(() => void scheduler.request('policy'));
-    const intervalMs = this.deps.driftCheckMs ?? 2_000;
-    // The legacy backend changes nothing nft could see: poll there.
-    const monitor =
-      intervalMs > 0 &&
-      this.deps.monitor &&
-      (await nfTablesBackend(
-        this.deps.run,
-        iptables.map((i) => i.family),
-      ))
-        ? this.deps.monitor
-        : undefined;
-    this.drift = new DriftWatcher({
+    const drift = await createDriftWatch({
+      run: this.deps.run,
+      families: iptables.map((i) => i.family),
+      driftCheckMs: this.deps.driftCheckMs,
+      monitor: this.deps.monitor,
       check: () => reconciler.drifted(),
       busy: () => scheduler.busy(),
       trigger: (reason) => void scheduler.request(reason),
       log,
-      intervalMs,
-      monitor,
     });
+    this.drift = drift.watcher;
     if (this.stopped) return;
-    this.drift.start();
-    if (intervalMs > 0)
-      log.info(
-        { event: 'drift_watch', mode: this.drift.mode, intervalMs },
-        this.drift.mode === 'monitor'
-          ? 'drift is checked when the ruleset changes (nft monitor)'
-          : `the kernel is polled for drift every ${intervalMs / 1000}–${(2.5 * intervalMs) / 1000} s`,
-      );
+    drift.start();
     await this.watcher.start();
     log.info({ event: 'started', families: iptables.map((i) => i.family) }, 'moatd running');
     void this.gate.reportTimeouts();
-  }
-
-  private scheduleRetry(): void {
-    if (this.retryTimer) return;
-    this.failures++;
-    const delay = Math.min(30_000, 500 * 2 ** Math.min(this.failures - 1, 6));
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      void this.scheduler?.request('retry');
-    }, delay);
   }
 
   private sleep(ms: number): Promise<void> {
@@ -258,7 +215,7 @@ export class Daemon {
     this.drift?.stop();
     this.policies.stop();
     if (this.resync) clearInterval(this.resync);
-    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retry.stop();
     for (const t of this.timers) clearTimeout(t);
     this.scheduler?.stop();
     await this.scheduler?.idle();

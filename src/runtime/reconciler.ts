@@ -25,14 +25,14 @@ import type { Config } from '../core/config.js';
 import type { HostCache } from './host-cache.js';
 import type { DockerLists } from '../core/from-docker.js';
 import { computeDesired, createDesiredMemo, type Desired } from '../core/desired.js';
-import { committedState } from '../core/committed-state.js';
-import type { LiveState } from '../core/live.js';
 import type { Family, Problem } from '../core/model.js';
 import type { TableName } from '../core/names.js';
 import { changedChains, planRestore } from '../core/plan.js';
 import type { PolicyRule } from '../core/policy-file.js';
 import type { ConntrackFilter } from '../core/revocation.js';
 import { countRules, type RenderedRuleset } from '../core/render.js';
+import { commitFamily } from './commit-family.js';
+import { restoreLastCommit } from './restore-last-commit.js';
 import { Revoker } from './revoker.js';
 import { eventsOnly } from './triggers.js';
 
@@ -107,7 +107,8 @@ export class Reconciler {
       desired = computeDesired(this.withStarting(lists), this.deps.config(), families, this.deps.policyRules?.() ?? [], this.memo);
     } catch (err) {
       log.warn({ event: 'snapshot_failed', trigger: triggers.join(','), err: String(err) }, 'cannot list Docker: rules left as they are');
-      const repaired = await this.restoreLastCommit().catch(
+      // Put back exactly the last commit where it drifted (nothing new); not while a commit is failing.
+      const repaired = await (this.forceFull ? Promise.resolve(false) : restoreLastCommit(this.deps.iptables, this.expected, log)).catch(
         (e: unknown) => void log.warn({ event: 'drift_repair_failed', err: String(e) }, 'could not put back the last committed rules'),
       );
       return finish({ ok: false, committed: false, rules: {}, error: String(err), stage: 'snapshot', driftRepaired: repaired === true });
@@ -126,27 +127,9 @@ export class Reconciler {
       rules[`v${ipt.family}`] = countRules(rendered);
       try {
         const before = this.expected.get(ipt.family);
-        const live: LiveState = before && !readKernel ? committedState(before) : await ipt.live();
-        // Drift: the kernel no longer holds what moat last committed, whatever
-        // else this reconcile changes (a jump deleted just before a resync
-        // that also carries a container event is still drift, and reported).
-        const drift = before && readKernel && !this.forceFull ? planRestore(before, live) : null;
-        const plan = planRestore(rendered, live, this.forceFull);
-        if (plan.text !== null) {
-          await ipt.restore(plan.text);
-          committed = true;
-        }
-        if (drift?.text) {
-          driftRepaired = true;
-          log.warn(
-            {
-              event: 'drift_repaired',
-              family: ipt.family,
-              tables: drift.tables.map((t) => ({ table: t.table, chains: t.rewritten, deleted: t.deleted, jumps: t.jumpsFixed })),
-            },
-            'moat chains had drifted; repaired',
-          );
-        }
+        const step = await commitFamily(ipt, rendered, before, { readKernel, forceFull: this.forceFull }, log);
+        committed ||= step.committed;
+        driftRepaired ||= step.driftRepaired;
         const changed = before ? changedChains(before, rendered) : undefined;
         this.expected.set(ipt.family, rendered);
         this.revoker.revoke(ipt.family, desired.rulesets[i]!, desired.snapshot, changed);
@@ -190,30 +173,6 @@ export class Reconciler {
       if (want && planRestore(want, await ipt.live()).text !== null) return true;
     }
     return false;
-  }
-
-  /** Docker is unreachable: put back exactly the last committed rules where they drifted, nothing new. */
-  private async restoreLastCommit(): Promise<boolean> {
-    let repaired = false;
-    if (this.forceFull) return repaired;
-    for (const ipt of this.deps.iptables) {
-      const want = this.expected.get(ipt.family);
-      if (!want) continue;
-      const plan = planRestore(want, await ipt.live());
-      if (plan.text === null) continue;
-      await ipt.restore(plan.text);
-      repaired = true;
-      this.deps.log.warn(
-        {
-          event: 'drift_repaired',
-          family: ipt.family,
-          source: 'last-commit',
-          tables: plan.tables.map((t) => ({ table: t.table, chains: t.rewritten, deleted: t.deleted, jumps: t.jumpsFixed })),
-        },
-        'moat chains had drifted while Docker is unreachable; the last committed rules are back',
-      );
-    }
-    return repaired;
   }
 
   /** Resolves when every revocation started so far has run (tests, shutdown). */

@@ -4,7 +4,7 @@ import { dockerLists } from '../../test/fakes/docker-lists.js';
 import { DEFAULT_CONFIG } from '../core/config.js';
 import { fromDocker } from '../core/from-docker.js';
 import { buildPolicy } from '../core/policy.js';
-import { policyView } from './status.js';
+import { policyView } from './policy-view.js';
 
 describe('status: routed-mode ports', () => {
   it('are listed as routedPorts, not as host ports', () => {
