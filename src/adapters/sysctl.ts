@@ -1,7 +1,7 @@
 // The few kernel switches moat writes. Interface names are validated by the
 // core (IFACE) before they get here; this checks again, as a path component.
 import { readFile, writeFile } from 'node:fs/promises';
-import { IFACE } from '../core/from-docker.js';
+import { IFACE } from '../core/docker-network.js';
 
 export async function disableIpv6(bridges: readonly string[]): Promise<void> {
   for (const br of bridges) {

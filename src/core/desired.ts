@@ -14,7 +14,8 @@
 // same object for a container or network that did not change and a new one
 // for one that did.
 import type { Config } from './config.js';
-import { createFromDockerMemo, type DockerLists, fromDocker, type FromDockerMemo } from './from-docker.js';
+import { type DockerLists, fromDocker } from './from-docker.js';
+import { createFromDockerMemo, type FromDockerMemo } from './from-docker-memo.js';
 import { sameItems } from './memo.js';
 import type { Family, Problem, Snapshot } from './model.js';
 import { buildPolicy, createPolicyMemo, type Policy, type PolicyMemo } from './policy.js';

@@ -1,4 +1,4 @@
-// One line of `moat doctor`'s report: what every check (doctor.ts, doctor-gate.ts) returns.
+// One line of `moat doctor`'s report: what every check (doctor-*.ts) returns.
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
 
 export interface Check {

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { dockerLists } from '../../test/fakes/docker-lists.js';
 import { computeDesired } from './desired.js';
 import { ConfigSchema } from './config.js';
-import { boolFlag, flagValue, runChecks, type DoctorFacts } from './doctor.js';
+import type { DoctorFacts } from './doctor-facts.js';
+import { runChecks } from './doctor.js';
+import { boolFlag, flagValue } from './dockerd-flags.js';
 import { renderText } from './render.js';
 
 const config = ConfigSchema.parse({});

@@ -1,18 +1,15 @@
 // The gateway endpoint per family, against the default routes real engines
 // gave their containers (routes.json beside the recorded scenarios), and the
-// published-port rules that follow it.
+// published-port rules that follow it. Ports published in routed mode:
+// gateway-routed-ports.test.ts; moat explain: gateway-explain.test.ts.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ctrId, dockerLists, netId } from '../../test/fakes/docker-lists.js';
-import { DEFAULT_CONFIG, type Config } from './config.js';
+import { lines, rules, withGateways } from '../../test/fakes/gateway-lists.js';
+import { DEFAULT_CONFIG } from './config.js';
 import { fromDocker, type DockerLists } from './from-docker.js';
-import { explain, type ExplainResult } from './explain.js';
 import { gatewayEndpoint } from './gateway.js';
-import { renderGraph } from './graph.js';
-import { buildPolicy } from './policy.js';
-import { renderRuleset, renderText } from './render.js';
-import { buildRuleset } from './ruleset.js';
 
 const scenarios = join(import.meta.dirname, '../../test/golden/scenarios');
 const recorded = readdirSync(scenarios).filter((d) => existsSync(join(scenarios, d, 'routes.json')));
@@ -30,30 +27,6 @@ const gatewayNames = (lists: DockerLists) => {
     ]),
   );
 };
-
-const rules = (lists: DockerLists, config: Config = { ...DEFAULT_CONFIG, publishMode: 'dnat' }) => {
-  const policy = buildPolicy(fromDocker(lists).result, config);
-  return { v4: renderText(renderRuleset(buildRuleset(policy, config, 4))), v6: renderText(renderRuleset(buildRuleset(policy, config, 6))) };
-};
-const lines = (text: string, part: string) => text.split('\n').filter((l) => l.includes(part));
-
-/** A list answer as Docker gives it: every endpoint with its gateways (and, from 28.0 on, GwPriority). */
-function withGateways(lists: DockerLists, eps: Record<string, Record<string, { gw4?: string; gw6?: string; prio?: number }>>): DockerLists {
-  return {
-    ...lists,
-    containers: lists.containers.map((raw) => {
-      const c = raw as { Names: string[]; NetworkSettings: { Networks: Record<string, object> } };
-      const mine = eps[c.Names[0]!.slice(1)] ?? {};
-      const Networks = Object.fromEntries(
-        Object.entries(c.NetworkSettings.Networks).map(([n, e]) => {
-          const g = mine[n] ?? {};
-          return [n, { ...e, Gateway: g.gw4 ?? '', IPv6Gateway: g.gw6 ?? '', ...(g.prio === undefined ? {} : { GwPriority: g.prio }) }];
-        }),
-      );
-      return { ...c, NetworkSettings: { Networks } };
-    }),
-  };
-}
 
 describe('gateway endpoint', () => {
   it('has recorded scenarios to check against', () => expect(recorded.length).toBeGreaterThan(0));
@@ -133,110 +106,6 @@ describe('gateway endpoint', () => {
     const r = rules(lists);
     expect(lines(r.v4, '-j DNAT')).toEqual([expect.stringContaining('--dport 8081 -m comment --comment "moat:published:' + ctrId('four').slice(0, 12))]);
     expect(lines(r.v6, '-j DNAT')).toEqual([]);
-  });
-});
-
-describe('ports published in routed mode (no host port)', () => {
-  const WEB = `moat:published:${ctrId('web').slice(0, 12)}:`;
-  const routed = (mode4: string, labels: Record<string, string> = {}) => {
-    const lists = dockerLists(
-      {
-        r: {
-          subnets: ['172.30.5.0/24', 'fd00:30:5::/64'],
-          options: { 'com.docker.network.bridge.gateway_mode_ipv4': mode4, 'com.docker.network.bridge.gateway_mode_ipv6': 'routed' },
-        },
-      },
-      { web: { nets: { r: '172.30.5.2,fd00:30:5::2' }, labels } },
-    );
-    const c = lists.containers[0] as { Ports: unknown[] };
-    // As 28.5 lists them: the binding's address, no PublicPort (an entry without IP is only exposed).
-    c.Ports = [
-      { IP: '0.0.0.0', PrivatePort: 80, Type: 'tcp' },
-      { IP: '::', PrivatePort: 80, Type: 'tcp' },
-      { PrivatePort: 443, Type: 'tcp' },
-    ];
-    return lists;
-  };
-
-  it('reads them apart from exposed ports', () => {
-    const c = fromDocker(routed('routed')).result.containers[0]!;
-    expect(c.ports).toEqual([]);
-    expect(c.routedPorts).toEqual([
-      { containerPort: 80, proto: 'tcp', family: 4 },
-      { containerPort: 80, proto: 'tcp', family: 6 },
-    ]);
-  });
-
-  it('open the container port to direct routing on the gateway endpoint, in proxy and dnat mode alike', () => {
-    for (const publishMode of ['proxy', 'dnat'] as const) {
-      const r = rules(routed('routed'), { ...DEFAULT_CONFIG, publishMode });
-      expect(lines(r.v4, WEB)).toEqual([expect.stringMatching(/^-A MOAT-IN-\w+ -d 172\.30\.5\.2\/32 -p tcp -m tcp --dport 80 -m comment/)]);
-      expect(lines(r.v6, WEB)).toEqual([expect.stringMatching(/^-A MOAT-IN-\w+ -d fd00:30:5::2\/128 -p tcp -m tcp --dport 80 -m comment/)]);
-      expect(lines(r.v4, '--dport 443')).toEqual([]);
-    }
-  });
-
-  it('moat graph draws them', () => {
-    const policy = buildPolicy(fromDocker(routed('routed')).result, DEFAULT_CONFIG);
-    expect(renderGraph(policy, DEFAULT_CONFIG, 'mermaid')).toContain('published routed 80/tcp');
-  });
-
-  it("only where that family's gateway mode is routed", () => {
-    const r = rules(routed('nat'));
-    expect(lines(r.v4, WEB)).toEqual([]);
-    expect(lines(r.v6, WEB)).toHaveLength(1);
-  });
-
-  it('published: labelled admits only the granted sources', () => {
-    const config: Config = { ...DEFAULT_CONFIG, publishMode: 'dnat', published: 'labelled' };
-    expect(lines(rules(routed('routed'), config).v4, WEB)).toEqual([]);
-    const granted = rules(routed('routed', { 'moat.ingress': '192.168.77.0/24:80' }), config);
-    expect(lines(granted.v4, '--dport 80')).toEqual([
-      expect.stringMatching(/^-A MOAT-IN-\w+ -s 192\.168\.77\.0\/24 -d 172\.30\.5\.2\/32 -p tcp -m tcp --dport 80 .* -j ACCEPT$/),
-    ]);
-  });
-});
-
-const explained = (r: ExplainResult) => {
-  if (!r.ok) throw new Error(r.error);
-  return r.explanation;
-};
-
-describe('moat explain follows the gateway endpoint', () => {
-  it('a routed-mode port: allowed by direct routing, and says so', () => {
-    const lists = dockerLists(
-      { r: { subnets: ['172.30.5.0/24'], options: { 'com.docker.network.bridge.gateway_mode_ipv4': 'routed' } } },
-      { web: { nets: { r: '172.30.5.2' } } },
-    );
-    (lists.containers[0] as { Ports: unknown[] }).Ports = [{ IP: '0.0.0.0', PrivatePort: 80, Type: 'tcp' }];
-    const policy = buildPolicy(fromDocker(lists).result, DEFAULT_CONFIG);
-    const open = explained(explain(policy, DEFAULT_CONFIG, 'world', 'web', 80, 'tcp'));
-    expect(open.verdict).toBe('allowed');
-    expect(open.decision.reason).toMatch(/routed mode \(no host port\): web:80\/tcp is reached by direct routing/);
-    expect(explained(explain(policy, DEFAULT_CONFIG, 'world', 'web', 81, 'tcp')).verdict).toBe('denied');
-  });
-
-  it("a container's traffic to world leaves by its gateway endpoint", () => {
-    const nets = { aaa: { subnets: ['172.30.1.0/24'], labels: { 'moat.egress': 'none' } }, zzz: { subnets: ['172.30.2.0/24'] } };
-    const lists = withGateways(dockerLists(nets, { c: { nets: { aaa: '172.30.1.2', zzz: '172.30.2.2' } } }), {
-      c: { aaa: { gw4: 'x', prio: 0 }, zzz: { gw4: 'x', prio: 3 } },
-    });
-    const policy = buildPolicy(fromDocker(lists).result, DEFAULT_CONFIG);
-    const r = explained(explain(policy, DEFAULT_CONFIG, 'c', 'world', 443, 'tcp'));
-    expect(r.src).toMatchObject({ network: 'zzz', address: '172.30.2.2' });
-    expect(r.verdict).toBe('allowed');
-  });
-
-  it('proxy mode: the userland proxy connects to the gateway endpoint', () => {
-    const nets = { aaa: { subnets: ['172.30.1.0/24'] }, zzz: { subnets: ['172.30.2.0/24'] } };
-    const lists = withGateways(
-      dockerLists(nets, { web: { nets: { aaa: '172.30.1.2', zzz: '172.30.2.2' }, ports: [{ containerPort: 80, hostPort: 8080, hostIp: '0.0.0.0' }] } }),
-      { web: { aaa: { gw4: 'x', prio: 0 }, zzz: { gw4: 'x', prio: 3 } } },
-    );
-    const policy = buildPolicy(fromDocker(lists).result, DEFAULT_CONFIG);
-    const r = explained(explain(policy, DEFAULT_CONFIG, 'world', 'host', 8080, 'tcp'));
-    expect(r.notes.join('\n')).toContain('published by web (port 80)');
-    expect(r.legs.at(-1)?.dst).toBe('172.30.2.2');
   });
 });
 
