@@ -154,7 +154,7 @@ describe('address and CIDR entries over containers', () => {
     const pool = lists({ ...labelled, late: { nets: { left: '10.10.101.7' } }, other: { nets: { right: '10.10.102.9' } } });
     const pick = (names: readonly string[]): DockerLists => ({
       networks: pool.networks,
-      containers: pool.containers.filter((c) => names.includes(c.Names[0]!.slice(1))),
+      containers: pool.containers.filter((c) => names.includes((c as { Names: string[] }).Names[0]!.slice(1))),
     });
     const steps = [
       ['web', 'api', 'client'],
