@@ -159,30 +159,38 @@ export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[
   // Address and CIDR entries: the containers whose own addresses fall inside the range, each a side
   // standing for only those addresses (flow.ts sideAddress). The origin's own container is left out
   // (a range over its own network covers itself); so are host-mode and joined containers, which
-  // have no address of their own. Looked up once per range and call.
-  const byRange = new Map<string, readonly Container[]>();
-  const covering = (range: Cidr): readonly Container[] => {
-    let list = byRange.get(range.text);
-    if (list) return list;
-    subnets();
-    list = index.containers.filter(
-      (c) =>
-        !c.networkMode.startsWith('container:') &&
-        c.networkMode !== 'host' &&
-        c.endpoints.some((ep) => {
-          const ip = range.family === 4 ? ep.ipv4 : ep.ipv6;
-          const a = ip === null ? null : parseCidr(ip);
-          return a !== null && cidrContains(range, a);
-        }),
-    );
-    byRange.set(range.text, list);
-    return list;
+  // have no address of their own. Only the endpoints on networks whose subnets overlap the range
+  // are looked at (Docker gives an endpoint an address in its network's subnet), and those
+  // networks are the lookup's keys (A:NETWORK, see keysOf). Looked up once per range and call.
+  const byRange = new Map<string, { readonly nets: readonly string[]; readonly containers: readonly Container[] }>();
+  const covering = (range: Cidr) => {
+    let found = byRange.get(range.text);
+    if (found) return found;
+    const nets = new Set<string>();
+    for (const d of subnets()) if (d.cidr !== null && cidrOverlaps(d.cidr, range)) nets.add(d.network.id);
+    const inRange = (ip: string | null) => {
+      const a = ip === null ? null : parseCidr(ip);
+      return a !== null && cidrContains(range, a);
+    };
+    const containers =
+      nets.size === 0
+        ? []
+        : index.containers.filter(
+            (c) =>
+              !c.networkMode.startsWith('container:') &&
+              c.networkMode !== 'host' &&
+              c.endpoints.some((ep) => nets.has(ep.networkId) && inRange(range.family === 4 ? ep.ipv4 : ep.ipv6)),
+          );
+    found = { nets: [...nets], containers };
+    byRange.set(range.text, found);
+    return found;
   };
   const covered = (range: Cidr, origin: GrantOrigin): Side[] => {
-    for (const d of subnets()) if (d.cidr !== null && cidrOverlaps(d.cidr, range)) keys.push(`A:${d.network.id}`);
+    const { nets, containers } = covering(range);
+    for (const id of nets) keys.push(`A:${id}`);
     const own = netnsOwner(origin.container, byId);
     const out: Side[] = [];
-    for (const c of covering(range)) {
+    for (const c of containers) {
       if (c === own) continue;
       let mine = memo.within.get(c);
       if (!mine) memo.within.set(c, (mine = new Map()));
