@@ -61,16 +61,17 @@ describe('flows on request: address and CIDR entries that cover containers, IPv4
     bed = await createBed();
     for (const [name, spec] of Object.entries(NETS)) await bed.createNetwork({ name, ...spec });
     await bed.writeFile('policy.d/cidr.yaml', POLICY);
-    const started = await Promise.all(
-      Object.entries(CONTAINERS).map(([name, spec]) =>
-        bed.startServer({
-          name,
-          networks: [spec.net],
-          labels: spec.labels,
-          ...(spec.static ? { addresses: { [spec.net]: spec.static } } : {}),
-        } satisfies ServerSpec),
-      ),
-    );
+    const start = ([name, spec]: [string, (typeof CONTAINERS)[string]]) =>
+      bed.startServer({
+        name,
+        networks: [spec.net],
+        labels: spec.labels,
+        ...(spec.static ? { addresses: { [spec.net]: spec.static } } : {}),
+      } satisfies ServerSpec);
+    // The static addresses first: Docker hands out the low ones to the others.
+    const entries = Object.entries(CONTAINERS);
+    const started = [...(await Promise.all(entries.filter(([, s]) => s.static).map(start)))];
+    started.push(...(await Promise.all(entries.filter(([, s]) => !s.static).map(start))));
     for (const s of started) c[s.name] = s;
   });
 
