@@ -16,10 +16,16 @@ export interface ContainerIndex {
 
 export const serviceKey = (c: Container) => (c.project !== null && c.service !== null ? `${c.project}/${c.service}` : null);
 
-/** The lookup keys whose answer may differ when `c` comes or goes (see resolveGrants). */
+/**
+ * The lookup keys whose answer may differ when `c` comes or goes (see resolveGrants):
+ * its id, name and service, and `A:NETWORK` for each network it has an address on
+ * (which address and CIDR entries over that network's subnets look up).
+ */
 export const keysOf = (c: Container): string[] => {
   const s = serviceKey(c);
-  return s === null ? [`i:${c.id}`, `n:${c.name}`] : [`i:${c.id}`, `n:${c.name}`, `s:${s}`];
+  const keys = s === null ? [`i:${c.id}`, `n:${c.name}`] : [`i:${c.id}`, `n:${c.name}`, `s:${s}`];
+  for (const ep of c.endpoints) if (ep.ipv4 !== null || ep.ipv6 !== null) keys.push(`A:${ep.networkId}`);
+  return keys;
 };
 
 export function buildIndex(containers: readonly Container[]): ContainerIndex {

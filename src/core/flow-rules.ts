@@ -4,7 +4,7 @@
 // for traffic to the host, MOAT-OUTPUT for host -> container (when denied).
 import { assertNever } from './assert-never.js';
 import type { Config } from './config.js';
-import type { Flow, Side } from './flow.js';
+import { type Flow, type Side, sideAddress } from './flow.js';
 import { pushOne } from './maps.js';
 import { alignedMap, changedIds, SEP } from './memo.js';
 import type { Family } from './model.js';
@@ -150,7 +150,7 @@ function flowAdds(flow: Flow, byId: ReadonlyMap<string, NetworkPolicy>, config: 
     if (side.kind !== 'container') return [];
     const eps: Ep[] = [];
     for (const e of side.container.endpoints) {
-      const ip = family === 4 ? e.ipv4 : e.ipv6;
+      const ip = sideAddress(side, e, family);
       const net = byId.get(e.networkId);
       if (ip && net) eps.push({ ip: `${ip}/${bits}`, net });
     }

@@ -3,7 +3,7 @@
 // suffices (docs/policy.md#grants): an egress entry on A naming B and an ingress entry on B
 // naming A both yield the flow A -> B. Anything that does not parse or names
 // nothing is reported and skipped; it never widens or narrows another flow.
-import { type Cidr, cidrContains, parseCidr } from './addr.js';
+import { type Cidr, cidrContains, cidrOverlaps, parseCidr } from './addr.js';
 import { assertNever } from './assert-never.js';
 import { buildIndex, type ContainerIndex, updateIndex } from './container-index.js';
 import type { Flow, Side } from './flow.js';
@@ -35,8 +35,10 @@ interface Resolved {
 export interface GrantsMemo {
   readonly labels: WeakMap<Container, OwnLabels>;
   readonly sides: WeakMap<Container | Network | Peer, Side>;
+  /** A container's sides for the address and CIDR entries that cover it, by the entry's CIDR. */
+  readonly within: WeakMap<Container, Map<string, Side>>;
   readonly resolved: WeakMap<GrantOrigin, Resolved>;
-  readonly subnets: WeakMap<Network, readonly { readonly network: string; readonly cidr: Cidr | null }[]>;
+  readonly subnets: WeakMap<Network, readonly DockerSubnet[]>;
   /** insideDocker's answers, valid for exactly this list of networks. */
   inside: { readonly networks: readonly Network[]; readonly byCidr: Map<string, string | null> } | null;
   /** The containers of the last call that completed, indexed, and its networks; null after a call that did not. */
@@ -45,9 +47,15 @@ export interface GrantsMemo {
   calls: number;
 }
 
+interface DockerSubnet {
+  readonly network: Network;
+  readonly cidr: Cidr | null;
+}
+
 export const createGrantsMemo = (): GrantsMemo => ({
   labels: new WeakMap(),
   sides: new WeakMap(),
+  within: new WeakMap(),
   resolved: new WeakMap(),
   subnets: new WeakMap(),
   inside: null,
@@ -105,8 +113,15 @@ export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[
       case 'lan':
       case 'host':
         return [ZONES[p.kind]];
-      case 'cidr':
-        return [cached(memo.sides, p, (): Side => ({ kind: 'cidr', family: p.family, cidr: p.cidr }))];
+      case 'cidr': {
+        // The containers with an address in the range (as they come and go: keyed by the networks it
+        // overlaps), and the range itself unless it lies wholly inside one Docker subnet (then
+        // nothing outside Docker is in it).
+        const range = parseCidr(p.cidr);
+        const found = range ? covered(range, origin) : [];
+        const outside = insideDocker(p.cidr) === null ? [cached(memo.sides, p, (): Side => ({ kind: 'cidr', family: p.family, cidr: p.cidr }))] : [];
+        return [...outside, ...found];
+      }
       case 'network': {
         keys.push(`N:${p.name}`);
         const net = networksByName.get(p.name);
@@ -141,6 +156,51 @@ export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[
     return out;
   };
 
+  // Address and CIDR entries: the containers whose own addresses fall inside the range, each a side
+  // standing for only those addresses (flow.ts sideAddress). The origin's own container is left out
+  // (a range over its own network covers itself); so are host-mode and joined containers, which
+  // have no address of their own. Only the endpoints on networks whose subnets overlap the range
+  // are looked at (Docker gives an endpoint an address in its network's subnet), and those
+  // networks are the lookup's keys (A:NETWORK, see keysOf). Looked up once per range and call.
+  const byRange = new Map<string, { readonly nets: readonly string[]; readonly containers: readonly Container[] }>();
+  const covering = (range: Cidr) => {
+    let found = byRange.get(range.text);
+    if (found) return found;
+    const nets = new Set<string>();
+    for (const d of subnets()) if (d.cidr !== null && cidrOverlaps(d.cidr, range)) nets.add(d.network.id);
+    const inRange = (ip: string | null) => {
+      const a = ip === null ? null : parseCidr(ip);
+      return a !== null && cidrContains(range, a);
+    };
+    const containers =
+      nets.size === 0
+        ? []
+        : index.containers.filter(
+            (c) =>
+              !c.networkMode.startsWith('container:') &&
+              c.networkMode !== 'host' &&
+              c.endpoints.some((ep) => nets.has(ep.networkId) && inRange(range.family === 4 ? ep.ipv4 : ep.ipv6)),
+          );
+    found = { nets: [...nets], containers };
+    byRange.set(range.text, found);
+    return found;
+  };
+  const covered = (range: Cidr, origin: GrantOrigin): Side[] => {
+    const { nets, containers } = covering(range);
+    for (const id of nets) keys.push(`A:${id}`);
+    const own = netnsOwner(origin.container, byId);
+    const out: Side[] = [];
+    for (const c of containers) {
+      if (c === own) continue;
+      let mine = memo.within.get(c);
+      if (!mine) memo.within.set(c, (mine = new Map()));
+      let side = mine.get(range.text);
+      if (!side) mine.set(range.text, (side = { kind: 'container', container: c, within: range }));
+      out.push(side);
+    }
+    return out;
+  };
+
   const networksById = new Map(snapshot.networks.map((n) => [n.id, n]));
   // Internal networks (docs/policy.md#network-options) never reach (nor are reached from) world, lan or
   // the host, whatever the labels say. flow-rules.ts drops such flows at each
@@ -152,22 +212,23 @@ export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[
   };
 
   // An address inside a Docker network's subnet is a container peer (docs/policy.md#peer-kinds),
-  // never lan or world, so a CIDR entry wholly inside one can never match
-  // (the zone chains return for Docker destinations, and container traffic
-  // never reaches the inbound chains). Reported, not silently dropped.
+  // never lan or world: a CIDR entry wholly inside one stands for the containers there alone
+  // (the zone chains return for Docker destinations, and container traffic never reaches
+  // the inbound chains, so a rule for the range itself would be dead).
   // The answer depends on every network's subnets, so it is kept per CIDR
   // only for as long as the list of networks is the same.
   if (!memo.inside || !sameItems(memo.inside.networks, snapshot.networks)) memo.inside = { networks: snapshot.networks, byCidr: new Map() };
   const inside = memo.inside;
-  let dockerSubnets: { readonly network: string; readonly cidr: Cidr | null }[] | null = null;
+  let dockerSubnets: DockerSubnet[] | null = null;
+  const subnets = (): readonly DockerSubnet[] =>
+    (dockerSubnets ??= snapshot.networks.flatMap((n) =>
+      cached(memo.subnets, n, () => [...n.subnets4, ...n.subnets6].map((s) => ({ network: n, cidr: parseCidr(s) }))),
+    ));
   const insideDocker = (cidr: string): string | null => {
     let found = inside.byCidr.get(cidr);
     if (found !== undefined) return found;
-    dockerSubnets ??= snapshot.networks.flatMap((n) =>
-      cached(memo.subnets, n, () => [...n.subnets4, ...n.subnets6].map((s) => ({ network: n.name, cidr: parseCidr(s) }))),
-    );
     const c = parseCidr(cidr);
-    found = (c ? dockerSubnets.find((d) => d.cidr !== null && cidrContains(d.cidr, c))?.network : undefined) ?? null;
+    found = (c ? subnets().find((d) => d.cidr !== null && cidrContains(d.cidr, c))?.network.name : undefined) ?? null;
     inside.byCidr.set(cidr, found);
     return found;
   };

@@ -32,18 +32,23 @@ export function originFlows(
       });
       return;
     }
-    if (docker !== null) {
+    // An address or CIDR entry wholly inside a Docker subnet stands for the containers there
+    // alone: with none there now it grants nothing (until one comes), like a name that matches
+    // nothing, and is reported so.
+    if (docker !== null && peers.length === 0) {
       problems.push({
         kind: 'label_ignored',
         subject: `container ${origin.container.name}`,
         container: origin.container.name,
         key: origin.key,
         value: cut(e.text),
-        reason: `inside the subnet of Docker network ${JSON.stringify(docker)}: addresses there are container peers, never lan or world; name the container, its compose service or net:${docker}`,
+        reason: `inside the subnet of Docker network ${JSON.stringify(docker)}, where no other container has an address in it: it grants nothing until one does`,
       });
       return;
     }
-    if (internalOnly && OUTSIDE_DOCKER.has(e.peer.kind)) {
+    // The containers an address or CIDR entry covers are Docker peers, granted on internal networks too.
+    const granted = internalOnly && OUTSIDE_DOCKER.has(e.peer.kind) ? peers.filter((p) => p.kind === 'container') : peers;
+    if (internalOnly && granted.length < peers.length) {
       const nets = internalOnly.map((n) => JSON.stringify(n)).join(', ');
       problems.push({
         kind: 'label_ignored',
@@ -53,9 +58,8 @@ export function originFlows(
         value: cut(e.text),
         reason: `only on internal network${internalOnly.length > 1 ? 's' : ''} ${nets}: internal networks never reach world, lan or the host, nor are reached from them`,
       });
-      return;
     }
-    for (const peer of peers) {
+    for (const peer of granted) {
       const [from, to] = origin.direction === 'egress' ? [self, peer] : [peer, self];
       flows.push({ from, to, ports: e.ports, proto: e.proto, reason: `${origin.reason}: ${cut(e.text, 100)}`, id: flowId(origin.id, index) });
     }

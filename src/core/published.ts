@@ -7,7 +7,7 @@
 // the sources a grant names.
 import { isLoopback } from './addr.js';
 import type { Config } from './config.js';
-import type { Flow } from './flow.js';
+import { type Flow, sideAddress } from './flow.js';
 import { gatewayEndpoint } from './gateway.js';
 import { pushTo } from './maps.js';
 import { SEP } from './memo.js';
@@ -130,7 +130,7 @@ export function publishedRules(
     for (const f of flowsToPort(policy, target, port)) {
       if (f.from.kind === 'container') {
         for (const ep of f.from.container.endpoints) {
-          const ip = family === 4 ? ep.ipv4 : ep.ipv6;
+          const ip = sideAddress(f.from, ep, family);
           const br = managedById.get(ep.networkId)?.network.bridge;
           if (ip && br && br !== targetBridge) out.push({ ip: hostAddr(ip, family), bridge: br });
         }

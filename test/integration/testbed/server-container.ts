@@ -23,6 +23,8 @@ export interface ServerSpec {
   readonly networks?: readonly string[];
   /** GwPriority of a network joined after create (`docker network connect --gw-priority`, Docker 28+). */
   readonly gwPriority?: Readonly<Record<string, number>>;
+  /** Static addresses by network (`docker run --ip/--ip6`, `docker network connect --ip`). */
+  readonly addresses?: Readonly<Record<string, StaticAddress>>;
   /** `none`, `host`, `container:NAME` (instead of `networks`). */
   readonly networkMode?: string;
   readonly labels?: Readonly<Record<string, string>>;
@@ -31,6 +33,14 @@ export interface ServerSpec {
   readonly publish?: readonly Publish[];
   readonly image?: string;
 }
+
+export interface StaticAddress {
+  readonly ipv4?: string;
+  readonly ipv6?: string;
+}
+
+const ipamConfig = (a: StaticAddress | undefined) =>
+  a === undefined ? {} : { IPAMConfig: { ...(a.ipv4 ? { IPv4Address: a.ipv4 } : {}), ...(a.ipv6 ? { IPv6Address: a.ipv6 } : {}) } };
 
 export interface ServerContainer extends AsyncDisposable {
   readonly id: string;
@@ -51,8 +61,16 @@ class ProbeServer extends GenericContainer {
     private readonly docker: Docker,
     private readonly moreNetworks: readonly string[],
     private readonly gwPriority: Readonly<Record<string, number>> = {},
+    private readonly addresses: Readonly<Record<string, StaticAddress>> = {},
   ) {
     super(image);
+  }
+
+  /** The static address on the network joined at create. */
+  withStaticAddress(network: string): this {
+    const a = this.addresses[network];
+    if (a) this.createOpts.NetworkingConfig = { EndpointsConfig: { [network]: ipamConfig(a) } };
+    return this;
   }
 
   withPublished(publish: readonly Publish[]): this {
@@ -69,7 +87,8 @@ class ProbeServer extends GenericContainer {
     for (const network of this.moreNetworks) {
       const prio = this.gwPriority[network];
       // dockerode's EndpointSettings type predates GwPriority (API 1.48).
-      const endpoint = prio === undefined ? {} : { EndpointConfig: { GwPriority: prio } as object };
+      const config = { ...(prio === undefined ? {} : { GwPriority: prio }), ...ipamConfig(this.addresses[network]) };
+      const endpoint = Object.keys(config).length === 0 ? {} : { EndpointConfig: config as object };
       await this.docker.getNetwork(network).connect({ Container: containerId, ...endpoint });
     }
   }
@@ -79,7 +98,7 @@ export async function startServerContainer(engine: { docker: Docker; dockerHost:
   await bindTestcontainers(engine.dockerHost);
   const [first, ...more] = spec.networks ?? [];
   const mode = spec.networkMode ?? first;
-  let container = new ProbeServer(spec.image ?? PROBE_IMAGE, engine.docker, more, spec.gwPriority)
+  let container = new ProbeServer(spec.image ?? PROBE_IMAGE, engine.docker, more, spec.gwPriority, spec.addresses)
     .withCommand(['serve', ...(spec.ports ?? [80, 8080]).map(String)])
     .withLabels({ ...spec.labels })
     .withPublished(spec.publish ?? [])
@@ -88,6 +107,7 @@ export async function startServerContainer(engine: { docker: Docker; dockerHost:
     .withStartupTimeout(15_000);
   if (spec.name) container = container.withName(spec.name);
   if (mode) container = container.withNetworkMode(mode);
+  if (first && !spec.networkMode) container = container.withStaticAddress(first);
   const started = await container.start();
   let info = await engine.docker.getContainer(started.getId()).inspect();
   const endpoint = (network: string) => {
