@@ -3,7 +3,7 @@
 // suffices (docs/policy.md#grants): an egress entry on A naming B and an ingress entry on B
 // naming A both yield the flow A -> B. Anything that does not parse or names
 // nothing is reported and skipped; it never widens or narrows another flow.
-import { type Cidr, cidrContains, cidrOverlaps, parseCidr } from './addr.js';
+import { type Cidr, parseCidr } from './addr.js';
 import { assertNever } from './assert-never.js';
 import { buildIndex, type ContainerIndex, updateIndex } from './container-index.js';
 import type { Flow, Side } from './flow.js';
@@ -12,6 +12,7 @@ import type { Entry, Peer } from './labels.js';
 import { cached, changedItems, sameItems } from './memo.js';
 import type { Container, Network, Problem, Snapshot } from './model.js';
 import { originFlows } from './origin-flows.js';
+import { rangeLookup, type RangeMemo } from './range-lookup.js';
 import type { OwnLabels } from './own-labels.js';
 
 interface Resolved {
@@ -32,24 +33,16 @@ interface Resolved {
  * whose every lookup answers as before keeps its flows (the same objects,
  * which the ruleset's own memo then recognises).
  */
-export interface GrantsMemo {
+export interface GrantsMemo extends RangeMemo {
   readonly labels: WeakMap<Container, OwnLabels>;
   readonly sides: WeakMap<Container | Network | Peer, Side>;
   /** A container's sides for the address and CIDR entries that cover it, by the entry's CIDR. */
   readonly within: WeakMap<Container, Map<string, Side>>;
   readonly resolved: WeakMap<GrantOrigin, Resolved>;
-  readonly subnets: WeakMap<Network, readonly DockerSubnet[]>;
-  /** insideDocker's answers, valid for exactly this list of networks. */
-  inside: { readonly networks: readonly Network[]; readonly byCidr: Map<string, string | null> } | null;
   /** The containers of the last call that completed, indexed, and its networks; null after a call that did not. */
   index: (ContainerIndex & { readonly networks: readonly Network[] }) | null;
   /** Calls completed so far. */
   calls: number;
-}
-
-interface DockerSubnet {
-  readonly network: Network;
-  readonly cidr: Cidr | null;
 }
 
 export const createGrantsMemo = (): GrantsMemo => ({
@@ -162,31 +155,8 @@ export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[
   // have no address of their own. Only the endpoints on networks whose subnets overlap the range
   // are looked at (Docker gives an endpoint an address in its network's subnet), and those
   // networks are the lookup's keys (A:NETWORK, see keysOf). Looked up once per range and call.
-  const byRange = new Map<string, { readonly nets: readonly string[]; readonly containers: readonly Container[] }>();
-  const covering = (range: Cidr) => {
-    let found = byRange.get(range.text);
-    if (found) return found;
-    const nets = new Set<string>();
-    for (const d of subnets()) if (d.cidr !== null && cidrOverlaps(d.cidr, range)) nets.add(d.network.id);
-    const inRange = (ip: string | null) => {
-      const a = ip === null ? null : parseCidr(ip);
-      return a !== null && cidrContains(range, a);
-    };
-    const containers =
-      nets.size === 0
-        ? []
-        : index.containers.filter(
-            (c) =>
-              !c.networkMode.startsWith('container:') &&
-              c.networkMode !== 'host' &&
-              c.endpoints.some((ep) => nets.has(ep.networkId) && inRange(range.family === 4 ? ep.ipv4 : ep.ipv6)),
-          );
-    found = { nets: [...nets], containers };
-    byRange.set(range.text, found);
-    return found;
-  };
   const covered = (range: Cidr, origin: GrantOrigin): Side[] => {
-    const { nets, containers } = covering(range);
+    const { nets, containers } = ranges.covering(range);
     for (const id of nets) keys.push(`A:${id}`);
     const own = netnsOwner(origin.container, byId);
     const out: Side[] = [];
@@ -215,23 +185,8 @@ export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[
   // never lan or world: a CIDR entry wholly inside one stands for the containers there alone
   // (the zone chains return for Docker destinations, and container traffic never reaches
   // the inbound chains, so a rule for the range itself would be dead).
-  // The answer depends on every network's subnets, so it is kept per CIDR
-  // only for as long as the list of networks is the same.
-  if (!memo.inside || !sameItems(memo.inside.networks, snapshot.networks)) memo.inside = { networks: snapshot.networks, byCidr: new Map() };
-  const inside = memo.inside;
-  let dockerSubnets: DockerSubnet[] | null = null;
-  const subnets = (): readonly DockerSubnet[] =>
-    (dockerSubnets ??= snapshot.networks.flatMap((n) =>
-      cached(memo.subnets, n, () => [...n.subnets4, ...n.subnets6].map((s) => ({ network: n, cidr: parseCidr(s) }))),
-    ));
-  const insideDocker = (cidr: string): string | null => {
-    let found = inside.byCidr.get(cidr);
-    if (found !== undefined) return found;
-    const c = parseCidr(cidr);
-    found = (c ? subnets().find((d) => d.cidr !== null && cidrContains(d.cidr, c))?.network.name : undefined) ?? null;
-    inside.byCidr.set(cidr, found);
-    return found;
-  };
+  const ranges = rangeLookup(snapshot, index.containers, memo);
+  const insideDocker = (cidr: string) => ranges.insideDocker(cidr);
 
   for (const origin of origins) {
     const was = memo.resolved.get(origin);
