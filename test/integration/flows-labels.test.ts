@@ -38,8 +38,10 @@ const CONTAINERS: Record<string, { net: Net; labels?: Record<string, string> }> 
   evil2: { net: 'lb', labels: { 'moat.ingress': HOSTILE_INGRESS } },
   t1: { net: 'lb' },
   'later-ref': { net: 'la', labels: { 'moat.egress': 'later:80' } },
-  // lb's subnet: a container peer, never an external address (docs/policy.md#peer-kinds)
+  // lb's subnet: it covers lb's containers (docs/policy.md#peer-kinds), never an external address;
+  // a range there that no container's address falls in grants nothing and is reported
   'cidr-in-docker': { net: 'la', labels: { 'moat.egress': '172.31.31.0/24:80' } },
+  'cidr-empty': { net: 'la', labels: { 'moat.egress': '172.31.31.192/26:80' } },
   pre1: { net: 'la', labels: { 'acme.fw.egress': 't1:8080', 'acme.fw.ingress': 'bogus!', 'moat.egress': 't1:80' } },
   pre2: { net: 'lb', labels: { 'acme.fw.ingress': 'good:8080' } },
   x1: { net: 'lx' },
@@ -90,8 +92,10 @@ describe('bad labels and the label prefix (docs/policy.md#problems)', () => {
     cc('good', 'evil2', 80, 'closed'),
     // a name that does not exist yet opens nothing
     cc('later-ref', 't1', 80, 'closed'),
-    // nor does an address range inside a Docker network
-    cc('cidr-in-docker', 't1', 80, 'closed'),
+    // an address range inside a Docker network opens the containers in it, and only them
+    cc('cidr-in-docker', 't1', 80, 'open'),
+    cc('cidr-in-docker', 't1', 8080, 'closed'),
+    cc('cidr-empty', 't1', 80, 'closed'),
   ];
 
   const prefixCases = (prefix: 'moat' | 'acme.fw'): Case[] => {
@@ -131,9 +135,9 @@ describe('bad labels and the label prefix (docs/policy.md#problems)', () => {
     expect(bad.find((l) => l.value === 't1:99999')?.reason).toMatch(/out of range/);
     expect(moatd.lines.filter((l) => l.event === 'label_ignored')).toEqual([
       expect.objectContaining({
-        container: 'cidr-in-docker',
+        container: 'cidr-empty',
         key: 'moat.egress',
-        value: '172.31.31.0/24:80',
+        value: '172.31.31.192/26:80',
         reason: expect.stringMatching(/Docker network "lb"/),
       }),
     ]);
