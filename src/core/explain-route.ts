@@ -28,6 +28,17 @@ export function hostPlace(address: string | null): Place {
   return { kind: 'host', name: address ?? 'host', containerId: null, network: null, bridge: null, address };
 }
 
+/** A container's end of a packet, at one of its addresses on `net`. */
+function containerSideAt(c: Container, net: NetworkPolicy, ip: string): Side {
+  return {
+    place: { kind: 'container', name: c.name, containerId: c.id, network: net.network.name, bridge: net.network.bridge, address: ip },
+    set: { kind: 'ip', cidr: parseCidr(ip)! },
+    net,
+    kind: 'docker',
+    container: c,
+  };
+}
+
 export class Router {
   constructor(
     private readonly policy: Policy,
@@ -45,17 +56,7 @@ export class Router {
       const gw = gatewayEndpoint(c, (id) => this.nets.get(id)?.network, family);
       return gw && addr(gw.ep) && !gw.net.internal && this.nets.has(gw.ep.networkId) ? gw.ep : null;
     };
-    const dockerSide = (c: Container, e: Endpoint): Side => {
-      const net = this.nets.get(e.networkId)!;
-      const ip = addr(e)!;
-      return {
-        place: { kind: 'container', name: c.name, containerId: c.id, network: net.network.name, bridge: net.network.bridge, address: ip },
-        set: { kind: 'ip', cidr: parseCidr(ip)! },
-        net,
-        kind: 'docker',
-        container: c,
-      };
-    };
+    const dockerSide = (c: Container, e: Endpoint): Side => containerSideAt(c, this.nets.get(e.networkId)!, addr(e)!);
     /** The side of an end that is not a container (whose side depends on the route). */
     const other = (r: Resolved): Side | null => {
       switch (r.kind) {
@@ -187,15 +188,7 @@ export class Router {
       const ep = gw && this.nets.get(gw.ep.networkId)?.managed ? gw.ep : null;
       if (!ep) continue;
       const ip = (family === 4 ? ep.ipv4 : ep.ipv6) ?? ep.ipv4!;
-      const net = this.nets.get(ep.networkId)!;
-      return {
-        place: { kind: 'container', name: c.name, containerId: c.id, network: net.network.name, bridge: net.network.bridge, address: ip },
-        set: { kind: 'ip', cidr: parseCidr(ip)! },
-        net,
-        kind: 'docker',
-        container: c,
-        port: p.containerPort,
-      };
+      return { ...containerSideAt(c, this.nets.get(ep.networkId)!, ip), port: p.containerPort };
     }
     return null;
   }
