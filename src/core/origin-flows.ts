@@ -21,43 +21,30 @@ export function originFlows(
   const problems: Problem[] = [];
   origin.entries.forEach((e, index) => {
     const { peers, docker } = resolved[index]!;
+    const report = (kind: 'label_invalid' | 'label_ignored', reason: string) =>
+      problems.push({ kind, subject: `container ${origin.container.name}`, container: origin.container.name, key: origin.key, value: cut(e.text), reason });
     if (typeof peers === 'string') {
-      problems.push({
-        kind: 'label_invalid',
-        subject: `container ${origin.container.name}`,
-        container: origin.container.name,
-        key: origin.key,
-        value: cut(e.text),
-        reason: peers,
-      });
+      report('label_invalid', peers);
       return;
     }
     // An address or CIDR entry wholly inside a Docker subnet stands for the containers there
     // alone: with none there now it grants nothing (until one comes), like a name that matches
     // nothing, and is reported so.
     if (docker !== null && peers.length === 0) {
-      problems.push({
-        kind: 'label_ignored',
-        subject: `container ${origin.container.name}`,
-        container: origin.container.name,
-        key: origin.key,
-        value: cut(e.text),
-        reason: `inside the subnet of Docker network ${JSON.stringify(docker)}, where no other container has an address in it: it grants nothing until one does`,
-      });
+      report(
+        'label_ignored',
+        `inside the subnet of Docker network ${JSON.stringify(docker)}, where no other container has an address in it: it grants nothing until one does`,
+      );
       return;
     }
     // The containers an address or CIDR entry covers are Docker peers, granted on internal networks too.
     const granted = internalOnly && OUTSIDE_DOCKER.has(e.peer.kind) ? peers.filter((p) => p.kind === 'container') : peers;
     if (internalOnly && granted.length < peers.length) {
       const nets = internalOnly.map((n) => JSON.stringify(n)).join(', ');
-      problems.push({
-        kind: 'label_ignored',
-        subject: `container ${origin.container.name}`,
-        container: origin.container.name,
-        key: origin.key,
-        value: cut(e.text),
-        reason: `only on internal network${internalOnly.length > 1 ? 's' : ''} ${nets}: internal networks never reach world, lan or the host, nor are reached from them`,
-      });
+      report(
+        'label_ignored',
+        `only on internal network${internalOnly.length > 1 ? 's' : ''} ${nets}: internal networks never reach world, lan or the host, nor are reached from them`,
+      );
     }
     for (const peer of granted) {
       const [from, to] = origin.direction === 'egress' ? [self, peer] : [peer, self];
