@@ -16,7 +16,7 @@ import { onAbort } from './abort.js';
 import { wallMs } from './clock.js';
 import { createContainer, pool, startServer, start } from './containers.js';
 import { disposeBed } from './engine-section.js';
-import { gateAnswers, isGateAnswer, isGateReconcile, isReconcile, quiet, type GateAnswers } from './moat-lines.js';
+import { gateAnswers, isReconcile, quiet, type GateAnswers } from './moat-lines.js';
 import { measureWindow } from './proc-stats.js';
 import { reachOnce, type ReachContext, type RunResult } from './reachability.js';
 import { summarize, type Summary } from './stats.js';
@@ -119,9 +119,9 @@ export async function runGateScale(opts: GateScaleOptions): Promise<GateScaleRes
     const on: ReachContext = { ...base, mode: 'gate', runtime: GATE_RUNTIME };
     const gateOn: RunResult[] = [];
     const gateOff: RunResult[] = [];
-    const mark = { at: 0 };
+    let markAt = 0;
     for (let i = 0; i < opts.warmup + opts.runs; i++) {
-      if (i === opts.warmup) mark.at = moatd.mark();
+      if (i === opts.warmup) markAt = moatd.mark();
       // Alternate which goes first, so a slow moment hits both alike.
       for (const ctx of i % 2 === 0 ? [on, base] : [base, on]) {
         const r = await reachOnce(ctx, i);
@@ -130,12 +130,10 @@ export async function runGateScale(opts: GateScaleOptions): Promise<GateScaleRes
       }
       if ((i + 1) % 10 === 0) say(`[gate-scale]   run ${i + 1 - opts.warmup}/${opts.runs} (load ${load().join(' ')})`);
     }
-    const kept = moatd.lines.slice(mark.at);
+    const kept = moatd.lines.slice(markAt);
     const ids = new Set(gateOn.map((r) => r.id));
-    const answers = gateAnswers(
-      kept.filter((l) => isGateAnswer(l) || isGateReconcile(l) || l.event === 'start_gate_timeout'),
-      ids,
-    );
+    // gateAnswers picks the answers, timeouts and gate reconciles itself.
+    const answers = gateAnswers(kept, ids);
     const reconcileMs = summarize(kept.filter(isReconcile).map((l) => Number(l.durationMs)));
     return {
       containers: opts.containers,
