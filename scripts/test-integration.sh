@@ -14,7 +14,7 @@
 #          ports by real connections); under a minute
 #
 # Every engine runs even when one fails; each run opens with a banner naming
-# the engine, and the summary at the end names the engines that failed.
+# the engine, and the summary at the end names the engines and the tests that failed.
 # Usage: scripts/test-integration.sh [ENGINE...]  (default: 28.5 26.1 20.10 legacy)
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -33,8 +33,14 @@ for engine in "${engines[@]}"; do
   echo
   echo "=================== integration tests on $label: $what ==================="
   start=$SECONDS
-  if "${run[@]}" npx vitest run --project integration "${files[@]}"; then status=passed; else status=FAILED; failed+=("$label"); fi
+  log=$(mktemp)
+  if "${run[@]}" npx vitest run --project integration "${files[@]}" 2>&1 | tee "$log"; then status=passed; else status=FAILED; failed+=("$label"); fi
   summary+=("$label ($what): $status in $((SECONDS - start)) s")
+  # The tests that failed, by name: CI keeps only the end of the output.
+  if [ "$status" = FAILED ]; then
+    while IFS= read -r line; do summary+=("    $line"); done < <(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E '^ *(FAIL|×) ' | sort -u | head -20)
+  fi
+  rm -f "$log"
   echo "=================== $label: $status ==================="
 done
 echo
