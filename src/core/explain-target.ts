@@ -40,6 +40,8 @@ export function parseTarget(text: string): Target | { error: string } {
       break;
     case 'network':
       return { error: `${text}: a network is not an endpoint; name a container on it` };
+    case 'dns':
+      return { error: `${text}: a DNS name is not an endpoint; name the address it answered (moat explain CONTAINER ADDRESS[:PORT])` };
     default:
       return assertNever(p);
   }

@@ -65,6 +65,9 @@ export function netnsOwner(c: Container, byId: ReadonlyMap<string, Container>): 
   return byId.get(ref) ?? [...byId.values()].find((o) => o.name === ref) ?? null;
 }
 
+/** Reported for each dns: entry while config dns.listen is null: no forwarder learns anything for it. */
+export const DNS_OFF = 'dns: grants are off: dns.listen is null';
+
 /** Resolves entries against the snapshot; `origins` may also come from policy files. */
 export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[], problems: Problem[], memo: GrantsMemo = createGrantsMemo()): Flow[] {
   const networksByName = new Map(snapshot.networks.map((n) => [n.name, n]));
@@ -135,6 +138,8 @@ export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[
         const matches = byService.get(`${p.project}/${p.service}`) ?? [];
         return matches.length > 0 ? sides(matches) : `no compose service ${JSON.stringify(`${p.project}/${p.service}`)}`;
       }
+      case 'dns':
+        return DNS_OFF;
       default:
         return assertNever(p);
     }

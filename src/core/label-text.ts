@@ -57,15 +57,31 @@ function isEntryChar(c: number): boolean {
   );
 }
 
-/** The first character an entry may not hold, quoted with its code point; null when there is none. */
-export function firstBadChar(s: string): string | null {
+/**
+ * The first character an entry may not hold, quoted with its code point; null when there is none.
+ * `star`: '*' is allowed too (only a `dns:` entry has it, in its `*.SUFFIX` pattern).
+ */
+export function firstBadChar(s: string, star = false): string | null {
   for (let i = 0; i < s.length; i++) {
-    if (isEntryChar(s.charCodeAt(i))) continue;
+    const c = s.charCodeAt(i);
+    if (isEntryChar(c) || (star && c === 0x2a)) continue;
     const cp = s.codePointAt(i) ?? 0;
     const hex = cp.toString(16).toUpperCase().padStart(4, '0');
     return `${q(String.fromCodePoint(cp))} (U+${hex})`;
   }
   return null;
+}
+
+/** Two ':' never occur outside brackets, net: and dns:, so hex-and-colons is an unbracketed IPv6 address. */
+export function looksLikeBareIpv6(s: string): boolean {
+  const first = s.indexOf(':');
+  if (first < 0 || s.indexOf(':', first + 1) < 0) return false;
+  return s.includes('::') || /^[0-9a-fA-F]{1,4}$/.test(s.slice(0, first));
+}
+
+/** How a container, service or network name is written, for a problem reason. */
+export function nameRule(max: number): string {
+  return `a letter or digit, then letters, digits, '_', '.' or '-', at most ${max} characters`;
 }
 
 /** Quoted for a problem reason, log-safe and clipped. */

@@ -8,7 +8,7 @@
 //   empty entries are ignored. Any other character outside
 //   [A-Za-z0-9_.:/[\]-] (unicode spaces, NUL, quotes, ';', '$', ...) makes the
 //   entry invalid.
-// - Keywords (`world`, `lan`, `host`, `none`, `net:`) and protocols are
+// - Keywords (`world`, `lan`, `host`, `none`, `net:`, `dns:`) and protocols are
 //   lower-case and case-sensitive. A keyword is a keyword only when it is the
 //   whole peer: `World` is a container name, `world/web` is project `world`,
 //   service `web`. Containers named world/lan/host/none can't be named by
@@ -30,6 +30,7 @@
 //   a forgotten peer); digits alone before `/SERVICE` are a project (`123/web`).
 //   A CIDR is normalised to its network address (10.0.0.1/24 -> 10.0.0.0/24).
 // - IPv6 only in brackets, prefix inside: `[2001:db8::/64]:443`.
+// - `dns:NAME` (egress only; '*' allowed there alone): labels-dns.ts.
 // - `none` belongs alone in moat.egress. Beside other entries it is reported
 //   but still honoured (fail closed: world egress removed, the other entries
 //   apply). In moat.ingress it is reported and skipped.
@@ -44,7 +45,8 @@
 // with anchored regexes on short strings.
 import { parseAddress, parseCidr } from './addr.js';
 import { assertNever } from './assert-never.js';
-import { clip, firstBadChar, q, split, utf8Exceeds } from './label-text.js';
+import { clip, firstBadChar, looksLikeBareIpv6, nameRule, q, split, utf8Exceeds } from './label-text.js';
+import { DNS_EGRESS_ONLY, DNS_PREFIX, dnsBadChar, type DnsPeer, dnsPeerSafe, parseDnsPeer } from './labels-dns.js';
 
 export type Proto = 'tcp' | 'udp' | 'sctp' | 'icmp';
 export type Peer =
@@ -54,7 +56,8 @@ export type Peer =
   | { readonly kind: 'network'; readonly name: string }
   | { readonly kind: 'cidr'; readonly family: 4 | 6; readonly cidr: string }
   | { readonly kind: 'container'; readonly name: string }
-  | { readonly kind: 'service'; readonly project: string; readonly service: string };
+  | { readonly kind: 'service'; readonly project: string; readonly service: string }
+  | DnsPeer;
 export interface PortRange {
   readonly lo: number;
   readonly hi: number;
@@ -112,6 +115,8 @@ function formatPeer(p: Peer): string {
       return p.name;
     case 'service':
       return `${p.project}/${p.service}`;
+    case 'dns':
+      return `${DNS_PREFIX}${p.pattern}`;
     default:
       return assertNever(p);
   }
@@ -130,7 +135,7 @@ export function parseLabelValue(value: string, kind: 'egress' | 'ingress'): Pars
   // meant to close world egress, and failing closed is the safe reading.
   const none = kind === 'egress' && tokens.includes('none');
   for (const text of tokens) {
-    const r: Parsed | Failure =
+    let r: Parsed | Failure =
       text === 'none'
         ? {
             reason:
@@ -139,6 +144,7 @@ export function parseLabelValue(value: string, kind: 'egress' | 'ingress'): Pars
                 : "'none' is only valid in moat.egress",
           }
         : parseEntry(text);
+    if (!('reason' in r) && kind === 'ingress' && r.peer.kind === 'dns') r = { reason: DNS_EGRESS_ONLY };
     if ('reason' in r) {
       const p = { entry: clip(text, MAX_PROBLEM_ENTRY_CHARS), reason: r.reason };
       problems.set(`${p.entry}\n${p.reason}`, p);
@@ -162,8 +168,9 @@ const fail = (reason: string): Failure => ({ reason });
 
 function parseEntry(t: string): Parsed | Failure {
   if (t.length > MAX_ENTRY_CHARS) return fail(`entry is longer than ${MAX_ENTRY_CHARS} characters`);
-  const bad = firstBadChar(t);
-  if (bad !== null) return fail(`invalid character ${bad}; allowed: ASCII letters, digits and _ . - : / [ ]`);
+  const dns = t.startsWith(DNS_PREFIX);
+  const bad = firstBadChar(t, dns);
+  if (bad !== null) return fail(dns ? dnsBadChar(bad) : `invalid character ${bad}; allowed: ASCII letters, digits and _ . - : / [ ]`);
 
   // 1. A trailing protocol.
   let rest = t;
@@ -181,7 +188,7 @@ function parseEntry(t: string): Parsed | Failure {
 
   // 2. PEER and PORT, split at the first ':' after the peer's own syntax.
   let from = 0;
-  if (rest.startsWith('net:')) from = 4;
+  if (rest.startsWith('net:') || dns) from = 4;
   else if (rest.startsWith('[')) {
     const close = rest.indexOf(']');
     if (close < 0) return fail("'[' without a closing ']'");
@@ -218,6 +225,7 @@ function parseEntry(t: string): Parsed | Failure {
 function parsePeer(text: string): Peer | Failure {
   if (text.startsWith('[')) return parseBracketed(text);
   if (text.startsWith('net:')) return parseNetwork(text.slice(4));
+  if (text.startsWith(DNS_PREFIX)) return parseDnsPeer(text.slice(DNS_PREFIX.length));
   const [base = '', ...segs] = text.split('/');
   // `123/web` is still project 123, service web; `123` alone or `1.2.3/8` is an address attempt.
   if (/^[0-9.]+$/.test(base) && (base.includes('.') || segs.length === 0)) return parseIpv4(base, segs);
@@ -314,13 +322,6 @@ function isProto(s: string): s is Proto {
   return (PROTOS as readonly string[]).includes(s);
 }
 
-/** Two ':' never occur outside brackets and net:, so hex-and-colons is an unbracketed IPv6 address. */
-function looksLikeBareIpv6(s: string): boolean {
-  const first = s.indexOf(':');
-  if (first < 0 || s.indexOf(':', first + 1) < 0) return false;
-  return s.includes('::') || /^[0-9a-fA-F]{1,4}$/.test(s.slice(0, first));
-}
-
 function peerFieldsSafe(p: Peer): boolean {
   switch (p.kind) {
     case 'world':
@@ -334,11 +335,9 @@ function peerFieldsSafe(p: Peer): boolean {
       return SAFE.test(p.cidr);
     case 'service':
       return SAFE.test(p.project) && SAFE.test(p.service);
+    case 'dns':
+      return dnsPeerSafe(p);
     default:
       return assertNever(p);
   }
-}
-
-function nameRule(max: number): string {
-  return `a letter or digit, then letters, digits, '_', '.' or '-', at most ${max} characters`;
 }
