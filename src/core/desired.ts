@@ -14,6 +14,8 @@
 // same object for a container or network that did not change and a new one
 // for one that did.
 import type { Config } from './config.js';
+import type { DnsSet } from './dns-name.js';
+import { dnsSetsOf, type DnsSetsMemo } from './dns-sets.js';
 import { type DockerLists, fromDocker } from './from-docker.js';
 import { createFromDockerMemo, type FromDockerMemo } from './from-docker-memo.js';
 import { sameItems } from './memo.js';
@@ -30,6 +32,8 @@ export interface Desired {
   readonly problems: readonly Problem[];
   readonly rulesets: readonly Ruleset[];
   readonly rendered: readonly RenderedRuleset[];
+  /** Every kernel set (ipset) the rendered rulesets reference, sorted by name: dns: grants' learned addresses. */
+  readonly dnsSets: readonly DnsSet[];
 }
 
 /** What depends on the config and the policy rules: dropped whenever either changes. */
@@ -46,10 +50,11 @@ export interface DesiredMemo {
   /** Parsing and rendering depend on neither config nor policy rules. */
   readonly docker: FromDockerMemo;
   readonly render: RenderMemo;
+  readonly dnsSets: DnsSetsMemo;
   bound: ConfigBound | null;
 }
 
-export const createDesiredMemo = (): DesiredMemo => ({ docker: createFromDockerMemo(), render: createRenderMemo(), bound: null });
+export const createDesiredMemo = (): DesiredMemo => ({ docker: createFromDockerMemo(), render: createRenderMemo(), dnsSets: new WeakMap(), bound: null });
 
 function boundTo(memo: DesiredMemo, config: Config, policyRules: readonly PolicyRule[]): ConfigBound {
   // The rules are compared item by item: a caller may hand over a new array of the same rules each time.
@@ -77,5 +82,6 @@ export function computeDesired(
   const rendered = rulesets.map((r) => renderRulesetWith(r, memo.render));
   // Only a computation that completed decides what is kept for the next one.
   for (const m of bound.rulesets.values()) m.slots.turn();
-  return { snapshot, policy, problems: [...dataProblems, ...policy.problems], rulesets, rendered };
+  const dnsSets = dnsSetsOf(policy.flows, rulesets, memo.dnsSets);
+  return { snapshot, policy, problems: [...dataProblems, ...policy.problems], rulesets, rendered, dnsSets };
 }

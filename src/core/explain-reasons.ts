@@ -93,6 +93,8 @@ function reasonOf(id: RuleId, ref: RuleRef, via: readonly string[], ends: Ends, 
       return { kind: 'default', reason: 'a Docker bridge moat does not know yet is denied until the next reconcile' };
     case 'host-to-containers':
       return { kind: 'config', reason: 'config hostToContainers: deny' };
+    case 'dns-forwarder':
+      return { kind: 'config', reason: `config dns.listen: ${config.dns.listen ?? '?'} port 53 (udp, tcp) is moat's DNS forwarder, open to every container` };
     case 'published-port': {
       const c = policy.containers.find((x) => x.container.id.startsWith(id.container))?.container;
       const name = c?.name ?? id.container;

@@ -4,6 +4,7 @@
 // for traffic to the host, MOAT-OUTPUT for host -> container (when denied).
 import { assertNever } from './assert-never.js';
 import type { Config } from './config.js';
+import { dnsSetName } from './dns-name.js';
 import { type Flow, type Side, sideAddress } from './flow.js';
 import { pushOne } from './maps.js';
 import { alignedMap, changedIds, SEP } from './memo.js';
@@ -75,6 +76,7 @@ export function flowRules(
       case 'lan':
       case 'host':
       case 'cidr':
+      case 'dns':
         return;
       default:
         return assertNever(side);
@@ -92,6 +94,7 @@ export function flowRules(
       case 'lan':
       case 'host':
       case 'cidr':
+      case 'dns':
         return at;
       default:
         return assertNever(side);
@@ -129,6 +132,7 @@ export function flowRules(
       case 'lan':
       case 'host':
       case 'cidr':
+      case 'dns':
         return false;
       default:
         return assertNever(side);
@@ -186,6 +190,10 @@ function flowAdds(flow: Flow, byId: ReadonlyMap<string, NetworkPolicy>, config: 
         case 'host':
           if (outside(a)) add('host', chain, { src: a.ip, ...m, comment, jump: 'ACCEPT' });
           break;
+        case 'dns':
+          // The learned addresses, outside Docker only (MOAT-TO-EXTERNAL, as a CIDR grant): an answer never opens a container or the host.
+          if (outside(a)) add('out', chain, { src: a.ip, dstSet: dnsSetName(to.pattern, family), ...m, comment, jump: TO_EXTERNAL_CHAIN });
+          break;
         default:
           assertNever(to);
       }
@@ -213,6 +221,8 @@ function flowAdds(flow: Flow, byId: ReadonlyMap<string, NetworkPolicy>, config: 
       case 'host':
         if (outside(b) && config.hostToContainers === 'deny')
           add('output', b.net.network.bridge!, { dst: b.ip, out: b.net.network.bridge!, ...m, comment, jump: 'ACCEPT' });
+        break;
+      case 'dns': // never a source: labels.ts refuses dns: in ingress
         break;
       default:
         assertNever(from);

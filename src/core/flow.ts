@@ -16,7 +16,9 @@ export type Side =
   | { readonly kind: 'world' }
   | { readonly kind: 'lan' }
   | { readonly kind: 'host' }
-  | { readonly kind: 'cidr'; readonly family: Family; readonly cidr: string };
+  | { readonly kind: 'cidr'; readonly family: Family; readonly cidr: string }
+  /** The addresses learned from DNS answers for the pattern (labels-dns.ts), both families: a destination only. */
+  | { readonly kind: 'dns'; readonly pattern: string };
 
 export interface Flow {
   readonly from: Side;

@@ -68,8 +68,17 @@ export function netnsOwner(c: Container, byId: ReadonlyMap<string, Container>): 
 /** Reported for each dns: entry while config dns.listen is null: no forwarder learns anything for it. */
 export const DNS_OFF = 'dns: grants are off: dns.listen is null';
 
-/** Resolves entries against the snapshot; `origins` may also come from policy files. */
-export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[], problems: Problem[], memo: GrantsMemo = createGrantsMemo()): Flow[] {
+/**
+ * Resolves entries against the snapshot; `origins` may also come from policy files.
+ * `dns`: config dns.listen is set, so dns: entries grant (else each is reported, DNS_OFF).
+ */
+export function resolveGrants(
+  snapshot: Snapshot,
+  origins: readonly GrantOrigin[],
+  problems: Problem[],
+  memo: GrantsMemo = createGrantsMemo(),
+  dns = false,
+): Flow[] {
   const networksByName = new Map(snapshot.networks.map((n) => [n.name, n]));
   const flows: Flow[] = [];
   // An origin checked by the last completed call whose lookups name no
@@ -139,7 +148,7 @@ export function resolveGrants(snapshot: Snapshot, origins: readonly GrantOrigin[
         return matches.length > 0 ? sides(matches) : `no compose service ${JSON.stringify(`${p.project}/${p.service}`)}`;
       }
       case 'dns':
-        return DNS_OFF;
+        return dns ? [cached(memo.sides, p, (): Side => ({ kind: 'dns', pattern: p.pattern }))] : DNS_OFF;
       default:
         return assertNever(p);
     }

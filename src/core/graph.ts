@@ -75,6 +75,15 @@ function model(
         }
         return { node: cidrs.get(s.cidr)! };
       }
+      case 'dns': {
+        // An address node, like a CIDR's: what it stands for is learned from answers.
+        const key = `dns:${s.pattern}`;
+        if (!cidrs.has(key)) {
+          cidrs.set(key, `x${cidrs.size}`);
+          extra.push({ id: cidrs.get(key)!, label: key, shape: 'cidr' });
+        }
+        return { node: cidrs.get(key)! };
+      }
       case 'world':
       case 'lan':
       case 'host':

@@ -4,6 +4,7 @@
 // denied, MOAT-FROMHOST. A function of the network's policy and the rules
 // granted to it alone, so the incremental path rebuilds only the networks an
 // event touched.
+import { hostCidr, parseAddress } from './addr.js';
 import type { Chain } from './chain.js';
 import type { Config } from './config.js';
 import type { Leaf } from './dispatch.js';
@@ -71,10 +72,23 @@ const inRules = (config: Config, granted: readonly Rule[], published: readonly R
   { comment: fixed('inbound'), jump: config.logDenied ? DROP_CHAIN : 'DROP' },
 ];
 
-/** MOAT-HOST: grants to the host, else deny. */
-const hostRules = (family: Family, granted: readonly Rule[]): Rule[] => [
+/**
+ * moatd's DNS forwarder (config dns.listen), port 53 udp and tcp, in the listen address's family: Docker's embedded resolver
+ * sends each container's queries there from the container's own namespace. Never from an internal network (it never reaches the host).
+ */
+function dnsForwarder(np: NetworkPolicy, config: Config, family: Family): Rule[] {
+  const listen = config.dns.listen === null ? null : parseAddress(config.dns.listen);
+  if (listen === null || listen.family !== family || np.network.internal) return [];
+  const dst = hostCidr(listen.text);
+  const comment = fixed('dns-forwarder');
+  return (['udp', 'tcp'] as const).map((proto): Rule => ({ dst, proto, dport: '53', comment, jump: 'ACCEPT' }));
+}
+
+/** MOAT-HOST: the DNS forwarder, grants to the host, else deny. */
+const hostRules = (np: NetworkPolicy, config: Config, family: Family, granted: readonly Rule[]): Rule[] => [
   ESTABLISHED,
   ...ndp(family, {}),
+  ...dnsForwarder(np, config, family),
   ...unique(granted),
   { comment: fixed('host'), jump: DENY_CHAIN },
 ];
@@ -107,7 +121,7 @@ export function networkChains(np: NetworkPolicy, config: Config, family: Family,
   const chains = [
     reuse('out', [rules.out, rules.world], outChain, () => outRules(np, family, rules.out, rules.world)),
     reuse('in', [rules.in, rules.published], inChain, () => inRules(config, rules.in, rules.published)),
-    reuse('host', [rules.host], hostChain, () => hostRules(family, rules.host)),
+    reuse('host', [rules.host], hostChain, () => hostRules(np, config, family, rules.host)),
   ];
   if (config.hostToContainers === 'deny') chains.push(reuse('fromHost', [rules.output], fromHostChain, () => fromHostRules(family, rules.output)));
   return chains;

@@ -8,7 +8,7 @@ import type { Problem } from './model.js';
 import { flowId } from './rule-ids.js';
 
 /** Peers outside Docker: an internal network never reaches or is reached from them. */
-const OUTSIDE_DOCKER: ReadonlySet<Entry['peer']['kind']> = new Set(['world', 'lan', 'host', 'cidr']);
+const OUTSIDE_DOCKER: ReadonlySet<Entry['peer']['kind']> = new Set(['world', 'lan', 'host', 'cidr', 'dns']);
 
 /** The flows of one origin from what its lookups answered; problems for the entries that name nothing. */
 export function originFlows(

@@ -237,6 +237,6 @@ export function buildPolicy(snapshot: Snapshot, config: Config, extraOrigins: re
     offChanged,
   );
   memo.last = { containers: snapshot.containers, networks, own, cps: containers, problems: containerProblemsList };
-  const flows = resolveGrants(snapshot, [...origins, ...extraOrigins], problems, memo.grants);
+  const flows = resolveGrants(snapshot, [...origins, ...extraOrigins], problems, memo.grants, config.dns.listen !== null);
   return { networks, containers, flows, problems };
 }

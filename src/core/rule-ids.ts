@@ -28,6 +28,8 @@ const FIXED = [
   'published',
   /** MOAT-DNAT: a Docker source not granted a published port is not DNAT'ed. */
   'published:from-docker',
+  /** MOAT-HOST-<net>: containers may reach moatd's DNS forwarder (config dns.listen), port 53 udp and tcp. */
+  'dns-forwarder',
 ] as const;
 export type FixedKind = (typeof FIXED)[number];
 const FIXED_SET: ReadonlySet<string> = new Set(FIXED);

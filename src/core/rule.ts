@@ -15,6 +15,8 @@ export interface Rule {
   readonly proto?: Proto;
   /** A port or "lo:hi" range; only with tcp, udp or sctp. */
   readonly dport?: string;
+  /** An ipset the destination must be in (`-m set --match-set NAME dst`): a dns: grant's learned addresses. */
+  readonly dstSet?: string;
   readonly icmp6Type?: number;
   readonly addrType?: 'LOCAL';
   /** Rate limit, e.g. '10/min' (burst 20): for LOG rules. */
@@ -27,6 +29,8 @@ export interface Rule {
 }
 
 export const COMMENT = /^moat:[A-Za-z0-9_.:/=-]{1,200}$/;
+/** The only set names moat writes (dns-name.ts dnsSetName). */
+export const DNS_SET = /^moat-dns[46]-[0-9a-f]{16}$/;
 
 /** Renders a rule body (what follows "-A CHAIN "). Throws on a value the core should never produce. */
 export function renderRule(rule: Rule, family: Family): string {
@@ -44,6 +48,10 @@ export function renderRule(rule: Rule, family: Family): string {
   } else if (rule.proto) {
     parts.push('-p', rule.proto);
     if (rule.dport) parts.push('-m', rule.proto, '--dport', rule.dport);
+  }
+  if (rule.dstSet !== undefined) {
+    if (!DNS_SET.test(rule.dstSet)) throw new Error(`refusing to render set name ${JSON.stringify(rule.dstSet)}`);
+    parts.push('-m', 'set', '--match-set', rule.dstSet, 'dst');
   }
   if (rule.addrType) parts.push('-m', 'addrtype', '--dst-type', rule.addrType);
   if (rule.limit) parts.push('-m', 'limit', '--limit', rule.limit, '--limit-burst', '20');

@@ -54,6 +54,8 @@ function sideText(s: Side): string {
       return `net:${s.network.name}`;
     case 'cidr':
       return s.cidr;
+    case 'dns':
+      return `dns:${s.pattern}`;
     case 'world':
     case 'lan':
     case 'host':
