@@ -1,5 +1,6 @@
 // What most commands need: the config, Docker, and iptables per family.
 import { ConfigFileError, DEFAULT_CONFIG_PATH, loadConfig } from '../adapters/config-file.js';
+import { controlGet } from '../adapters/control-client.js';
 import { dockerSource, type DockerSource } from '../adapters/docker.js';
 import { execaRunner } from '../adapters/exec.js';
 import { Iptables, type CommandRunner } from '../adapters/iptables.js';
@@ -9,6 +10,7 @@ import type { Config } from '../core/config.js';
 import type { Family } from '../core/model.js';
 import type { PolicyRule } from '../core/policy-file.js';
 import { computeDesired, type Desired } from '../core/desired.js';
+import { type Learned, learnedFromStatus } from '../core/explain-dns.js';
 import pino from 'pino';
 
 export interface CliContext {
@@ -69,6 +71,20 @@ export async function policyContext(configPath: string | undefined): Promise<{ c
   }
   const families: Family[] = config.ipv6 === 'off' ? [4] : [4, 6];
   return { config, desired: computeDesired(lists, config, families, policies.rules()) };
+}
+
+/**
+ * moatd's learned dns: addresses, from its status document on the control socket, best effort: undefined
+ * when moatd cannot be reached or does not say (explain then calls a verdict that depends on them unknown).
+ */
+export async function learnedAddresses(config: Config): Promise<Learned | undefined> {
+  if (config.dns.listen === null) return new Map(); // dns: grants are off: nothing is learned, and nothing depends on it
+  try {
+    const res = await controlGet(config.control.socket, '/status', 2_000);
+    return res.status === 200 ? (learnedFromStatus(JSON.parse(res.body)) ?? undefined) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The host's own addresses (what `host` means in explain). */

@@ -6,6 +6,26 @@ import type { Proto } from './labels.js';
 import type { Family } from './model.js';
 
 export type Verdict = 'allowed' | 'denied';
+
+/** An address moatd's DNS forwarder learned for a dns: pattern (status document `dns.grants[].learned`). */
+export interface LearnedAddress {
+  readonly address: string;
+  /** The question name it was answered for. */
+  readonly name: string;
+  /** ISO time. */
+  readonly expiresAt: string;
+}
+
+/** A dns: set the packet's destination was looked up in. */
+export interface DnsLookup {
+  readonly pattern: string;
+  readonly set: string;
+  readonly address: string;
+  /** false: moatd's learned table was not available (moatd not running or not reachable). */
+  readonly known: boolean;
+  /** The learned record for the address; null when not learned (or not known). */
+  readonly learned: LearnedAddress | null;
+}
 export interface Place {
   readonly kind: 'container' | 'host' | 'lan' | 'world' | 'docker';
   /** Container name, `host`, `lan`, `world`, or the address given. */
@@ -47,7 +67,8 @@ export interface Explanation {
   readonly dst: Place;
   readonly port: number | null;
   readonly proto: Proto | null;
-  readonly verdict: Verdict;
+  /** `unknown`: it depends on addresses moatd learned from DNS answers, and its learned table was not available. */
+  readonly verdict: Verdict | 'unknown';
   /** How a denied connection fails: reject (fast) or drop (timeout); null when allowed. */
   readonly action: 'reject' | 'drop' | null;
   readonly decision: Decision;
@@ -55,6 +76,8 @@ export interface Explanation {
   /** Ports, protocols or address ranges that get the other verdict (when the query left them open). */
   readonly exceptions: readonly ExplainException[];
   readonly notes: readonly string[];
+  /** The dns: sets the destination was looked up in (absent when none). */
+  readonly dns?: readonly DnsLookup[];
 }
 
 export type ExplainResult = { readonly ok: true; readonly explanation: Explanation } | { readonly ok: false; readonly error: string };
@@ -64,4 +87,6 @@ export interface ExplainOptions {
   readonly family?: Family;
   /** The host's own addresses (an address among them is `host`). */
   readonly hostAddresses?: readonly string[];
+  /** moatd's learned addresses by dns: pattern; absent: not known (moatd not reachable), and a verdict that depends on them is `unknown`. */
+  readonly learned?: ReadonlyMap<string, readonly LearnedAddress[]>;
 }

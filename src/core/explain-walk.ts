@@ -73,6 +73,11 @@ export interface WalkContext {
   readonly dockerSubnets: readonly Cidr[];
   /** protectedNetworks of the packet's family: `lan`. */
   readonly protectedRanges: readonly Cidr[];
+  /**
+   * Is the address in the kernel set (a dns: grant's learned addresses)? A rule on a set matches only when
+   * this says true: for an address it cannot know, the caller decides what to assume (explain-dns.ts).
+   */
+  readonly inSet?: (set: string, address: Cidr) => boolean;
 }
 
 const HELPERS = new Set([DENY_CHAIN, TO_WORLD_CHAIN, TO_LAN_CHAIN, TO_EXTERNAL_CHAIN, FROM_WORLD_CHAIN, FROM_LAN_CHAIN]);
@@ -157,6 +162,8 @@ function matchRule(rule: Rule, pkt: Packet, ctx: WalkContext): Match {
       partial ||= m.partial;
     }
   }
+  // A set holds single learned addresses: a zone left open is never wholly in one (explain notes it).
+  if (rule.dstSet !== undefined && (p.dst.kind !== 'ip' || ctx.inSet?.(rule.dstSet, p.dst.cidr) !== true)) return null;
   if (rule.addrType === 'LOCAL' && !p.dstLocal) return null;
   if (rule.ctstate === 'RELATED,ESTABLISHED') return null; // explain is about new connections
   if (rule.ctstate === 'DNAT' && !p.dnat) return null;

@@ -11,15 +11,17 @@
 // explain-path.ts (the hooks the packet takes, each a leg), explain-leg.ts (one
 // leg: a walk through one chain), explain-walk.ts (the packet through the
 // chains), explain-reasons.ts (the deciding rule -> its origin),
-// explain-target.ts (the query's destination).
+// explain-target.ts (the query's destination), explain-dns.ts (dns: grants'
+// learned addresses).
 import { parseCidr } from './addr.js';
 import type { Config } from './config.js';
+import { DnsSets, learnedText } from './explain-dns.js';
 import { ruleReason, type Decision } from './explain-reasons.js';
 import { queryFamily, type Resolved, Resolver } from './explain-resolve.js';
 import { type Decide, LegWalker } from './explain-leg.js';
 import { walkPath } from './explain-path.js';
 import { Router, type Side } from './explain-route.js';
-import type { ExplainException, ExplainOptions, ExplainResult, Explanation, Leg, Place, Verdict } from './explain-types.js';
+import type { ExplainException, ExplainOptions, ExplainResult, Explanation, Leg, Place } from './explain-types.js';
 import type { RuleRef, WalkContext } from './explain-walk.js';
 import type { Proto } from './labels.js';
 import type { Family } from './model.js';
@@ -35,6 +37,7 @@ export class Explainer {
   private readonly nets: ReadonlyMap<string, NetworkPolicy>;
   private readonly resolver: Resolver;
   private readonly router: Router;
+  private readonly dns: DnsSets;
 
   constructor(
     private readonly policy: Policy,
@@ -44,6 +47,7 @@ export class Explainer {
     this.nets = new Map(policy.networks.map((n) => [n.network.id, n]));
     this.resolver = new Resolver(policy, config, options.hostAddresses ?? []);
     this.router = new Router(policy, this.nets, this.resolver);
+    this.dns = new DnsSets(policy, options.learned);
   }
 
   private ruleset(family: Family): Ruleset {
@@ -68,7 +72,7 @@ export class Explainer {
 
   private walkContext(family: Family): WalkContext {
     const dockerSubnets = this.policy.networks.flatMap((n) => (family === 4 ? n.network.subnets4 : n.network.subnets6)).map((s) => parseCidr(s)!);
-    return { ruleset: this.ruleset(family), dockerSubnets, protectedRanges: this.resolver.protectedRanges(family) };
+    return { ruleset: this.ruleset(family), dockerSubnets, protectedRanges: this.resolver.protectedRanges(family), inSet: this.dns.inSet };
   }
 
   private explainResolved(a: Resolved, b: Resolved, port: number | null, proto: Proto | null, family: Family): Explanation {
@@ -79,7 +83,7 @@ export class Explainer {
     const finish = (
       src: Place,
       dst: Place,
-      verdict: Verdict,
+      verdict: Explanation['verdict'],
       decision: Decision,
       legs: Leg[] = [],
       action: Explanation['action'] = null,
@@ -124,10 +128,42 @@ export class Explainer {
 
     const query = { family, port, proto };
     const decide: Decide = (ref, via, s, d) => this.decision(ref, via, s, d, family);
-    const legs = new LegWalker(this.walkContext(family), query, decide);
     const hostToContainers = () => this.hostToContainers();
-    const end = walkPath(src, dst, query, { router: this.router, legs, decide, hostToContainers, notes });
-    return finish(src.place, dst.place, end.verdict, end.decision, end.legs, end.action, end.exceptions);
+    const pass = (assumeLearned: boolean, into: string[]) => {
+      this.dns.begin(assumeLearned);
+      const legs = new LegWalker(this.walkContext(family), query, decide);
+      return { ...walkPath(src, dst, query, { router: this.router, legs, decide, hostToContainers, notes: into }), dns: this.dns.seen() };
+    };
+    const end = pass(false, notes);
+    if (
+      dst.set.kind !== 'ip' &&
+      src.container &&
+      this.policy.flows.some((f) => f.to.kind === 'dns' && f.from.kind === 'container' && f.from.container === src.container)
+    )
+      notes.push(`${src.container.name}'s dns: entries allow only the addresses learned for their names: ask about one address to see them`);
+    const dnsOf = (d: ReturnType<typeof pass>) => (d.dns.length > 0 ? { dns: d.dns } : {});
+    if (!this.dns.unknown) {
+      // Known: a dns: grant that decided names the learned address it allowed.
+      const lookup = end.decision.rule ? this.dns.lookupOf(this.flowOf(end.decision.rule)) : null;
+      const decision = lookup?.learned ? { ...end.decision, reason: `${end.decision.reason}, ${learnedText(lookup.learned)}` } : end.decision;
+      return { ...finish(src.place, dst.place, end.verdict, decision, end.legs, end.action, end.exceptions), ...dnsOf(end) };
+    }
+    // Unknown: walk again as if every address looked up had been learned. The same verdict either way does not depend on them.
+    const learned = pass(true, []);
+    const unknown = `learned addresses unknown (moatd not reachable): ${[...new Set(learned.dns.map((l) => `dns:${l.pattern}`))].join(', ')}`;
+    if (learned.verdict === end.verdict) {
+      notes.push(`${unknown}; this verdict holds whether or not ${dst.place.address} was learned`);
+      return { ...finish(src.place, dst.place, end.verdict, end.decision, end.legs, end.action, end.exceptions), ...dnsOf(end) };
+    }
+    const decision = {
+      ...learned.decision,
+      reason: `${learned.decision.reason} allows it if ${dst.place.address} was learned for that name; ${unknown}. If it was not: ${end.verdict}, ${end.decision.reason}`,
+    };
+    return { ...finish(src.place, dst.place, 'unknown', decision, learned.legs, null, learned.exceptions), ...dnsOf(learned) };
+  }
+
+  private flowOf(comment: string) {
+    return this.policy.flows.find((f) => `moat:${f.id}` === comment);
   }
 
   private hostToContainers(): Decision {

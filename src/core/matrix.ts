@@ -94,7 +94,9 @@ export function buildMatrix(policy: Policy, config: Config, options: MatrixOptio
           ? 'partial'
           : e.decision.kind === 'unfiltered' && from.kind !== 'container' && to.kind !== 'container'
             ? 'unfiltered'
-            : e.verdict;
+            : e.verdict === 'unknown' // never for a zone (no address, no set lookup); kept apart from allowed/denied all the same
+              ? 'partial'
+              : e.verdict;
       return { from: from.name, to: to.name, value, reason: e.decision.reason, rule: e.decision.rule };
     }),
   );

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { explain, Explainer, parseTarget, type Explanation, type Target } from '../../core/explain.js';
 import type { Proto } from '../../core/labels.js';
-import { fail, hostAddresses, policyContext } from '../context.js';
+import { fail, hostAddresses, learnedAddresses, policyContext } from '../context.js';
 import { printJson, style, type Style } from '../format.js';
 
 export function registerExplain(program: Command): void {
@@ -20,7 +20,10 @@ export function registerExplain(program: Command): void {
       `
 Computed from Docker directly, like \`moat plan\`: the daemon need not run.
 Without a port, the verdict is for every port, with the exceptions listed.
-Exit codes: 0 allowed, 2 denied, 1 error (unknown name, Docker unreachable).
+Exit codes: 0 allowed, 2 denied, 3 unknown, 1 error (unknown name, Docker unreachable).
+A dns: entry allows the addresses moatd learned for its name: explain reads them
+from moatd's control socket; without moatd, a verdict that depends on them is
+UNKNOWN (exit 3), with what it would be either way.
 With --batch: 0 every line explained, 1 some line could not be (see its error).
 Examples:
   moat explain proxy app:80
@@ -40,7 +43,7 @@ Examples:
           fail(`cannot read ${opts.batch}: ${String(err)}`);
         }
         const { config, desired } = await policyContext(opts.config);
-        const x = new Explainer(desired.policy, config, { hostAddresses: hostAddresses() });
+        const x = new Explainer(desired.policy, config, { hostAddresses: hostAddresses(), learned: await learnedAddresses(config) });
         const lines = text
           .split('\n')
           .map((l) => l.trim())
@@ -67,11 +70,12 @@ Examples:
       const q = query(src, dst);
       if ('error' in q) fail(q.error);
       const { config, desired } = await policyContext(opts.config);
-      const r = explain(desired.policy, config, q.src, q.dst.ref, q.dst.port, q.dst.proto, { hostAddresses: hostAddresses(), family });
+      const learned = await learnedAddresses(config);
+      const r = explain(desired.policy, config, q.src, q.dst.ref, q.dst.port, q.dst.proto, { hostAddresses: hostAddresses(), family, learned });
       if (!r.ok) fail(r.error);
       if (opts.json) printJson(r.explanation);
       else process.stdout.write(renderExplanation(r.explanation, style()));
-      process.exitCode = r.explanation.verdict === 'allowed' ? 0 : 2;
+      process.exitCode = r.explanation.verdict === 'allowed' ? 0 : r.explanation.verdict === 'denied' ? 2 : 3;
     });
 }
 
@@ -95,7 +99,8 @@ export function renderExplanation(e: Explanation, s: Style): string {
       : p.address && p.name !== p.address
         ? `${p.name} (${p.address})`
         : p.name;
-  const verdict = e.verdict === 'allowed' ? s.green('ALLOWED') : s.red(`DENIED${e.action ? ` (${e.action})` : ''}`);
+  const verdict =
+    e.verdict === 'allowed' ? s.green('ALLOWED') : e.verdict === 'unknown' ? s.yellow('UNKNOWN') : s.red(`DENIED${e.action ? ` (${e.action})` : ''}`);
   const out = [`${s.bold(place(e.src))} -> ${s.bold(place(e.dst))}, ${what(e.proto, e.port)}, IPv${e.family}: ${verdict}`];
   out.push(`  because: ${e.decision.reason}`);
   out.push(`  rule:    ${e.decision.rule ? `${e.decision.rule} in ${e.decision.table}/${e.decision.chain}` : s.dim('none (no moat rule decides this)')}`);
@@ -114,6 +119,16 @@ export function renderExplanation(e: Explanation, s: Style): string {
       out.push(`    ${scope}: ${x.verdict === 'allowed' ? s.green('allowed') : s.red('denied')} by ${x.decision.reason} (${x.decision.rule})`);
     }
   }
+  for (const l of e.dns ?? [])
+    out.push(
+      `  dns:     ${l.address} in dns:${l.pattern} (${l.set}): ${
+        !l.known
+          ? 'learned addresses unknown (moatd not reachable)'
+          : l.learned
+            ? `learned as ${l.learned.name}, expires ${l.learned.expiresAt}`
+            : 'not learned'
+      }`,
+    );
   for (const n of e.notes) out.push(s.yellow(`  note:    ${n}`));
   return `${out.join('\n')}\n`;
 }
