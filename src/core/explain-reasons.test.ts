@@ -1,11 +1,10 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { computeDesired } from './desired.js';
 import { parseCidr } from './addr.js';
-import { parseConfig } from './config.js';
 import { ruleReason } from './explain-reasons.js';
+import { loadScenario } from '../../test/golden/scenario-folders.js';
 
 // Comments that never decide a verdict: dispatch jumps, conntrack, NDP, zone
 // and deny helpers (their caller decides), NAT, the logDenied LOG rules.
@@ -21,9 +20,8 @@ const scenarioNames = () =>
 
 describe('ruleReason', () => {
   it.each(scenarioNames())('maps every deciding comment of golden scenario %s to its origin', (name) => {
-    const lists = JSON.parse(readFileSync(join(root, name, 'snapshot.json'), 'utf8'));
-    const { config } = parseConfig(parse(readFileSync(join(root, name, 'config.yaml'), 'utf8')));
-    const desired = computeDesired(lists, config!, [4, 6]);
+    const { lists, config, policyRules } = loadScenario(join(root, name));
+    const desired = computeDesired(lists, config, [4, 6], policyRules);
     const nets = new Map(desired.policy.networks.map((n) => [n.network.id, n]));
     for (const rs of desired.rulesets) {
       for (const table of ['filter', 'nat'] as const) {
@@ -34,7 +32,7 @@ describe('ruleReason', () => {
               { table, chain: chain.name, comment: rule.comment },
               [],
               { srcNet: null, srcContainer: null, dstKind: 'docker', dstSet: { kind: 'ip', cidr: parseCidr('10.0.0.1')! } },
-              { policy: desired.policy, config: config!, nets, protectedRanges: [] },
+              { policy: desired.policy, config, nets, protectedRanges: [] },
             );
             expect(d.reason, `${chain.name} ${rule.comment}`).not.toBe(rule.comment);
             expect(d.rule).toBe(rule.comment);

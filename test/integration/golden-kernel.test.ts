@@ -1,17 +1,17 @@
 // Every golden scenario, applied to a real kernel (in a scratch network
 // namespace), is accepted and reads back exactly as rendered: the rendered
 // text is canonical iptables-save text, so an unchanged host costs no commit.
+// A ruleset with dns: grants matches on kernel sets (-m set): they are made in
+// the namespace first, as moatd makes them before a commit (ipset is per
+// network namespace, so they go with it).
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/core/config.js';
 import { parseSave, type LiveState } from '../../src/core/live.js';
 import { planFlush, planRestore } from '../../src/core/plan.js';
 import { TABLES } from '../../src/core/render.js';
 import { computeDesired } from '../../src/core/desired.js';
-import { scenarioNames, SCENARIOS_DIR as root } from '../golden/scenario-folders.js';
+import { loadScenario, scenarioNames, SCENARIOS_DIR as root } from '../golden/scenario-folders.js';
 import { iptablesBackend } from './testbed/iptables-backend.js';
 import { createNetns, type Netns } from './testbed/netns.js';
 
@@ -36,9 +36,11 @@ describe('golden rulesets on a real kernel', () => {
     ns.run(family === 4 ? 'iptables-restore' : 'ip6tables-restore', ['--noflush', '--wait', '5'], { input: text });
 
   it.each(scenarioNames())('%s is accepted and reads back unchanged, then flushes clean', async (name) => {
-    const lists = JSON.parse(readFileSync(join(root, name, 'snapshot.json'), 'utf8'));
-    const { config } = parseConfig(parse(readFileSync(join(root, name, 'config.yaml'), 'utf8')));
-    const desired = computeDesired(lists, config!, [4, 6]);
+    const { lists, config, policyRules } = loadScenario(join(root, name));
+    const desired = computeDesired(lists, config, [4, 6], policyRules);
+    for (const s of desired.dnsSets) {
+      await ns.run('ipset', ['create', s.name, 'hash:ip', 'family', s.family === 4 ? 'inet' : 'inet6', 'timeout', '0', '-exist']);
+    }
     for (const [i, family] of ([4, 6] as const).entries()) {
       const rendered = desired.rendered[i]!;
       const first = planRestore(rendered, await live(family));
