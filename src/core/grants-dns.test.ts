@@ -9,6 +9,7 @@ import { dnsSetName } from './dns-name.js';
 import type { DockerLists } from './from-docker.js';
 import { parsePolicyFile } from './policy-file.js';
 import { renderText } from './render.js';
+import { revokedFilters } from './revocation.js';
 import { renderRule } from './rule.js';
 
 const on = ConfigSchema.parse({ dns: { listen: '198.51.100.53' } });
@@ -141,5 +142,13 @@ describe('Rule.dstSet', () => {
     expect(renderRule(rule, 4)).toBe(`-s 10.0.0.1/32 -p tcp -m tcp --dport 443 -m set --match-set ${API4} dst -m comment --comment "moat:x" -j ACCEPT`);
     expect(() => renderRule({ ...rule, dstSet: 'moat-dns4-x dst -j ACCEPT' }, 4)).toThrow(/refusing to render set name/);
     expect(() => renderRule({ ...rule, dstSet: 'other' }, 4)).toThrow(/refusing/);
+  });
+});
+
+describe('revoking a dns: grant', () => {
+  it("cuts the container's connections on the grant's port (the ones still allowed are picked up again)", () => {
+    const before = computeDesired(lists({ web: { nets: { front: '10.10.101.3' }, labels: { 'moat.egress': 'dns:api.example.com:443' } } }), on, [4]);
+    const after = computeDesired(lists({ web: { nets: { front: '10.10.101.3' } } }), on, [4]);
+    expect(revokedFilters(before.rulesets[0]!, after.rulesets[0]!)).toEqual([{ family: 4, args: ['-s', '10.10.101.3', '-p', 'tcp', '--dport', '443'] }]);
   });
 });
