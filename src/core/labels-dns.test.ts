@@ -1,5 +1,7 @@
 // dns: entries in the label grammar (labels-dns.ts, docs/policy.md#dns-names).
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { matchesDnsPattern, normaliseQueryName } from './dns-name.js';
 import { formatEntry, parseLabelValue, type Entry } from './labels.js';
 import { parsePolicyFile } from './policy-file.js';
 
@@ -77,5 +79,48 @@ describe('policy files: dns: entries', () => {
     expect(ok.rules[0]!.egress.map(formatEntry)).toEqual(['dns:*.example.com:443/tcp', 'dns:api.example.net']);
     const bad = parsePolicyFile('/etc/moat/policy.d/dns.yaml', '- select: { service: web }\n  egress: [world]\n  ingress:\n    - "dns:api.example.net"\n');
     expect(bad.errors).toEqual([{ file: '/etc/moat/policy.d/dns.yaml', line: 4, message: expect.stringContaining('dns: is egress only') }]);
+  });
+});
+
+describe('dns: entries, properties', () => {
+  const label = fc.stringMatching(/^[a-zA-Z0-9_](?:[a-zA-Z0-9_-]{0,10}[a-zA-Z0-9_])?$/);
+  const name = fc.array(label, { minLength: 2, maxLength: 5 }).map((ls) => ls.join('.'));
+
+  it('any text after dns: yields a canonical pattern of safe characters, or a reason; never a crash', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300 }), (text) => {
+        const r = parseLabelValue(`dns:${text}`, 'egress');
+        for (const e of r.entries) {
+          if (e.peer.kind !== 'dns') continue;
+          expect(e.peer.pattern).toMatch(/^(\*\.)?[a-z0-9_.-]{1,253}$/);
+          expect(e.peer.pattern).toBe(e.peer.pattern.toLowerCase());
+        }
+        for (const p of r.problems) expect(p.reason).not.toBe('');
+      }),
+    );
+  });
+
+  it("'*' outside a dns: entry is always refused", () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 40 }), fc.string({ maxLength: 40 }), (a, b) => {
+        const text = `${a}*${b}`;
+        fc.pre(!text.startsWith('dns:') && !/[\s,]/.test(text));
+        expect(parseLabelValue(text, 'egress').entries).toEqual([]);
+      }),
+    );
+  });
+
+  it('a name parses to itself lower-cased, matches itself and every name under its wildcard', () => {
+    fc.assert(
+      fc.property(name, label, (n, sub) => {
+        fc.pre(!/^[0-9]+$/.test(n.split('.').at(-1)!)); // an address, not a name
+        const exact = one(`dns:${n}.`).peer;
+        expect(exact).toEqual({ kind: 'dns', pattern: n.toLowerCase() });
+        const q = normaliseQueryName(`${sub}.${n}`.toUpperCase())!;
+        expect(matchesDnsPattern(`*.${n.toLowerCase()}`, q)).toBe(true);
+        expect(matchesDnsPattern(`*.${n.toLowerCase()}`, n.toLowerCase())).toBe(false);
+        expect(matchesDnsPattern(n.toLowerCase(), q)).toBe(false);
+      }),
+    );
   });
 });
