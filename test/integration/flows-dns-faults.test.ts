@@ -1,7 +1,8 @@
 // Egress by DNS name under faults (issue 13 part 1, "Hostile input" and "Done when"), by real
 // connections on the DNS bed: hostile datagrams from a container to the forwarder (garbage,
 // a short header, a compression loop, an oversized one, a forged response naming an address,
-// a flood of each and of queries) and a lying upstream (another id, another question,
+// a flood of each and of queries), hostile TCP (a garbage frame, a frame cut short, 300 idle
+// connections) and a lying upstream (another id, another question,
 // garbage): moatd keeps answering and learns nothing; the upstream down: SERVFAIL within the
 // forwarder's timeout and nothing else changes; a moatd restart keeps what it learned (the
 // connection still opens, with no new lookup); revoking a dns: grant in a policy file cuts
@@ -95,7 +96,7 @@ describe('flows by DNS name under faults: hostile input, the upstream down, a mo
     await bed?.dispose();
   });
 
-  it('keeps answering through hostile datagrams and floods from a container, and learns nothing from them', async () => {
+  it('keeps answering through hostile datagrams, TCP and floods from a container, and learns nothing from them', async () => {
     const before = await dnsStatus(bed);
     for (const [what, bytes] of Object.entries(RAW)) {
       const [sent] = (await dnsAsk(enter['c-hostile']!, ['--server', listen(), '--raw', bytes.toString('hex'), '--count', '3'])) as { sent: number }[];
@@ -119,6 +120,17 @@ describe('flows by DNS name under faults: hostile input, the upstream down, a mo
       failed: number;
     }[];
     expect((flood?.ok ?? 0) + (flood?.failed ?? 0)).toBe(2000);
+    // TCP: a frame of garbage, a frame that claims 65535 bytes and stops, and 300 idle connections held
+    // (more than the forwarder keeps open) while another container asks over UDP.
+    const tcp = (hex: string) => dnsAsk(enter['c-hostile']!, ['--server', listen(), '--proto', 'tcp', '--raw', hex, '--timeout-ms', '3000']);
+    await tcp(Buffer.concat([Buffer.from([0, RAW.garbage!.length]), RAW.garbage!]).toString('hex'));
+    await tcp(Buffer.concat([Buffer.from([0xff, 0xff]), Buffer.alloc(10, 0x41)]).toString('hex'));
+    const held = dnsAsk(enter['c-hostile']!, ['--server', listen(), '--hold', '300', '--hold-ms', '4000']);
+    await sleep(1_000);
+    expect(await askOnce(enter['c-none']!, listen(), 'alive.example.test')).toMatchObject({ rcode: 'NOERROR', answers: [{ data: S1.ipv4 }] });
+    const [hold] = (await held) as { opened: number }[];
+    expect(hold?.opened).toBeGreaterThan(0);
+    expect(await askOnce(enter['c-none']!, listen(), 'alive.example.test', 'A', ['--proto', 'tcp'])).toMatchObject({ rcode: 'NOERROR' });
     expect(moatd.running(), moatd.stderr()).toBe(true);
     // Still answering, another container and the same one.
     expect(await askOnce(enter['c-none']!, listen(), 'alive.example.test')).toMatchObject({ rcode: 'NOERROR', answers: [{ data: S1.ipv4 }] });

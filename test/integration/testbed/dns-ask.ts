@@ -9,6 +9,10 @@
 //     --names-file F [--concurrency C]       one query per line of F (NAME or NAME TYPE), one summary line:
 //                                            {"ok":…,"failed":…,"ms":…,"rcodes":{…}}
 //     --raw HEX [--count K]                  K UDP datagrams of those bytes, no wait: {"sent":K}
+//     --raw HEX --proto tcp                  the bytes as they are on one TCP connection, then waits for the
+//                                            server to close it (at most --timeout-ms): {"sent":1,"closed":…,"got":BYTES}
+//     --hold N [--hold-ms MS]                N TCP connections that send one byte and idle for MS (1000):
+//                                            {"opened":…,"closedByServer":…}
 import dnsPacket from 'dns-packet';
 import type { DecodedPacket, RecordType } from 'dns-packet';
 import { createSocket } from 'node:dgram';
@@ -28,6 +32,8 @@ const { values: o } = parseArgs({
     'names-file': { type: 'string' },
     concurrency: { type: 'string', default: '16' },
     raw: { type: 'string' },
+    hold: { type: 'string' },
+    'hold-ms': { type: 'string', default: '1000' },
   },
 });
 const server = o.server ?? '';
@@ -110,7 +116,35 @@ async function ask(name: string, type: string): Promise<Outcome> {
 
 const print = (x: unknown) => process.stdout.write(`${JSON.stringify(x)}\n`);
 
-if (o.raw !== undefined) {
+/** One TCP connection: writes `bytes`, resolves when the server closes it or after `waitMs`. */
+function tcpSession(bytes: Buffer, waitMs: number): Promise<{ opened: boolean; closed: boolean; got: number }> {
+  return new Promise((resolve) => {
+    const sock = connect({ host: server, port });
+    let opened = false;
+    let got = 0;
+    const timer = setTimeout(() => finish(false), waitMs);
+    const finish = (closed: boolean) => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve({ opened, closed, got });
+    };
+    sock.on('connect', () => {
+      opened = true;
+      sock.write(bytes);
+    });
+    sock.on('data', (d: Buffer) => (got += d.length));
+    sock.on('error', () => finish(opened));
+    sock.on('end', () => finish(true));
+  });
+}
+
+if (o.hold !== undefined) {
+  const sessions = await Promise.all(Array.from({ length: Number(o.hold) }, () => tcpSession(Buffer.from([0]), Number(o['hold-ms']))));
+  print({ opened: sessions.filter((x) => x.opened).length, closedByServer: sessions.filter((x) => x.closed).length });
+} else if (o.raw !== undefined && o.proto === 'tcp') {
+  const r = await tcpSession(Buffer.from(o.raw, 'hex'), timeoutMs);
+  print({ sent: 1, closed: r.closed, got: r.got });
+} else if (o.raw !== undefined) {
   const bytes = Buffer.from(o.raw, 'hex');
   const sock = createSocket(family);
   const count = Number(o.count);
