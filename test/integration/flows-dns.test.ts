@@ -3,7 +3,9 @@
 // forwarder (daemon.json "dns"), which asks the bed's DNS server in world. A container with
 // `moat.egress: dns:NAME:443` opens the answered address on 443 from its first connection
 // after the lookup (one busybox wget, no retry), and nothing else: not another port, not
-// the other server, not for a container without the grant. Short TTLs expire and close; a
+// the other server, not for a container without the grant; and a client that connects the
+// moment it decodes the answer (no resolver in between) finds the address already in the
+// kernel, 20 fresh addresses out of 20. Short TTLs expire and close; a
 // changed answer opens the new address; exact names, `*.` over one label and several, never
 // the suffix itself; a CNAME counts for the name asked, not for its target; IPv6 (AAAA); the
 // default bridge (its containers ask the forwarder directly); a container whose own command
@@ -23,11 +25,14 @@ import { check, type Case } from './testbed/check.js';
 import { execInContainer } from './testbed/container-exec.js';
 import { startFirstConnection } from './testbed/first-connection.js';
 import type { Moatd } from './testbed/moatd.js';
+import { askOnce, inContainer } from './testbed/dns-client.js';
 import { containerSource } from './testbed/probe.js';
 import type { ServerContainer } from './testbed/server-container.js';
 import type { TestDns } from './testbed/test-dns.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/** 20 more world addresses (served by world's httpd, which listens on all): one fresh address per race. */
+const RACE = (i: number) => `203.0.113.${100 + i}`;
 const ZONE = zoneOf({
   'api.example.test': [['A', S1.ipv4]],
   'x.api.example.test': [['A', S2.ipv4]],
@@ -43,6 +48,7 @@ const ZONE = zoneOf({
   'v6.example.test': [['AAAA', S1.ipv6]],
   'bridge.example.test': [['A', S2.ipv4]],
   'first.example.test': [['A', S1.ipv4]],
+  ...Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`race-${i}.race.example.test`, [['A', RACE(i)]] as [type: 'A', value: string][]])),
 });
 
 const grant = (...patterns: string[]) => ({ 'moat.egress': patterns.map((p) => `dns:${p}:${PORT}`).join(' ') });
@@ -57,6 +63,7 @@ const CONTAINERS: Record<string, { net?: string; labels?: Record<string, string>
   'c-target': { labels: grant('cdn2.provider.test') },
   'c-v6': { labels: grant('v6.example.test') },
   'b-br': { net: 'bridge', labels: grant('bridge.example.test') },
+  'c-race': { labels: grant('*.race.example.test') },
 };
 
 describe('flows by DNS name: dns: grants open what the answers name, from the first connection', () => {
@@ -78,6 +85,7 @@ describe('flows by DNS name: dns: grants open what the answers name, from the fi
   beforeAll(async () => {
     bed = await createBed({ dns: { zone: ZONE }, startGate: true });
     dns = bed.dns!.server;
+    for (let i = 0; i < 20; i++) await bed.topology.world.netns.addAddress('eth0', `${RACE(i)}/24`);
     await bed.createNetwork({ name: 'dn', subnets: ['10.10.201.0/24', 'fd00:201::/64'] });
     for (const s of await Promise.all(
       Object.entries(CONTAINERS).map(([name, spec]) => bed.startServer({ name, networks: [spec.net ?? 'dn'], labels: spec.labels ?? {} })),
@@ -100,6 +108,8 @@ describe('flows by DNS name: dns: grants open what the answers name, from the fi
       to('c-v6', S1.ipv6, PORT, state),
       to('c-v6', S2.ipv6, PORT, state),
       to('b-br', S1.ipv4, PORT, state),
+      to('c-race', RACE(0), PORT, state),
+      to('c-race', RACE(19), PORT, state),
     ];
     await check(cells('open'));
     moatd = await startDnsMoatd(bed);
@@ -119,6 +129,18 @@ describe('flows by DNS name: dns: grants open what the answers name, from the fi
       // The name is the grant: a container holding the same grant gets the address too, without asking.
       to('c-share', S1.ipv4, PORT, 'open'),
     ]);
+  });
+
+  it('has the address in the kernel before the answer leaves: a connect the moment the answer is decoded opens, 20 of 20', async () => {
+    // dns-ask in c-race's namespace asks the forwarder itself and connects within microseconds of
+    // the answer (no Docker resolver, no process in between); each name answers a fresh address.
+    const enter = await inContainer(bed.engine.docker, c['c-race']!.id);
+    const got: string[] = [];
+    for (let i = 0; i < 20; i++) {
+      const a = await askOnce(enter, bed.dns!.listen, `race-${i}.race.example.test`, 'A', ['--connect', String(PORT)]);
+      got.push(`race-${i}: ${a.answers?.map((x) => x.data).join(',')} ${a.connected ? 'open' : `closed ${a.connectError ?? a.error}`}`);
+    }
+    expect(got).toEqual(Array.from({ length: 20 }, (_, i) => `race-${i}: ${RACE(i)} open`));
   });
 
   it('matches an exact name exactly, and `*.` over one label and several but not the suffix itself', async () => {

@@ -6,6 +6,9 @@
 //   node dns-ask.ts --server ADDR [--port 53] [--proto udp|tcp] [--timeout-ms 2000]
 //     --name N [--type A|AAAA] [--count K]   K queries one after another, one JSON line each:
 //                                            {"ms":…,"rcode":…,"answers":[{type,name,ttl,data}]} or {"ms":…,"error":…}
+//       [--connect PORT]                     and, the moment each answer is decoded, a TCP connect to its last
+//                                            A/AAAA address (no resolver, no process in between): adds
+//                                            "connected": true | false, "connectError": CODE
 //     --names-file F [--concurrency C]       one query per line of F (NAME or NAME TYPE), one summary line:
 //                                            {"ok":…,"failed":…,"ms":…,"rcodes":{…}}
 //     --raw HEX [--count K]                  K UDP datagrams of those bytes, no wait: {"sent":K}
@@ -34,6 +37,7 @@ const { values: o } = parseArgs({
     raw: { type: 'string' },
     hold: { type: 'string' },
     'hold-ms': { type: 'string', default: '1000' },
+    connect: { type: 'string' },
   },
 });
 const server = o.server ?? '';
@@ -116,6 +120,21 @@ async function ask(name: string, type: string): Promise<Outcome> {
 
 const print = (x: unknown) => process.stdout.write(`${JSON.stringify(x)}\n`);
 
+/** A TCP connect to address:port at once: opened, or the error's code (ECONNREFUSED: a reject). */
+function connectNow(address: string, to: number): Promise<{ connected: boolean; connectError?: string }> {
+  return new Promise((resolve) => {
+    const sock = connect({ host: address, port: to });
+    const timer = setTimeout(() => done({ connected: false, connectError: 'timeout' }), timeoutMs);
+    const done = (r: { connected: boolean; connectError?: string }) => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(r);
+    };
+    sock.on('connect', () => done({ connected: true }));
+    sock.on('error', (err: NodeJS.ErrnoException) => done({ connected: false, connectError: err.code ?? err.message }));
+  });
+}
+
 /** One TCP connection: writes `bytes`, resolves when the server closes it or after `waitMs`. */
 function tcpSession(bytes: Buffer, waitMs: number): Promise<{ opened: boolean; closed: boolean; got: number }> {
   return new Promise((resolve) => {
@@ -174,5 +193,9 @@ if (o.hold !== undefined) {
   print({ ok, failed: queries.length - ok, ms: performance.now() - t0, rcodes });
 } else {
   if (!o.name) throw new Error('--name, --names-file or --raw is required');
-  for (let i = 0; i < Number(o.count); i++) print(await ask(o.name, o.type));
+  for (let i = 0; i < Number(o.count); i++) {
+    const r = await ask(o.name, o.type);
+    const address = r.answers?.filter((a) => a.type === 'A' || a.type === 'AAAA').at(-1)?.data;
+    print(o.connect !== undefined && address ? { ...r, ...(await connectNow(address, Number(o.connect))) } : r);
+  }
 }

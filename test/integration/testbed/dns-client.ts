@@ -28,6 +28,9 @@ export interface DnsAnswer {
   readonly id?: number;
   readonly answers?: readonly { readonly type: string; readonly name: string; readonly ttl?: number; readonly data: string }[];
   readonly error?: string;
+  /** With --connect: the TCP connect made the moment the answer was decoded. */
+  readonly connected?: boolean;
+  readonly connectError?: string;
 }
 
 /** Runs dns-ask with `args` (see its header); its JSON lines. */
