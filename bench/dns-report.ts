@@ -17,9 +17,9 @@ const table = (head: readonly string[], rows: readonly (readonly string[])[]) =>
 
 export function renderDns(d: DnsBenchResult): string {
   const out: string[] = ['## Egress by DNS name (issue 13)\n'];
-  const failures = d.moat.of - d.moat.opened;
+  const failures = d.moat.of - d.moat.opened + (d.tight ? d.tight.moat.of - d.tight.moat.opened : 0);
   out.push(
-    `**Target: 0 failures for a container that connects right after its lookup — ${failures === 0 ? 'met' : '**missed**'}** (moat ${d.moat.opened}/${d.moat.of}).\n`,
+    `**Target: 0 failures for a container that connects right after its lookup — ${failures === 0 ? 'met' : '**missed**'}** (moat ${d.moat.opened}/${d.moat.of}${d.tight ? `, and ${d.tight.moat.opened}/${d.tight.moat.of} for the strictest client below` : ''}).\n`,
   );
   out.push(
     "A running container runs one busybox `wget` by name, no retry (Docker's resolver → the forwarder → the bed's DNS server in world); every run asks a name never asked before, answered with a world address whose previous answer has expired (TTL 1 s), so under moat each connection needs the address learned before the answer reached the container (network egress `none`, grant `dns:*.bench.example.test:8443`). Time: from the answer leaving the forwarder (moatd's `dns_learned` line, logged after the ipset add and before the reply; pino, ms resolution) to the connection reaching the world server (a stamp server there); under Docker's own firewall there is no forwarder: a test DNS server at the same address stands in, and its receipt of the query counts. The two engines' runs interleaved. ms, median / p95 (min–max).\n",
@@ -34,7 +34,18 @@ export function renderDns(d: DnsBenchResult): string {
       [row("Docker's own firewall (a stand-in DNS server)", d.native), row('moat (its forwarder learns, then answers)', d.moat)],
     ),
   );
-  const failed = [...d.moat.failures.map((f) => `moat: ${f}`), ...d.native.failures.map((f) => `native: ${f}`)];
+  if (d.tight) {
+    const t = d.tight;
+    out.push(
+      `\nThe strictest client, in the same runs: \`dns-ask\` in the container's namespace asks the forwarder (on native the stand-in) itself and connects the moment it decodes the answer, no resolver and no process in between, each run a fresh address: moat **${t.moat.opened}/${t.moat.of}**, Docker's own firewall ${t.native.opened}/${t.native.of}.`,
+    );
+  }
+  const failed = [
+    ...d.moat.failures.map((f) => `moat: ${f}`),
+    ...d.native.failures.map((f) => `native: ${f}`),
+    ...(d.tight?.moat.failures ?? []).map((f) => `moat, strictest client: ${f}`),
+    ...(d.tight?.native.failures ?? []).map((f) => `native, strictest client: ${f}`),
+  ];
   if (failed.length > 0) out.push(`\nFailed runs:\n\n${failed.map((f) => `- ${f}`).join('\n')}`);
   out.push('');
 

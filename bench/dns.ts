@@ -8,6 +8,9 @@
 //     each run asks a name never asked before, answered with one of POOL world
 //     addresses whose last answer has expired (TTL 1 s), so on moat every run needs the
 //     forwarder to have learned the address before the answer reached the container.
+//     The same run also asks `tI.bench.example.test` (another fresh address) with dns-ask in
+//     the container's namespace, straight to the forwarder, and connects the moment the
+//     answer is decoded (no resolver, no process in between): the strictest client.
 //     Failures counted (target 0); time from the answer leaving the forwarder (moatd's
 //     `dns_learned` line, logged after the ipset add and before the reply; on native the
 //     stand-in's receipt of the query, it replies at once) to the connection reaching
@@ -26,7 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { createBed, type Bed } from '../test/integration/testbed/bed.js';
 import { execInContainer } from '../test/integration/testbed/container-exec.js';
 import { WORLD_DNS } from '../test/integration/testbed/dns-bed.js';
-import { dnsAsk, inContainer, type DnsAnswer } from '../test/integration/testbed/dns-client.js';
+import { askOnce, dnsAsk, inContainer, type DnsAnswer, type Enter } from '../test/integration/testbed/dns-client.js';
 import type { DnsRecord, DnsZone } from '../test/integration/testbed/dns-zone.js';
 import type { Moatd } from '../test/integration/testbed/moatd.js';
 import { terminate } from '../test/integration/testbed/processes.js';
@@ -58,9 +61,17 @@ export interface AnswerToConnection {
   readonly failures: readonly string[];
 }
 
+export interface TightConnects {
+  readonly opened: number;
+  readonly of: number;
+  readonly failures: readonly string[];
+}
+
 export interface DnsBenchResult {
   readonly moat: AnswerToConnection;
   readonly native: AnswerToConnection;
+  /** dns-ask --connect: a connect the moment the answer is decoded (absent in results before it). */
+  readonly tight?: { readonly moat: TightConnects; readonly native: TightConnects };
   readonly latency: {
     readonly direct: readonly number[];
     readonly forwarder: readonly number[];
@@ -85,7 +96,9 @@ export interface DnsBenchResult {
 const POOL = 20;
 const PORT = 8443;
 const pool = (i: number) => `203.0.113.${100 + (i % POOL)}`;
+const tightPool = (i: number) => `203.0.113.${100 + POOL + (i % POOL)}`;
 const runName = (i: number) => `r${i}.bench.example.test`;
+const tightName = (i: number) => `t${i}.bench.example.test`;
 const bulkName = (i: number) => `n${i}.bulk.example.test`;
 const bulkAddress = (i: number) => `198.${18 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
 const mb = (kb: number) => Math.round(kb / 102.4) / 10;
@@ -96,7 +109,10 @@ function zone(runs: number, bulk: number): DnsZone {
     'lat.bench.example.test': [{ type: 'A', value: '203.0.113.11', ttl: 60 }],
     'free.example.test': [{ type: 'A', value: '203.0.113.11', ttl: 60 }],
   };
-  for (let i = 0; i < runs; i++) records[runName(i)] = [{ type: 'A', value: pool(i), ttl: 1 }];
+  for (let i = 0; i < runs; i++) {
+    records[runName(i)] = [{ type: 'A', value: pool(i), ttl: 1 }];
+    records[tightName(i)] = [{ type: 'A', value: tightPool(i), ttl: 1 }];
+  }
   for (let i = 0; i < bulk; i++) records[bulkName(i)] = [{ type: 'A', value: bulkAddress(i), ttl: 3600 }];
   return { records };
 }
@@ -105,6 +121,8 @@ interface Side {
   readonly bed: Bed;
   readonly asker: string;
   readonly stamps: { t: number; to: string }[];
+  /** The asker's network namespace, for dns-ask. */
+  readonly enter: Enter;
   /** When the answer for `name` left the forwarder (wall ms), once it did. */
   answeredAt(name: string): number | null;
 }
@@ -140,7 +158,10 @@ async function makeSide(
     await disposeBed(bed, o.log);
   };
   onStop(stop);
-  for (let k = 0; k < POOL; k++) await bed.topology.world.netns.addAddress('eth0', `${pool(k)}/24`);
+  for (let k = 0; k < POOL; k++) {
+    await bed.topology.world.netns.addAddress('eth0', `${pool(k)}/24`);
+    await bed.topology.world.netns.addAddress('eth0', `${tightPool(k)}/24`);
+  }
   const stamps = await startStamps(bed);
   stopStamps = stamps.stop;
   await bed.createNetwork({ name: 'dns-closed', subnets: ['172.31.1.0/24'], labels: { 'moat.egress': 'none' } });
@@ -167,7 +188,14 @@ async function makeSide(
     }
     return standIn!.queries.find((q) => q.name === name && q.type === 'A')?.t ?? null;
   };
-  return { side: { bed, asker: asker.id, stamps: stamps.stamps, answeredAt }, moatd };
+  const enter = await inContainer(bed.engine.docker, asker.id);
+  return { side: { bed, asker: asker.id, stamps: stamps.stamps, enter, answeredAt }, moatd };
+}
+
+/** The strictest client on one side: dns-ask asks the forwarder (or the stand-in) and connects at once. */
+async function tightOnce(side: Side, i: number): Promise<{ ok: boolean; why: string }> {
+  const a = await askOnce(side.enter, side.bed.dns!.listen, tightName(i), 'A', ['--connect', String(PORT)]);
+  return a.connected ? { ok: true, why: '' } : { ok: false, why: `${tightName(i)}: ${a.rcode ?? ''} ${a.connectError ?? a.error ?? ''}` };
 }
 
 /** One run on one side: a new name, one wget, the verdict and the time. */
@@ -197,13 +225,19 @@ export async function runDns(o: DnsBenchOptions): Promise<DnsBenchResult> {
 
     // (a) answer-to-connection, interleaved, each address reused only after its TTL.
     const results = { moat: [] as Awaited<ReturnType<typeof runOnce>>[], native: [] as Awaited<ReturnType<typeof runOnce>>[] };
+    const tight = { moat: [] as { ok: boolean; why: string }[], native: [] as { ok: boolean; why: string }[] };
     const lastUse = new Map<string, number>();
     for (let i = 0; i < total; i++) {
       const wait = (lastUse.get(pool(i)) ?? 0) + 2_500 - Date.now();
       if (wait > 0) await sleep(wait);
       for (const mode of i % 2 === 0 ? (['moat', 'native'] as const) : (['native', 'moat'] as const)) {
-        const r = await runOnce((mode === 'moat' ? moat : native).side, i);
-        if (i >= o.warmup) results[mode].push(r);
+        const side = (mode === 'moat' ? moat : native).side;
+        const r = await runOnce(side, i);
+        const t = await tightOnce(side, i);
+        if (i >= o.warmup) {
+          results[mode].push(r);
+          tight[mode].push(t);
+        }
       }
       lastUse.set(pool(i), Date.now());
     }
@@ -266,7 +300,19 @@ export async function runDns(o: DnsBenchOptions): Promise<DnsBenchResult> {
       peakMb: mb(await peakRssKb(m.pid)),
     };
     say(`[dns] ${memory.learned ?? 'n/a'} learned in ${askS} s; RSS ${memory.rssMbBefore} -> ${memory.rssMbAfter} MB`);
-    return { moat: summary(results.moat), native: summary(results.native), latency: { ...latency, failed }, memory, loadavg: load() };
+    const tightOf = (rs: readonly { ok: boolean; why: string }[]) => ({
+      opened: rs.filter((r) => r.ok).length,
+      of: rs.length,
+      failures: rs.filter((r) => !r.ok).map((r) => r.why),
+    });
+    return {
+      moat: summary(results.moat),
+      native: summary(results.native),
+      tight: { moat: tightOf(tight.moat), native: tightOf(tight.native) },
+      latency: { ...latency, failed },
+      memory,
+      loadavg: load(),
+    };
   } finally {
     say('[dns] tearing down');
     await teardown();
