@@ -10,16 +10,20 @@
 //            interleaved runs, first connections on every engine, and the
 //            gate's cost per runtime call (section gate-cost, no engine);
 //   gate-scale — the gate on a host of 1,000 real containers: gated vs
-//            ungated start-to-reachable on the same engine and moatd.
+//            ungated start-to-reachable on the same engine and moatd;
+//   dns    — egress by DNS name (issue 13): answer-to-connection beside Docker's
+//            own firewall, forwarder latency beside the upstream, memory with
+//            10,000 learned addresses (dns.ts).
 // Writes bench/results/<stamp>.json, latest.json and latest.md; prints the
 // summary. Options: --quick (few runs, small sizes, for trying it out),
-// --only scale,native,floor,moat,gate,gate-cost,gate-scale, --runs N.
+// --only scale,native,floor,moat,gate,gate-cost,gate-scale,dns, --runs N.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { installAbortHandlers, isAborting } from './abort.js';
 import { runIncremental, type IncrementalResult } from './incremental.js';
+import { runDns, type DnsBenchResult } from './dns.js';
 import { runEngines, type EngineResult } from './engine-section.js';
 import { runGateCost, type GateCostResult } from './gate-cost.js';
 import { runGateScale, type GateScaleResult } from './gate-scale.js';
@@ -32,7 +36,7 @@ import type { FootprintResult } from './synthetic-footprint.js';
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
-    only: { type: 'string', default: 'scale,native,floor,moat,gate,gate-cost,gate-scale' },
+    only: { type: 'string', default: 'scale,native,floor,moat,gate,gate-cost,gate-scale,dns' },
     runs: { type: 'string' },
   },
 });
@@ -58,6 +62,7 @@ const incremental: IncrementalResult[] = [];
 let footprint: FootprintResult[] = [];
 let gateCost: GateCostResult | null = null;
 let gateScale: GateScaleResult | null = null;
+let dns: DnsBenchResult | null = null;
 const engines: EngineResult[] = [];
 const errors: string[] = [];
 const sectionTimes: Record<string, number> = {};
@@ -132,6 +137,18 @@ await section('gate-scale', async () => {
   gateScale = await runGateScale({ containers: quick ? 100 : 1000, networks: 10, runs: quick ? 5 : Math.min(runs, 20), warmup: 2, moatdBin, wrapperBin, log });
 });
 
+await section('dns', async () => {
+  dns = await runDns({
+    runs: Math.min(runs, quick ? 5 : 30),
+    warmup: 2,
+    latencyRounds: quick ? 3 : 10,
+    latencyPerRound: quick ? 20 : 100,
+    bulk: quick ? 1_000 : 10_000,
+    moatdBin,
+    log,
+  });
+});
+
 if (isAborting()) {
   // The signal handler is tearing down and will exit; partial results are not written.
   await new Promise(() => undefined);
@@ -151,6 +168,7 @@ const result = {
   engines,
   gateCost,
   gateScale,
+  dns,
 };
 await mkdir(resultsDir, { recursive: true });
 const stamp = result.startedAt.replace(/[:.]/g, '-');

@@ -2,6 +2,8 @@
 // measured numbers (met / missed), then every table. Medians with min/max;
 // p95 where the issue asks for it.
 import type { BurstResult } from './burst.js';
+import type { DnsBenchResult } from './dns.js';
+import { renderDns } from './dns-report.js';
 import type { EngineResult } from './engine-section.js';
 import { FIRST_CASES, TOGETHER, type FirstCase } from './first-connection.js';
 import type { GateCostResult } from './gate-cost.js';
@@ -29,6 +31,8 @@ export interface BenchResult {
   readonly gateCost?: GateCostResult | null;
   /** Absent in results written before the gate-scale section. */
   readonly gateScale?: GateScaleResult | null;
+  /** Absent in results written before the dns section (issue 13). */
+  readonly dns?: DnsBenchResult | null;
 }
 
 const ENGINE_LABEL: Record<string, string> = {
@@ -579,5 +583,6 @@ export function renderReport(r: BenchResult): string {
     );
     out.push('');
   }
+  if (r.dns) out.push(renderDns(r.dns));
   return `${out.join('\n')}\n`;
 }

@@ -3,23 +3,24 @@
 # test/integration/testbed/engine-choice.ts), one engine at a time:
 #
 #   28.5   the whole integration suite
-#   26.1   every test that runs moat against an engine: flows-*, faults-*, start-gate*,
+#   26.1   every test that runs moat against an engine: flows-* (flows-dns* too), faults-*, start-gate*,
 #   20.10  default-matrix, the default bridge, doctor, status, lockdown, IPv6 fail-closed,
-#          golden rules in the kernel, policy files, the bed itself
+#          golden rules in the kernel, policy files, the bed itself and its DNS (testbed-dns)
 #          (not: shipping/, examples, cli-consistency, which test packaging
 #          and the CLI's agreement with itself, not the engine)
 #   legacy the legacy iptables backend (scripts/with-iptables-legacy.sh), on 28.5:
 #          golden-kernel (every golden ruleset restored and read back) and
 #          flows-published, flows-gateway (moatd's commits, DNAT and published
-#          ports by real connections); under a minute
+#          ports by real connections), flows-dns (rules that match ipsets);
+#          a minute or two
 #
 # Every engine runs even when one fails; each run opens with a banner naming
 # the engine, and the summary at the end names the engines and the tests that failed.
 # Usage: scripts/test-integration.sh [ENGINE...]  (default: 28.5 26.1 20.10 legacy)
 set -uo pipefail
 cd "$(dirname "$0")/.."
-ENGINE_SET=(flows- faults- start-gate default-matrix default-bridge testbed.test lockdown ipv6-fail-closed cli-doctor cli-status golden-kernel policy-files)
-LEGACY_SET=(golden-kernel flows-published flows-gateway)
+ENGINE_SET=(flows- faults- start-gate default-matrix default-bridge testbed.test testbed-dns lockdown ipv6-fail-closed cli-doctor cli-status golden-kernel policy-files)
+LEGACY_SET=(golden-kernel flows-published flows-gateway flows-dns.test)
 
 engines=("$@")
 [ ${#engines[@]} -gt 0 ] || engines=(28.5 26.1 20.10 legacy)

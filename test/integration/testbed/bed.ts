@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DNS_HOST_LO_ADDRESSES, DNS_WORLD_ADDRESSES, DNS_LISTEN, setUpDns, type BedDns, type DnsBedOptions } from './dns-bed.js';
 import { createDockerNetwork, type DockerNetwork, type NetworkSpec } from './docker-network.js';
 import { startEngine, type Engine, type EngineOptions } from './engine.js';
 import { iptablesBackend } from './iptables-backend.js';
@@ -26,6 +27,12 @@ export interface BedOptions {
   readonly hostHttpPorts?: readonly number[];
   /** Register bin/moat-runc as the engine's default runtime, asking `${dir}/moat.sock` (moatd's socket in the test's config). */
   readonly startGate?: { readonly waitMs?: number } | boolean;
+  /**
+   * The DNS bed (dns-bed.ts): a test DNS server in world, its two servers' addresses,
+   * DNS_LISTEN on the host ns's lo and daemon.json `"dns": [DNS_LISTEN]`; `bed.dns.config`
+   * is moatd's `dns:` key for it.
+   */
+  readonly dns?: DnsBedOptions | boolean;
   readonly run?: Run;
   readonly spawn?: Spawn;
 }
@@ -45,6 +52,8 @@ export interface Bed extends AsyncDisposable {
   readonly topology: Topology;
   readonly engine: Engine;
   readonly image: string;
+  /** Present when created with `dns`. */
+  readonly dns: BedDns | null;
   createNetwork(spec: NetworkSpec): Promise<DockerNetwork>;
   startServer(spec?: ServerSpec): Promise<ServerContainer>;
   startMoatd(options: Omit<MoatdOptions, 'netns' | 'dockerHost' | 'spawn'>): Moatd;
@@ -76,8 +85,18 @@ export async function createBed(options: BedOptions = {}): Promise<Bed> {
 
   try {
     await mkdir(dir, { recursive: true });
-    const topology = await createTopology({ prefix, dir, peerHttpPorts: options.peerHttpPorts, hostHttpPorts: options.hostHttpPorts, run, spawn });
+    const dnsOptions = options.dns === true ? {} : options.dns || null;
+    const topology = await createTopology({
+      prefix,
+      dir,
+      peerHttpPorts: options.peerHttpPorts,
+      hostHttpPorts: options.hostHttpPorts,
+      ...(dnsOptions ? { worldAddresses: DNS_WORLD_ADDRESSES, hostLoAddresses: DNS_HOST_LO_ADDRESSES } : {}),
+      run,
+      spawn,
+    });
     cleanups.push(async () => void forced.push(...(await topology.dispose())));
+    const dns = dnsOptions ? await setUpDns(topology, dir, dnsOptions, spawn, (cleanup) => cleanups.push(cleanup)) : null;
     const gate = options.startGate
       ? {
           runtimes: {
@@ -96,7 +115,7 @@ export async function createBed(options: BedOptions = {}): Promise<Bed> {
       : {};
     const engine = await startEngine({
       ...options.engine,
-      daemonJson: { ...gate, ...options.engine?.daemonJson },
+      daemonJson: { ...gate, ...(dns ? { dns: [DNS_LISTEN] } : {}), ...options.engine?.daemonJson },
       netns: topology.host,
       dir: join(dir, 'e'),
       name: prefix,
@@ -118,6 +137,7 @@ export async function createBed(options: BedOptions = {}): Promise<Bed> {
       topology,
       engine,
       image,
+      dns,
       async createNetwork(spec) {
         const network = await createDockerNetwork(engine.docker, spec);
         cleanups.push(() => network.remove());

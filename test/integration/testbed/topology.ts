@@ -19,6 +19,11 @@
  * - Each peer runs busybox httpd on `peerHttpPorts` (default 80); the host
  *   ns on `hostHttpPorts`, so tests can probe container -> host on the
  *   bridge gateway and on the uplink addresses.
+ * - `worldAddresses` adds addresses to world's eth0 (the DNS bed, dns-bed.ts:
+ *   203.0.113.53 / 2001:db8:77::53 for the name server, .10/.11 and ::10/::11
+ *   for the two servers its names answer), `hostLoAddresses` to the host
+ *   ns's lo (198.51.100.53, TEST-NET-2: where moat's DNS forwarder listens).
+ *   Both live and die with the bed's namespaces.
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -48,6 +53,10 @@ export interface TopologyOptions {
   readonly dir: string;
   readonly peerHttpPorts?: readonly number[];
   readonly hostHttpPorts?: readonly number[];
+  /** More addresses on world's eth0 (CIDR, inside world's /24 or /64). */
+  readonly worldAddresses?: readonly string[];
+  /** Addresses on the host namespace's lo (CIDR, /32 or /128). */
+  readonly hostLoAddresses?: readonly string[];
   readonly run?: Run;
   readonly spawn?: Spawn;
 }
@@ -132,6 +141,8 @@ export async function createTopology(options: TopologyOptions): Promise<Topology
     };
     const lan = await makePeer('lan');
     const world = await makePeer('world');
+    for (const cidr of options.worldAddresses ?? []) await world.netns.addAddress('eth0', cidr);
+    for (const cidr of options.hostLoAddresses ?? []) await host.addAddress('lo', cidr);
     for (const port of options.peerHttpPorts ?? [80]) {
       await serve(lan.netns, port);
       await serve(world.netns, port);
