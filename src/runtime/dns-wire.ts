@@ -2,7 +2,9 @@
 // is the library's; this file only decides what to trust). dns-packet bounds
 // itself: names over 254 bytes, pointers that do not point strictly backwards
 // (so no compression loop) and reads past the end all throw, and every call
-// here is inside a try. What it does not check is done here: a question label
+// here is inside a try. What it does not check is done here: a record whose
+// length runs past the end of the message (dns-packet reads it anyway, an A
+// record cut short decodes as "192.0.2.undefined"), a question label
 // holding a '.' byte (it would print as two labels), a query that is not one
 // plain QUERY question, an answer whose id, QR bit or question differ.
 import dnsPacket, { type Answer, type DecodedPacket } from 'dns-packet';
@@ -27,6 +29,13 @@ export interface Query {
 export type QueryParse = { readonly ok: true; readonly query: Query } | { readonly ok: false; readonly reply: Buffer | null; readonly reason: string };
 
 export const RCODE = { FORMERR: 1, SERVFAIL: 2, NOTIMP: 4 } as const;
+
+/** dns-packet's decode, refusing a message whose records run past its end. */
+function decodeWhole(buf: Buffer): DecodedPacket {
+  const decoded = dnsPacket.decode(buf);
+  if (dnsPacket.decode.bytes > buf.length) throw new Error('a record runs past the end of the message');
+  return decoded;
+}
 
 /** End offset of the question name at `offset` walked label by label (no pointer), or a reason. */
 function questionNameEnd(buf: Buffer, offset: number): number | string {
@@ -67,7 +76,7 @@ export function parseQuery(buf: Buffer): QueryParse {
   }
   let decoded: DecodedPacket;
   try {
-    decoded = dnsPacket.decode(buf);
+    decoded = decodeWhole(buf);
   } catch (err) {
     return { ok: false, reply: errorReply(header, RCODE.FORMERR), reason: `undecodable: ${err instanceof Error ? err.message : String(err)}` };
   }
@@ -83,7 +92,7 @@ export function matchAnswer(buf: Buffer, id: number, question: Question): Decode
   if (buf.length < 12 || buf.readUInt16BE(0) !== id || !(buf.readUInt16BE(2) & 0x8000)) return null;
   let decoded: DecodedPacket;
   try {
-    decoded = dnsPacket.decode(buf);
+    decoded = decodeWhole(buf);
   } catch {
     return null;
   }
