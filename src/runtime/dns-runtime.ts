@@ -10,13 +10,15 @@ import { type CommandRunner } from '../adapters/iptables.js';
 import { Ipset } from '../adapters/ipset.js';
 import type { Config } from '../core/config.js';
 import type { DnsSet } from '../core/dns-name.js';
+import type { Desired } from '../core/desired.js';
 import type { Snapshot } from '../core/model.js';
-import { dnsConfig } from './dns-config.js';
-import { DnsForwarder } from './dns-forwarder.js';
+import { desiredDnsSets, dnsConfig } from './dns-config.js';
+import { type DnsCounters, DnsForwarder } from './dns-forwarder.js';
 import { DnsLearned } from './dns-learned.js';
 import { type DnsListeners, startDnsListeners } from './dns-listeners.js';
 import { parseUpstream, resolvConfUpstreams, type Upstream, withoutSelf } from './dns-upstream.js';
-import { type DnsStatus, dnsStatus } from './dns-status.js';
+import { type DnsSource, type DnsStatus, dnsStatus } from './dns-status.js';
+import type { CommitSets } from './reconciler.js';
 
 export interface DnsRuntimeDeps {
   readonly config: () => Config;
@@ -34,7 +36,7 @@ export interface DnsRuntimeDeps {
   readonly timeoutMs?: number;
 }
 
-export class DnsRuntime {
+export class DnsRuntime implements DnsSource {
   private readonly ipset: NonNullable<DnsRuntimeDeps['ipset']>;
   readonly learned: DnsLearned;
   readonly forwarder: DnsForwarder;
@@ -43,6 +45,10 @@ export class DnsRuntime {
   private clients = new Map<string, string>();
   private sets: readonly DnsSet[] = [];
   private lastIpsetError: string | null = null;
+  /** Sets this moatd created (or found) since the last full run. */
+  private readonly ensured = new Set<string>();
+  /** The set names of the last commit whose stale sets were tidied. */
+  private committedKey: string | null = null;
 
   constructor(private readonly deps: DnsRuntimeDeps) {
     const dns = dnsConfig(deps.config());
@@ -103,16 +109,31 @@ export class DnsRuntime {
     return this.upstreams.map((u) => `${u.family === 6 ? `[${u.host}]` : u.host}:${u.port}`);
   }
 
-  /** Before a commit: the sets its rules reference exist. Throws (the commit must not run without them). */
-  async beforeCommit(sets: readonly DnsSet[]): Promise<void> {
-    await this.ipset.ensureSets(sets);
+  /**
+   * Before a commit: the sets its rules reference exist. Those this moatd
+   * made are trusted on event-only runs; a full run (start, resync, after a
+   * failure) creates them all again (-exist). Throws: the commit must not run without them.
+   */
+  async beforeCommit(desired: Desired, full: boolean): Promise<void> {
+    const sets = desiredDnsSets(desired);
+    const missing = full ? sets : sets.filter((s) => !this.ensured.has(s.name));
+    if (full) this.ensured.clear();
+    if (missing.length === 0) return;
+    await this.ipset.ensureSets(missing);
+    for (const s of missing) this.ensured.add(s.name);
   }
 
   /** After a commit: the forwarder learns for its patterns; sets nothing references are destroyed. Never throws. */
-  async afterCommit(sets: readonly DnsSet[], snapshot: Snapshot | null): Promise<void> {
+  async afterCommit(desired: Desired, full: boolean): Promise<void> {
+    const sets = desiredDnsSets(desired);
+    const key = sets.map((s) => s.name).join(',');
     this.sets = sets;
     this.forwarder.setSets(sets);
-    if (snapshot) this.clients = clientNames(snapshot);
+    this.clients = clientNames(desired.snapshot);
+    // dns: grants off and none rendered by this moatd: ipset is left alone (it need not be installed); `moat flush` removes leftovers.
+    if (sets.length === 0 && !this.committedKey && dnsConfig(this.deps.config()).listen === null) return;
+    if (!full && key === this.committedKey) return;
+    this.committedKey = key;
     try {
       const wanted = new Set(sets.map((s) => s.name));
       const stale = (await this.ipset.listSets('moat-dns')).map((s) => s.name).filter((n) => !wanted.has(n));
@@ -121,14 +142,20 @@ export class DnsRuntime {
           () => this.deps.log.info({ event: 'dns_set_destroyed', set: name }, `ipset ${name} destroyed: no rule references it`),
           (err: unknown) => this.deps.log.warn({ event: 'dns_set_destroy_failed', set: name, err: String(err) }, `could not destroy ipset ${name}`),
         );
+        this.ensured.delete(name);
       }
       this.learned.forget(stale);
       this.lastIpsetError = null;
     } catch (err) {
-      // ipset missing on a host without dns: grants: said once, not every reconcile.
+      // Said once, not every resync.
       if (String(err) !== this.lastIpsetError) this.deps.log.warn({ event: 'dns_set_list_failed', err: String(err) }, 'cannot list ipsets');
       this.lastIpsetError = String(err);
     }
+  }
+
+  /** The reconciler's hooks around each commit. */
+  commitSets(): CommitSets {
+    return { before: (d, full) => this.beforeCommit(d, full), after: (d, full) => this.afterCommit(d, full) };
   }
 
   status(): DnsStatus {
@@ -142,6 +169,15 @@ export class DnsRuntime {
       counters: this.forwarder.counters,
       wallClock: this.deps.wallClock,
     });
+  }
+
+  counters(): Readonly<DnsCounters> {
+    return this.forwarder.counters;
+  }
+
+  /** Learned entries per set name, unexpired (metrics). */
+  setSizes(): ReadonlyMap<string, number> {
+    return this.learned.sizes();
   }
 
   async stop(): Promise<void> {

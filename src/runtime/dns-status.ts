@@ -27,6 +27,13 @@ export interface DnsStatus {
   readonly dropped: number;
 }
 
+/** What status and metrics read from the DNS runtime (the daemon hands it over at start). */
+export interface DnsSource {
+  status(): DnsStatus;
+  counters(): Readonly<DnsCounters>;
+  setSizes(): ReadonlyMap<string, number>;
+}
+
 export const DNS_OFF: DnsStatus = { enabled: false, listen: null, upstream: [], grants: [], queries: 0, answersLearned: 0, upstreamFailures: 0, dropped: 0 };
 
 export function dnsStatus(input: {
