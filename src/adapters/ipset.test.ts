@@ -35,6 +35,13 @@ describe('Ipset', () => {
     ]);
   });
 
+  it('deletes entries before adding, in the same restore', async () => {
+    const { calls, ipset } = fake();
+    await ipset.addEntries([{ set: v4, address: '192.0.2.3', timeoutS: 60 }], [{ set: v4, address: '192.0.2.1' }]);
+    expect(calls[0]!.input).toBe(`del ${v4} 192.0.2.1\nadd ${v4} 192.0.2.3 timeout 60\n`);
+    await expect(ipset.addEntries([], [{ set: v4, address: '192.0.2.1\nflush' }])).rejects.toThrow(IpsetError);
+  });
+
   it('refuses foreign names, bad or wrong-family addresses and permanent timeouts before running anything', async () => {
     const { calls, ipset } = fake();
     await expect(ipset.destroySets(['docker-set'])).rejects.toThrow(IpsetError);

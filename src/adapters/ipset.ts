@@ -63,10 +63,14 @@ export class Ipset {
     await this.exec(['restore', '-exist'], text);
   }
 
-  /** Adds (or refreshes the timeout of) every entry in one `ipset restore -exist`. */
-  async addEntries(entries: readonly SetEntry[]): Promise<void> {
-    if (entries.length === 0) return;
-    await this.exec(['restore', '-exist'], entries.map(checkEntry).join(''));
+  /**
+   * Adds (or refreshes the timeout of) every entry in one `ipset restore
+   * -exist`, after deleting `remove` (room in a full set: its maxelem is 65,536).
+   */
+  async addEntries(entries: readonly SetEntry[], remove: readonly Omit<SetEntry, 'timeoutS'>[] = []): Promise<void> {
+    if (entries.length === 0 && remove.length === 0) return;
+    const del = remove.map((e) => checkEntry({ ...e, timeoutS: 1 }).replace(/^add (\S+ \S+) timeout 1\n$/, 'del $1\n'));
+    await this.exec(['restore', '-exist'], [...del, ...entries.map(checkEntry)].join(''));
   }
 
   /** Destroys each set; one still referenced by a rule fails (the kernel refuses). */

@@ -213,6 +213,7 @@ export class Daemon {
     }
     this.config = config;
     await this.policies.load();
+    await this.dns?.reconfigure();
     if (this.resync) {
       clearInterval(this.resync);
       this.resync = setInterval(() => void this.scheduler?.request('resync'), config.reconcile.resyncIntervalS * 1000);

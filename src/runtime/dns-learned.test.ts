@@ -12,12 +12,15 @@ const v4 = dnsSetName('api.example.com', 4);
 const v6 = dnsSetName('api.example.com', 6);
 
 function fakeIpset() {
-  const calls = { ensured: [] as DnsSet[][], added: [] as SetEntry[][] };
+  const calls = { ensured: [] as DnsSet[][], added: [] as SetEntry[][], removed: [] as Omit<SetEntry, 'timeoutS'>[][] };
   return {
     calls,
     ipset: {
       ensureSets: async (s: readonly DnsSet[]) => void calls.ensured.push([...s]),
-      addEntries: async (e: readonly SetEntry[]) => void calls.added.push([...e]),
+      addEntries: async (e: readonly SetEntry[], r: readonly Omit<SetEntry, 'timeoutS'>[] = []) => {
+        calls.added.push([...e]);
+        if (r.length > 0) calls.removed.push([...r]);
+      },
     },
   };
 }
@@ -65,12 +68,15 @@ describe('DnsLearned', () => {
     expect(t.entries(v4)).toEqual([]);
   });
 
-  it('holds at most maxPerSet addresses per set: the least recently refreshed goes', async () => {
-    const t = new DnsLearned({ ...fakeIpset(), wallClock: () => 0, stateFile: null, log, maxPerSet: 2 });
+  it('holds at most maxPerSet addresses per set: the least recently refreshed goes, from the kernel set too', async () => {
+    const { ipset, calls } = fakeIpset();
+    const t = new DnsLearned({ ipset, wallClock: () => 0, stateFile: null, log, maxPerSet: 2 });
     await t.learn([req('192.0.2.1', 60), req('192.0.2.2', 60)]);
     await t.learn([req('192.0.2.1', 60)]); // refreshed: now the newest
+    expect(calls.removed).toEqual([]);
     await t.learn([req('192.0.2.3', 60)]);
     expect(t.entries(v4).map((e) => e.address)).toEqual(['192.0.2.1', '192.0.2.3']);
+    expect(calls.removed).toEqual([[{ set: v4, address: '192.0.2.2' }]]);
   });
 
   it('persists to the state file and restores: sets created first, unexpired entries re-added with the remaining TTL', async () => {

@@ -58,14 +58,40 @@ export class DnsLearned {
 
   constructor(private readonly deps: DnsLearnedDeps) {}
 
-  /** Adds the entries to the kernel sets (throws when ipset fails), then to the table. */
+  /**
+   * Adds the entries to the kernel sets (throws when ipset fails), then to
+   * the table. A set that would go past its bound loses its oldest entries
+   * in the same ipset call: a full set would refuse every new address.
+   */
   async learn(entries: readonly LearnRequest[]): Promise<void> {
-    await this.deps.ipset.addEntries(entries.map((e) => ({ set: e.set, address: e.address, timeoutS: e.ttlS })));
+    await this.deps.ipset.addEntries(
+      entries.map((e) => ({ set: e.set, address: e.address, timeoutS: e.ttlS })),
+      this.evictions(entries),
+    );
     const now = this.deps.wallClock();
     for (const e of entries) {
       this.put({ pattern: e.pattern, set: e.set, address: e.address, family: e.family, name: e.name, expiresAt: now + e.ttlS * 1000, askedBy: e.askedBy });
     }
     this.schedulePersist();
+  }
+
+  /** The oldest entries to drop so that each set stays within maxPerSet once `entries` are in. */
+  private evictions(entries: readonly LearnRequest[]): { set: string; address: string }[] {
+    const max = this.deps.maxPerSet ?? 65_536;
+    const out: { set: string; address: string }[] = [];
+    for (const set of new Set(entries.map((e) => e.set))) {
+      const table = this.sets.get(set);
+      if (!table) continue;
+      const incoming = new Set(entries.filter((e) => e.set === set).map((e) => e.address));
+      let size = table.size + [...incoming].filter((a) => !table.has(a)).length;
+      for (const addr of table.keys()) {
+        if (size <= max) break;
+        if (incoming.has(addr)) continue;
+        out.push({ set, address: addr });
+        size--;
+      }
+    }
+    return out;
   }
 
   private put(e: LearnedEntry): void {

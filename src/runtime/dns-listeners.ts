@@ -58,11 +58,18 @@ function bindTcp(server: Server, host: string, port: number): Promise<void> {
 /** Binds UDP and TCP on host:port (the same port for both); throws what the bind threw. */
 export async function startDnsListeners(forwarder: DnsForwarder, host: string, port: number, log: Logger): Promise<DnsListeners> {
   const udp = createSocket({ type: host.includes(':') ? 'udp6' : 'udp4' });
+  let closed = false;
   const bound = await bindUdp(udp, host, port);
   udp.on('error', (err) => log.warn({ event: 'dns_socket_error', err: String(err) }, 'DNS UDP socket error'));
   udp.on('message', (msg, rinfo) => {
     void forwarder.handle(msg, rinfo.address, 'udp').then((reply) => {
-      if (reply) udp.send(reply, rinfo.port, rinfo.address, () => undefined);
+      if (!reply || closed) return;
+      try {
+        udp.send(reply, rinfo.port, rinfo.address, () => undefined);
+      } catch (err) {
+        // A socket closed meanwhile (stop, reload) throws at once.
+        log.debug({ event: 'dns_socket_error', err: String(err) }, 'DNS reply not sent');
+      }
     });
   });
   const conns = new Set<Socket>();
@@ -83,6 +90,8 @@ export async function startDnsListeners(forwarder: DnsForwarder, host: string, p
     port: bound,
     close: () =>
       new Promise<void>((resolve) => {
+        if (closed) return resolve();
+        closed = true;
         udp.close();
         tcp.close(() => resolve());
         // Open connections would hold close() until their idle timeout.

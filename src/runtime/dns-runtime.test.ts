@@ -129,3 +129,28 @@ describe('Daemon with dns.listen', () => {
     expect(status.document().dns).toMatchObject({ enabled: false, listen: '192.0.2.1' });
   });
 });
+
+describe('DnsRuntime reconfigure', () => {
+  it('binds again after a reload and answers there; stop is idempotent', async () => {
+    const upstream = await startFakeUpstream((q) => [reply(q, [])]);
+    open.push(upstream);
+    let config = withDns({ listen: null, upstream: [`127.0.0.1:${upstream.port}`] });
+    const rt = new DnsRuntime({
+      config: () => config,
+      run: async () => ({ stdout: '', stderr: '', exitCode: 0 }),
+      log: captureLogger().log,
+      now: () => performance.now(),
+      wallClock: () => 0,
+      port: 0,
+      ipset: fakeIpset().ipset,
+    });
+    await rt.start();
+    expect(rt.port).toBeNull();
+    config = withDns({ listen: '127.0.0.1', upstream: [`127.0.0.1:${upstream.port}`] });
+    await rt.reconfigure();
+    expect(decodeReply((await askUdp(rt.port!, query('a.example.com')))!).rcode).toBe('NOERROR');
+    await rt.stop();
+    await rt.stop();
+    expect(rt.port).toBeNull();
+  });
+});

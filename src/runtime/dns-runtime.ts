@@ -79,9 +79,28 @@ export class DnsRuntime implements DnsSource {
     await this.learned
       .restore()
       .catch((err: unknown) => log.warn({ event: 'dns_state_restore_failed', err: String(err) }, 'learned DNS addresses not restored'));
+    await this.bind();
+  }
+
+  /** After a config reload (SIGHUP): binds again (dns.listen or dns.upstream may have changed). Never throws. */
+  async reconfigure(): Promise<void> {
+    if (this.listeners === null && dnsConfig(this.deps.config()).listen === null) return;
+    await this.listeners?.close();
+    this.listeners = null;
+    await this.bind();
+  }
+
+  private async bind(): Promise<void> {
+    const { log } = this.deps;
     const dns = dnsConfig(this.deps.config());
     if (dns.listen === null) return;
-    await this.loadUpstreams(dns.listen, dns.upstream);
+    try {
+      await this.loadUpstreams(dns.listen, dns.upstream);
+    } catch (err) {
+      // CORE's config schema checks dns.upstream; until it does, a bad entry is said here.
+      log.error({ event: 'dns_listen_failed', listen: dns.listen, err: String(err) }, 'DNS forwarder not started: bad dns.upstream');
+      return;
+    }
     try {
       this.listeners = await startDnsListeners(this.forwarder, dns.listen, this.deps.port ?? 53, log);
       log.info({ event: 'dns_listening', listen: dns.listen, upstreams: this.upstreamTexts() }, `DNS forwarder on ${dns.listen} port ${this.listeners.port}`);
