@@ -156,14 +156,19 @@ export class DnsRuntime implements DnsSource {
     try {
       const wanted = new Set(sets.map((s) => s.name));
       const stale = (await this.ipset.listSets('moat-dns')).map((s) => s.name).filter((n) => !wanted.has(n));
+      const destroyed: string[] = [];
       for (const name of stale) {
-        await this.ipset.destroySets([name]).then(
-          () => this.deps.log.info({ event: 'dns_set_destroyed', set: name }, `ipset ${name} destroyed: no rule references it`),
-          (err: unknown) => this.deps.log.warn({ event: 'dns_set_destroy_failed', set: name, err: String(err) }, `could not destroy ipset ${name}`),
-        );
-        this.ensured.delete(name);
+        try {
+          await this.ipset.destroySets([name]);
+          destroyed.push(name);
+          this.ensured.delete(name);
+          this.deps.log.info({ event: 'dns_set_destroyed', set: name }, `ipset ${name} destroyed: no rule references it`);
+        } catch (err) {
+          // Still referenced (by a rule moat did not write, say): tried again at the next full run.
+          this.deps.log.warn({ event: 'dns_set_destroy_failed', set: name, err: String(err) }, `could not destroy ipset ${name}`);
+        }
       }
-      this.learned.forget(stale);
+      this.learned.forget(destroyed);
       this.lastIpsetError = null;
     } catch (err) {
       // Said once, not every resync.
