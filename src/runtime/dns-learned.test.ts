@@ -107,6 +107,12 @@ describe('DnsLearned', () => {
     expect(second.entries(v4)).toMatchObject([{ address: '192.0.2.10', name: 'api.example.com', askedBy: 'web' }]);
   });
 
+  it('writes nothing when it learned nothing (a moatd without dns: grants leaves no state file)', async () => {
+    const file = join(dir, 'none', 'learned.json');
+    await new DnsLearned({ ...fakeIpset(), wallClock: () => 0, stateFile: file, log }).persist();
+    await expect(readFile(file, 'utf8')).rejects.toThrow(/ENOENT/);
+  });
+
   it('a state file with bad entries keeps only the valid ones; an unparsable one is ignored', async () => {
     const file = join(dir, 'learned.json');
     const good = {

@@ -55,6 +55,8 @@ export class DnsLearned {
   private readonly overflowLogged = new Set<string>();
   private timer: NodeJS.Timeout | null = null;
   private writing: Promise<void> = Promise.resolve();
+  /** Changed since the last write: a moatd that learned nothing writes nothing. */
+  private dirty = false;
 
   constructor(private readonly deps: DnsLearnedDeps) {}
 
@@ -162,6 +164,7 @@ export class DnsLearned {
   }
 
   private schedulePersist(): void {
+    this.dirty = true;
     if (!this.deps.stateFile || this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = null;
@@ -175,7 +178,8 @@ export class DnsLearned {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     const file = this.deps.stateFile;
-    if (!file) return Promise.resolve();
+    if (!file || !this.dirty) return this.writing;
+    this.dirty = false;
     this.prune();
     const entries = [...this.sets.values()].flatMap((t) => [...t.values()]).map((e) => ({ ...e, expiresAt: new Date(e.expiresAt).toISOString() }));
     const text = `${JSON.stringify({ version: 1, entries })}\n`;
