@@ -27,12 +27,13 @@ export function parseUpstream(text: string): Upstream {
   return { host: addr.text, port, family: addr.family };
 }
 
-/** The nameservers of a resolv.conf text, minus `listen` itself (port 53): moat must not ask itself. */
+/** The nameservers of a resolv.conf text, minus `listen` itself (port 53): moat must not ask itself. Invalid lines are skipped. */
 export function resolvConfUpstreams(text: string, listen: string | null): Upstream[] {
   const out: Upstream[] = [];
   for (const line of text.split('\n')) {
     const m = /^\s*nameserver\s+(\S+)/.exec(line);
-    const addr = m ? parseAddress(m[1]!.replace(/%.*$/, '')) : null;
+    // A scoped link-local server (fe80::1%eth0) is skipped: moat's upstreams carry no zone.
+    const addr = m ? parseAddress(m[1]!) : null;
     if (addr) out.push({ host: addr.text, port: 53, family: addr.family });
   }
   return withoutSelf(out, listen);
