@@ -50,7 +50,7 @@ export interface DaemonDeps {
   /** Wall-clock milliseconds (learned DNS expiries); default Date.now. */
   readonly wallClock?: () => number;
   /** The DNS forwarder: its port (53; tests bind 0), resolv.conf and ipset stand-ins. */
-  readonly dns?: Pick<DnsRuntimeDeps, 'port' | 'resolvConf' | 'ipset' | 'timeoutMs'>;
+  readonly dns?: Pick<DnsRuntimeDeps, 'port' | 'resolvConf' | 'ipset' | 'timeoutMs' | 'rebindMs'>;
 }
 
 export class Daemon {

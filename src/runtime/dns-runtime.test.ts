@@ -154,3 +154,34 @@ describe('DnsRuntime reconfigure', () => {
     expect(rt.port).toBeNull();
   });
 });
+
+describe('DnsRuntime bind retry', () => {
+  it('a port that is taken is tried again until it is free, logged once', async () => {
+    const { createSocket } = await import('node:dgram');
+    const blocker = createSocket('udp4');
+    await new Promise<void>((r) => blocker.bind(0, '127.0.0.1', r));
+    const port = blocker.address().port;
+    const cap = captureLogger();
+    const config = withDns({ listen: '127.0.0.1', upstream: ['127.0.0.1:9'] });
+    const rt = new DnsRuntime({
+      config: () => config,
+      run: async () => ({ stdout: '', stderr: '', exitCode: 0 }),
+      log: cap.log,
+      now: () => 0,
+      wallClock: () => 0,
+      port,
+      rebindMs: 30,
+      ipset: fakeIpset().ipset,
+    });
+    open.push({ close: () => rt.stop() });
+    await rt.start();
+    expect(rt.port).toBeNull();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(cap.events('dns_listen_failed')).toHaveLength(1);
+    expect(cap.events('dns_listen_failed')[0]!.err).toMatch(/EADDRINUSE/);
+    await new Promise<void>((r) => blocker.close(() => r()));
+    for (let i = 0; i < 50 && rt.port === null; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(rt.port).toBe(port);
+    expect(cap.events('dns_listening')).toHaveLength(1);
+  });
+});

@@ -2,8 +2,9 @@
 // table, and the kernel sets the rules reference. Around each commit: the
 // sets it references are created before it, unreferenced moat-dns sets are
 // destroyed after it, and the forwarder learns for the committed patterns.
-// A forwarder that cannot bind is logged (dns_listen_failed) and moatd goes
-// on enforcing: dns: grants then learn nothing.
+// A forwarder that cannot bind is logged (dns_listen_failed, once) and tried
+// again every 10 s; moatd goes on enforcing, and dns: grants learn nothing
+// meanwhile.
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import { type CommandRunner } from '../adapters/iptables.js';
@@ -34,6 +35,8 @@ export interface DnsRuntimeDeps {
   readonly port?: number;
   readonly ipset?: Pick<Ipset, 'ensureSets' | 'addEntries' | 'destroySets' | 'listSets'>;
   readonly timeoutMs?: number;
+  /** How long after a failed bind it is tried again (default 10 s). */
+  readonly rebindMs?: number;
 }
 
 export class DnsRuntime implements DnsSource {
@@ -41,6 +44,9 @@ export class DnsRuntime implements DnsSource {
   readonly learned: DnsLearned;
   readonly forwarder: DnsForwarder;
   private listeners: DnsListeners | null = null;
+  private bindFailures = 0;
+  private retry: NodeJS.Timeout | null = null;
+  private stopped = false;
   private upstreams: readonly Upstream[] = [];
   private clients = new Map<string, string>();
   private sets: readonly DnsSet[] = [];
@@ -85,6 +91,8 @@ export class DnsRuntime implements DnsSource {
   /** After a config reload (SIGHUP): binds again (dns.listen or dns.upstream may have changed). Never throws. */
   async reconfigure(): Promise<void> {
     if (this.listeners === null && dnsConfig(this.deps.config()).listen === null) return;
+    if (this.retry) clearTimeout(this.retry);
+    this.bindFailures = 0;
     await this.listeners?.close();
     this.listeners = null;
     await this.bind();
@@ -103,12 +111,19 @@ export class DnsRuntime implements DnsSource {
     }
     try {
       this.listeners = await startDnsListeners(this.forwarder, dns.listen, this.deps.port ?? 53, log);
+      this.bindFailures = 0;
       log.info({ event: 'dns_listening', listen: dns.listen, upstreams: this.upstreamTexts() }, `DNS forwarder on ${dns.listen} port ${this.listeners.port}`);
     } catch (err) {
-      log.error(
-        { event: 'dns_listen_failed', listen: dns.listen, err: err instanceof Error ? err.message : String(err) },
-        `cannot listen for DNS on ${dns.listen}: dns: grants learn nothing (moatd keeps enforcing)`,
-      );
+      // The address may not be on the host yet (boot order): tried again every 10 s, logged the first time.
+      if (this.bindFailures++ === 0)
+        log.error(
+          { event: 'dns_listen_failed', listen: dns.listen, err: err instanceof Error ? err.message : String(err) },
+          `cannot listen for DNS on ${dns.listen}: dns: grants learn nothing until it can (moatd keeps enforcing; retrying every 10 s)`,
+        );
+      if (!this.stopped) {
+        this.retry = setTimeout(() => void this.bind(), this.deps.rebindMs ?? 10_000);
+        this.retry.unref();
+      }
     }
   }
 
@@ -205,6 +220,8 @@ export class DnsRuntime implements DnsSource {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.retry) clearTimeout(this.retry);
     await this.listeners?.close();
     this.listeners = null;
     await this.learned.persist();
