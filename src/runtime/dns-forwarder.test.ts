@@ -28,7 +28,7 @@ afterEach(async () => {
 
 async function bed(
   answer: Answerer,
-  opts: { learn?: (e: readonly LearnRequest[]) => Promise<void>; timeoutMs?: number; maxInFlight?: number; upstreams?: number[] } = {},
+  opts: { learn?: (e: readonly LearnRequest[]) => Promise<void>; timeoutMs?: number; maxInFlight?: number; upstreams?: number[]; perClientRate?: number } = {},
 ): Promise<Bed> {
   const upstream = await startFakeUpstream(answer);
   open.push(upstream);
@@ -47,6 +47,7 @@ async function bed(
     now: () => performance.now(),
     timeoutMs: opts.timeoutMs ?? 500,
     maxInFlight: opts.maxInFlight,
+    perClientRate: opts.perClientRate,
   });
   forwarder.setSets(sets('api.example.com', '*.cdn.example.net'));
   const listeners: DnsListeners = await startDnsListeners(forwarder, '127.0.0.1', 0, log);
@@ -237,5 +238,35 @@ describe('DnsForwarder', () => {
     const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => askUdp(b.port, query('api.example.com', 'A', i), 1500)));
     expect(answers.filter((x) => x !== null)).toHaveLength(4);
     expect(b.forwarder.counters.dropped).toBe(6);
+  });
+
+  it("bounds each client's rate: past the burst its queries are dropped and counted", async () => {
+    const b = await bed((q) => [reply(q, [])], { perClientRate: 5 });
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => askUdp(b.port, query('example.org', 'A', i), 1000)));
+    expect(answers.filter((x) => x !== null).length).toBeGreaterThanOrEqual(10);
+    expect(answers.filter((x) => x !== null).length).toBeLessThanOrEqual(11);
+    expect(b.forwarder.counters.dropped).toBe(20 - answers.filter((x) => x !== null).length);
+  });
+
+  it('answers queries pipelined on one TCP connection, each under its own id', async () => {
+    const b = await bed((q) => [reply(q, [a('api.example.com', '192.0.2.10')])]);
+    const { createConnection } = await import('node:net');
+    const s = createConnection({ host: '127.0.0.1', port: b.port });
+    const frame = (m: Buffer) => Buffer.concat([Buffer.from([m.length >> 8, m.length & 0xff]), m]);
+    const ids = await new Promise<number[]>((resolve) => {
+      let buf = Buffer.alloc(0);
+      const got: number[] = [];
+      s.on('data', (c: Buffer) => {
+        buf = Buffer.concat([buf, c]);
+        while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+          got.push(buf.readUInt16BE(2));
+          buf = buf.subarray(2 + buf.readUInt16BE(0));
+        }
+        if (got.length === 3) resolve(got);
+      });
+      s.write(Buffer.concat([frame(query('api.example.com', 'A', 1)), frame(query('api.example.com', 'A', 2)), frame(query('api.example.com', 'A', 3))]));
+    });
+    s.destroy();
+    expect(ids.sort()).toEqual([1, 2, 3]);
   });
 });

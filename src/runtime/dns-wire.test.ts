@@ -1,5 +1,6 @@
 // What dns-packet does with hostile input, and the guards dns-wire adds.
 import dnsPacket from 'dns-packet';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeReply, query, reply } from '../../test/fakes/fake-dns-upstream.js';
 import { chainAddresses, errorReply, matchAnswer, parseQuery } from './dns-wire.js';
@@ -75,5 +76,24 @@ describe('parseQuery, matchAnswer, errorReply', () => {
     const q = dnsPacket.decode(query('api.example.com'));
     const nx = dnsPacket.decode(reply(q, [{ type: 'A', name: 'api.example.com', ttl: 30, class: 'IN', data: '192.0.2.1' }], { rcode: 3 }));
     expect(chainAddresses(nx, 'api.example.com')).toEqual([]);
+  });
+});
+
+describe('arbitrary bytes', () => {
+  it('parseQuery, matchAnswer and chainAddresses never throw, and an error reply is always a well-formed response', () => {
+    const head = query('api.example.com', 'A', 1).subarray(0, 12);
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), fc.boolean(), (bytes, withHeader) => {
+        const buf = withHeader ? Buffer.concat([head, Buffer.from(bytes)]) : Buffer.from(bytes);
+        const p = parseQuery(buf);
+        if (!p.ok && p.reply) expect(decodeReply(p.reply).type).toBe('response');
+        if (p.ok) expect(decodeReply(errorReply(p.query.head, 2)).rcode).toBe('SERVFAIL');
+        const answer = Buffer.from(buf);
+        if (answer.length >= 4) answer[2]! |= 0x80;
+        const m = matchAnswer(answer, answer.length >= 2 ? answer.readUInt16BE(0) : 0, question);
+        if (m) chainAddresses(m, 'api.example.com');
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
