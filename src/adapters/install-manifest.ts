@@ -23,6 +23,8 @@ export const ManifestSchema = z.strictObject({
         iptables: Previous,
         ip6tables: Previous,
         gate: z.strictObject({ defaultRuntime: Previous, moatRuntime: Previous }).optional(),
+        /** "dns" before moat pointed it at dns.listen, and what moat wrote there. */
+        dns: z.strictObject({ previous: Previous, wrote: z.array(z.string()) }).optional(),
       }),
     })
     .nullable(),

@@ -38,6 +38,16 @@ async function controlSocket(configFile: string): Promise<string> {
   }
 }
 
+/** dns.listen from the config (read through a local type until the config schema has the key); null when unset or unreadable. */
+async function dnsListen(configFile: string): Promise<string | null> {
+  try {
+    const config = (await loadConfig(configFile, false)) as { dns?: { listen?: string | null } };
+    return config.dns?.listen ?? null;
+  } catch {
+    return null;
+  }
+}
+
 export async function planInstall(o: InstallOptions): Promise<{ plan: Plan; layout: InstallLayout }> {
   const l = installLayout(o.root, o.prefix);
   const pkg = await readPackageJson(o.packageRoot);
@@ -85,10 +95,16 @@ export async function planInstall(o: InstallOptions): Promise<{ plan: Plan; layo
   let docker = previous?.docker ?? null;
   if (o.configureDocker) {
     const gateTarget = o.startGate === false ? null : { wrapper: join(l.prefix, 'lib/moat/bin/moat-runc'), socket: await controlSocket(l.configFile) };
-    const { step, previous: before, gate } = await planDockerDisable(l.daemonJson, gateTarget);
+    const { step, previous: before, gate, dns } = await planDockerDisable(l.daemonJson, gateTarget, await dnsListen(l.configFile));
     steps.push(step);
     // The values from before moat's first change are the ones to restore.
     docker ??= { path: hostPath(l, l.daemonJson), previous: before };
+    // The first install's "dns" is the one to restore; what moat wrote is this install's.
+    if (dns) docker = { ...docker, previous: { ...docker.previous, dns: { previous: docker.previous.dns?.previous ?? dns.previous, wrote: [...dns.wrote] } } };
+    if (dns && dns.replaced.length > 0)
+      warnings.push(
+        `${hostPath(l, l.daemonJson)}: "dns" pointed Docker at ${JSON.stringify(dns.replaced)}; it now holds only [${JSON.stringify(dns.wrote[0])}], moat's forwarder (dns.listen), which asks dns.upstream (or the host's resolv.conf) in their place`,
+      );
     if (gate && 'error' in gate)
       warnings.push(`${hostPath(l, l.daemonJson)}: ${gate.error}; without it a new container's first connections can fail until moatd has committed its rules`);
     if (gate && 'wraps' in gate) {

@@ -2,7 +2,8 @@
 // -> reconciler, plus the br_netfilter check at start (bridge-netfilter.ts),
 // the start gate (containers being started), the periodic resync, the drift
 // watcher (on ruleset change where nft can tell, else polling) and the retry
-// after a failed commit.
+// after a failed commit, and the DNS forwarder (dns-runtime.ts) with the
+// ipsets made before and tidied after each commit.
 import type { Logger } from 'pino';
 import { deleteConntrack } from '../adapters/conntrack.js';
 import type { DockerEvent, DockerSource } from '../adapters/docker.js';
@@ -12,6 +13,7 @@ import { PolicyDir } from '../adapters/policy-dir.js';
 import type { Config } from '../core/config.js';
 import { checkBridgeNetfilter } from './bridge-netfilter.js';
 import { createDaemonStartGate } from './daemon-start-gate.js';
+import { type DnsRuntimeDeps, DnsRuntime } from './dns-runtime.js';
 import { createDriftWatch } from './drift-watch-setup.js';
 import type { DriftWatcher } from './drift-watcher.js';
 import { managedFamilies } from './families.js';
@@ -45,6 +47,10 @@ export interface DaemonDeps {
   readonly drainGateTimeouts?: () => Promise<readonly Record<string, unknown>[]>;
   /** Told about every start-gate answer (metrics). */
   readonly onGateAnswer?: (answer: GateAnswer) => void;
+  /** Wall-clock milliseconds (learned DNS expiries); default Date.now. */
+  readonly wallClock?: () => number;
+  /** The DNS forwarder: its port (53; tests bind 0), resolv.conf and ipset stand-ins. */
+  readonly dns?: Pick<DnsRuntimeDeps, 'port' | 'resolvConf' | 'ipset' | 'timeoutMs' | 'rebindMs'>;
 }
 
 export class Daemon {
@@ -59,6 +65,8 @@ export class Daemon {
   private scheduler: Scheduler | null = null;
   private policies: PolicyDir;
   reconciler: Reconciler | null = null;
+  /** The DNS forwarder, learned table and ipsets (issue 13); binds only when dns.listen is set. */
+  dns: DnsRuntime | null = null;
   /** Containers being started, and the gate that holds their process until their rules are in. */
   readonly gate: StartGate;
   private readonly cache: HostCache;
@@ -116,6 +124,9 @@ export class Daemon {
         iptables.map((i) => i.family),
       );
     await this.policies.load();
+    this.dns = new DnsRuntime({ ...this.deps.dns, config: () => this.config, run: this.deps.run, log, now, wallClock: this.deps.wallClock ?? Date.now });
+    await this.dns.start();
+    this.deps.observer?.dns?.(this.dns);
     const reconciler = new Reconciler({
       docker,
       iptables,
@@ -127,6 +138,7 @@ export class Daemon {
       disableIpv6: this.deps.disableIpv6,
       starting: (listed) => this.gate.starting(listed),
       cache: this.cache,
+      sets: this.dns.commitSets(),
     });
     this.reconciler = reconciler;
     const scheduler = new Scheduler(
@@ -201,6 +213,7 @@ export class Daemon {
     }
     this.config = config;
     await this.policies.load();
+    await this.dns?.reconfigure();
     if (this.resync) {
       clearInterval(this.resync);
       this.resync = setInterval(() => void this.scheduler?.request('resync'), config.reconcile.resyncIntervalS * 1000);
@@ -219,5 +232,6 @@ export class Daemon {
     for (const t of this.timers) clearTimeout(t);
     this.scheduler?.stop();
     await this.scheduler?.idle();
+    await this.dns?.stop();
   }
 }

@@ -2,6 +2,8 @@
 // global default registry, so two daemons in one test process never mix.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Problem } from '../core/model.js';
+import type { DnsCounters } from './dns-forwarder.js';
+import type { DnsSource } from './dns-status.js';
 import type { ReconcileOutcome } from './reconciler.js';
 
 export interface MetricsOptions {
@@ -24,6 +26,7 @@ export class Metrics {
   private readonly rules: Gauge<'table' | 'family'>;
   private readonly eventToCommit: Histogram;
   private readonly gates: Histogram;
+  private dns: DnsSource | null = null;
 
   constructor(options: MetricsOptions) {
     const registers = [this.registry];
@@ -82,6 +85,7 @@ export class Metrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
       registers,
     });
+    this.dnsMetrics(registers);
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'moat_', eventLoopMonitoringPrecision: 1_000 });
   }
 
@@ -102,6 +106,41 @@ export class Metrics {
       for (const [table, n] of Object.entries(tables ?? {})) this.rules.set({ table, family }, n);
     }
     if (o.ok) for (const s of eventLatenciesS) this.eventToCommit.observe(s);
+  }
+
+  /** The DNS forwarder's counters and set sizes, read at each scrape (zero until the daemon hands them over). */
+  private dnsMetrics(registers: Registry[]): void {
+    const read = () => this.dns?.counters();
+    const counter = (name: string, help: string, pick: (s: Readonly<DnsCounters>) => number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          const s = read();
+          this.reset();
+          if (s) this.inc(pick(s));
+        },
+      });
+    counter('moat_dns_queries_total', 'DNS queries the forwarder took and forwarded.', (s) => s.queries);
+    counter('moat_dns_answers_learned_total', 'Addresses added to dns: sets from answers (one per address and set).', (s) => s.answersLearned);
+    counter('moat_dns_upstream_failures_total', 'Queries no upstream answered in time: the client got SERVFAIL.', (s) => s.upstreamFailures);
+    counter('moat_dns_dropped_total', 'DNS queries dropped or refused: malformed, oversized, over the in-flight or per-client bound.', (s) => s.dropped);
+    const dns = () => this.dns;
+    new Gauge({
+      name: 'moat_dns_set_entries',
+      help: 'Learned, unexpired addresses per dns: set.',
+      labelNames: ['set'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [set, n] of dns()?.setSizes() ?? []) this.set({ set }, n);
+      },
+    });
+  }
+
+  watchDns(source: DnsSource): void {
+    this.dns = source;
   }
 
   /** Drift repaired outside a reconcile (e.g. while Docker is unreachable). */

@@ -54,6 +54,15 @@ export interface ReconcilerDeps {
   readonly starting?: (listed: ReadonlySet<string>) => readonly unknown[];
   /** Turns IPv6 off on bridges whose IPv6 moat cannot firewall (fail closed). */
   readonly disableIpv6?: (bridges: readonly string[]) => Promise<void>;
+  /** Kernel objects the rules reference (the DNS ipsets): made before the commit, tidied after it. */
+  readonly sets?: CommitSets;
+}
+
+export interface CommitSets {
+  /** Throws when the commit could not work without what it failed to make. */
+  before(desired: Desired, full: boolean): Promise<void>;
+  /** Never throws. */
+  after(desired: Desired, full: boolean): Promise<void>;
 }
 
 export interface ReconcileOutcome {
@@ -122,6 +131,13 @@ export class Reconciler {
     let driftRepaired = false;
     // Only Docker events may trust memory: drift is the drift check's, a failure the full rewrite's.
     const readKernel = this.forceFull || !eventsOnly(triggers);
+    try {
+      await this.deps.sets?.before(desired, readKernel);
+    } catch (err) {
+      this.forceFull = true;
+      this.logFailure(err, families[0] ?? 4);
+      return finish({ ok: false, committed: false, rules, error: String(err), stage: 'apply' });
+    }
     for (const [i, ipt] of this.deps.iptables.entries()) {
       const rendered = desired.rendered[i]!;
       rules[`v${ipt.family}`] = countRules(rendered);
@@ -142,6 +158,7 @@ export class Reconciler {
         return o;
       }
     }
+    await this.deps.sets?.after(desired, readKernel);
     if (this.failedKey !== null) log.info({ event: 'apply_recovered' }, 'commit succeeded again');
     this.failedKey = null;
     this.forceFull = false;

@@ -2,13 +2,15 @@
 // Docker connection, the last reconcile, rule counts, problems, and every
 // network and container with its decisions and grants. The daemon reports
 // into a DaemonStatus (it is the DaemonObserver); the document is built on
-// request from the last computed policy. The JSON shape is documented in
+// request from the last computed policy, and the DNS forwarder's section from
+// its runtime. The JSON shape is documented in
 // docs/cli.md and only grows.
 import type { Family, Problem } from '../core/model.js';
 import type { TableName } from '../core/names.js';
 import type { Metrics } from './metrics.js';
 import type { Desired } from '../core/desired.js';
 import { type ContainerView, type NetworkView, policyView } from './policy-view.js';
+import { DNS_OFF, type DnsSource, type DnsStatus } from './dns-status.js';
 import type { ReconcileOutcome } from './reconciler.js';
 
 /** Hooks the daemon calls; every method is cheap and never throws. */
@@ -21,6 +23,8 @@ export interface DaemonObserver {
   reconcileStarted(): void;
   reconciled(outcome: ReconcileOutcome, desired: Desired | null): void;
   dockerConnection(connected: boolean): void;
+  /** The DNS forwarder's state, for the `dns` section and the moat_dns_* metrics (called once at start). */
+  dns?(source: DnsSource): void;
 }
 
 export interface ReconcileView {
@@ -47,6 +51,7 @@ export interface StatusDocument {
   readonly problems: readonly Problem[];
   readonly networks: readonly NetworkView[];
   readonly containers: readonly ContainerView[];
+  readonly dns: DnsStatus;
 }
 
 export interface DaemonStatusDeps {
@@ -71,6 +76,7 @@ export class DaemonStatus implements DaemonObserver {
   /** Monotonic receive times of events no successful reconcile has covered yet. */
   private pending: number[] = [];
   private inFlight: number[] = [];
+  private dnsSource: DnsSource | null = null;
 
   constructor(private readonly deps: DaemonStatusDeps) {
     this.startedAt = deps.wallClock();
@@ -122,6 +128,11 @@ export class DaemonStatus implements DaemonObserver {
     this.connected = connected;
   }
 
+  dns(source: DnsSource): void {
+    this.dnsSource = source;
+    this.deps.metrics?.watchDns(source);
+  }
+
   isConnected(): boolean {
     return this.connected;
   }
@@ -146,6 +157,7 @@ export class DaemonStatus implements DaemonObserver {
       rules: this.rules,
       problems: this.desired?.problems ?? [],
       ...view,
+      dns: this.dnsSource?.status() ?? DNS_OFF,
     };
   }
 }

@@ -24,7 +24,7 @@ export function registerInstall(program: Command): void {
     .option('--root <dir>', 'write everything under DIR instead of / (images, tests)', '/')
     .option(
       '--configure-docker',
-      'set "iptables": false and "ip6tables": false in /etc/docker/daemon.json and register the start gate, bin/moat-runc, as Docker\'s default runtime (shows the diff; uninstall restores)',
+      'set "iptables": false and "ip6tables": false in /etc/docker/daemon.json and register the start gate, bin/moat-runc, as Docker\'s default runtime; with dns.listen set in the config, "dns": [dns.listen] too (shows the diff; uninstall restores)',
     )
     .option('--no-start-gate', "with --configure-docker: leave Docker's default runtime alone (new containers may then start before their rules are in)")
     .option('--with-node', 'bundle the Node binary running this installer (for hosts whose node is older than 22)')

@@ -36,6 +36,26 @@ Example:
     });
 }
 
+/** The DNS section: the forwarder, its counters, and each dns: grant's learned count (absent from an older moatd). */
+function renderDns(dns: StatusDocument['dns'] | undefined, s: Style): string[] {
+  if (!dns) return [];
+  const head = dns.enabled
+    ? `${s.green('forwarding')} on ${dns.listen} to ${dns.upstream.join(', ') || s.red('no upstream')}`
+    : dns.listen
+      ? s.red(`not listening on ${dns.listen} (see the dns_listen_failed log line)`)
+      : s.dim('off (dns.listen is null)');
+  const out = [
+    `${s.bold('dns'.padEnd(10))}${head}; ${dns.queries} queries, ${dns.answersLearned} learned, ${dns.upstreamFailures} upstream failures, ${dns.dropped} dropped`,
+  ];
+  for (const g of dns.grants) {
+    const names = [...new Set(g.learned.map((l) => l.name))];
+    out.push(
+      `${' '.repeat(10)}dns:${g.pattern}  ${g.learned.length} addresses learned${names.length > 0 ? s.dim(` (${names.slice(0, 3).join(', ')}${names.length > 3 ? ', ...' : ''})`) : ''}`,
+    );
+  }
+  return out;
+}
+
 const yesNo = (d: Decision<boolean>, yes: string, no: string) => `${d.value ? yes : no} (${d.reason})`;
 
 export function renderStatus(doc: StatusDocument, s: Style): string {
@@ -62,6 +82,7 @@ export function renderStatus(doc: StatusDocument, s: Style): string {
         .join(', ')}`,
   );
   field('rules', rules.join('; ') || 'none yet');
+  out.push(...renderDns(doc.dns as StatusDocument['dns'] | undefined, s));
 
   out.push('', s.bold('NETWORKS'));
   out.push(

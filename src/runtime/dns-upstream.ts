@@ -1,0 +1,114 @@
+// Asking an upstream resolver one question, over UDP or TCP, with a fresh
+// random id: only an answer carrying that id and the same question, from the
+// socket that asked, is taken; anything else is ignored until the timeout.
+import { randomInt } from 'node:crypto';
+import { createSocket } from 'node:dgram';
+import { createConnection } from 'node:net';
+import type { DecodedPacket } from 'dns-packet';
+import { parseAddress } from '../core/addr.js';
+import { matchAnswer, type Question } from './dns-wire.js';
+
+export interface Upstream {
+  readonly host: string;
+  readonly port: number;
+  readonly family: 4 | 6;
+}
+
+export class UpstreamConfigError extends Error {
+  override name = 'UpstreamConfigError';
+}
+
+/** `IP`, `IP:PORT` or `[IPv6]:PORT` (a bare IPv6 address too); throws a clear error otherwise. */
+export function parseUpstream(text: string): Upstream {
+  const m = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(text) ?? /^([0-9.]+)(?::(\d{1,5}))?$/.exec(text) ?? /^([0-9a-fA-F:]+)()$/.exec(text);
+  const addr = m ? parseAddress(m[1]!) : null;
+  const port = m?.[2] ? Number(m[2]) : 53;
+  if (!addr || port < 1 || port > 65535) throw new UpstreamConfigError(`dns.upstream ${JSON.stringify(text)} is not IP, IP:PORT or [IPv6]:PORT`);
+  return { host: addr.text, port, family: addr.family };
+}
+
+/** The nameservers of a resolv.conf text, minus `listen` itself (port 53): moat must not ask itself. Invalid lines are skipped. */
+export function resolvConfUpstreams(text: string, listen: string | null): Upstream[] {
+  const out: Upstream[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^\s*nameserver\s+(\S+)/.exec(line);
+    // A scoped link-local server (fe80::1%eth0) is skipped: moat's upstreams carry no zone.
+    const addr = m ? parseAddress(m[1]!) : null;
+    if (addr) out.push({ host: addr.text, port: 53, family: addr.family });
+  }
+  return withoutSelf(out, listen);
+}
+
+export function withoutSelf(upstreams: readonly Upstream[], listen: string | null): Upstream[] {
+  const self = listen === null ? null : parseAddress(listen)?.text;
+  return upstreams.filter((u) => !(u.host === self && u.port === 53));
+}
+
+export interface Asked {
+  readonly raw: Buffer;
+  readonly decoded: DecodedPacket;
+}
+
+function withId(query: Buffer, id: number): Buffer {
+  const out = Buffer.from(query);
+  out.writeUInt16BE(id, 0);
+  return out;
+}
+
+/** One UDP exchange; null on timeout or socket error. */
+export function askUdp(up: Upstream, query: Buffer, question: Question, timeoutMs: number): Promise<Asked | null> {
+  return new Promise((resolve) => {
+    const id = randomInt(0, 65536);
+    const socket = createSocket(up.family === 4 ? 'udp4' : 'udp6');
+    let done = false;
+    const finish = (v: Asked | null) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.close();
+      resolve(v);
+    };
+    const timer = setTimeout(() => finish(null), timeoutMs);
+    socket.on('error', () => finish(null));
+    socket.on('message', (msg, rinfo) => {
+      if (rinfo.port !== up.port || parseAddress(rinfo.address)?.text !== up.host) return;
+      const decoded = matchAnswer(msg, id, question);
+      if (decoded) finish({ raw: msg, decoded });
+    });
+    socket.send(withId(query, id), up.port, up.host, (err) => err && finish(null));
+  });
+}
+
+/** One TCP exchange (length-prefixed); null on timeout, a closed connection or a mismatched answer. */
+export function askTcp(up: Upstream, query: Buffer, question: Question, timeoutMs: number): Promise<Asked | null> {
+  return new Promise((resolve) => {
+    const id = randomInt(0, 65536);
+    const socket = createConnection({ host: up.host, port: up.port });
+    let buf = Buffer.alloc(0);
+    let done = false;
+    const finish = (v: Asked | null) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(v);
+    };
+    const timer = setTimeout(() => finish(null), timeoutMs);
+    socket.on('error', () => finish(null));
+    socket.on('close', () => finish(null));
+    socket.on('connect', () => {
+      const len = Buffer.alloc(2);
+      len.writeUInt16BE(query.length);
+      socket.write(Buffer.concat([len, withId(query, id)]));
+    });
+    socket.on('data', (chunk) => {
+      buf = Buffer.concat([buf, chunk]);
+      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
+        buf = buf.subarray(2 + msg.length);
+        const decoded = matchAnswer(msg, id, question);
+        if (decoded) return finish({ raw: Buffer.from(msg), decoded });
+      }
+    });
+  });
+}
