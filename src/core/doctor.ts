@@ -5,6 +5,7 @@
 import type { Config } from './config.js';
 import type { Check } from './doctor-check.js';
 import { containerChecks } from './doctor-containers.js';
+import { dnsChecks } from './doctor-dns.js';
 import { dockerChecks } from './doctor-docker.js';
 import type { DoctorFacts } from './doctor-facts.js';
 import { startGateCheck } from './doctor-gate.js';
@@ -12,5 +13,5 @@ import { kernelChecks } from './doctor-kernel.js';
 import { moatChecks } from './doctor-moat.js';
 
 export function runChecks(f: DoctorFacts, config: Config): Check[] {
-  return [...dockerChecks(f), ...kernelChecks(f, config), ...containerChecks(f, config), ...moatChecks(f, config), startGateCheck(f.runtime, config)];
+  return [...dockerChecks(f), ...kernelChecks(f, config), ...containerChecks(f, config), ...moatChecks(f, config), startGateCheck(f.runtime, config), ...dnsChecks(f, config)];
 }
