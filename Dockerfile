@@ -8,6 +8,8 @@
 #     iptables-legacy-save/-restore (and the ip6tables-* ones), e.g. Debian's
 #     `iptables` package; sh, mktemp, ln, grep
 #   - conntrack (conntrack-tools), with which moatd cuts revoked flows
+#   - ipset, only for dns: grants (dns.listen set); installed with the others
+#     below when BASE lacks those, not required otherwise
 # When BASE already has them the build uses no network at all. When it lacks
 # them and has apt-get or apk, they are installed from the network.
 #
@@ -35,8 +37,8 @@ RUN node -e 'if (+process.versions.node.split(".")[0] < 22) { console.error("BAS
 FROM ${BASE}
 RUN if command -v iptables-nft-save && command -v iptables-legacy-save && command -v conntrack; then :; \
     elif command -v apt-get; then \
-      apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends iptables conntrack && rm -rf /var/lib/apt/lists/*; \
-    elif command -v apk; then apk add --no-cache iptables ip6tables iptables-legacy conntrack-tools; \
+      apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends iptables conntrack ipset && rm -rf /var/lib/apt/lists/*; \
+    elif command -v apk; then apk add --no-cache iptables ip6tables iptables-legacy conntrack-tools ipset; \
     else echo "BASE lacks iptables-nft-save, iptables-legacy-save or conntrack, and has no apt-get or apk" >&2; exit 1; fi >/dev/null
 COPY --from=stage /stage/usr/local/ /usr/local/
 COPY --from=stage /stage/etc/moat/ /etc/moat/

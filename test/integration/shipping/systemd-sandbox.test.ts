@@ -11,7 +11,8 @@
 // iptables-nft, iptables-legacy (the /run/xtables.lock exception) and
 // ip6tables work under ProtectSystem=strict, the capability bounding set,
 // RestrictAddressFamilies and SystemCallFilter; the disable_ipv6 write
-// moatd's IPv6 fail-closed path needs; conntrack; reload, restart-on-crash.
+// moatd's IPv6 fail-closed path needs; conntrack; the DNS forwarder's needs
+// (ipset, binding port 53, the state directory); reload, restart-on-crash.
 //
 // Container flags: --privileged is impossible here (this machine's bounding
 // set lacks CAP_SYS_RESOURCE), so: all other capabilities, seccomp/apparmor
@@ -42,6 +43,10 @@ step chain iptables-nft-restore PROBE-N
 step chain ip6tables-nft-restore PROBE-N6
 step sh -c 'v=$(cat /proc/sys/net/ipv6/conf/lo/disable_ipv6) && echo "$v" > /proc/sys/net/ipv6/conf/lo/disable_ipv6'
 step conntrack -L
+step sh -c 'ipset create moat-dns4-0000000000000000 hash:ip family inet timeout 0 && ipset add moat-dns4-0000000000000000 192.0.2.1 timeout 5 && ipset destroy moat-dns4-0000000000000000'
+step node -e 'require("dgram").createSocket("udp4").on("error", () => process.exit(1)).bind(53, "127.0.0.1", () => process.exit(0))'
+step node -e 'require("net").createServer().on("error", () => process.exit(1)).listen(53, "127.0.0.1", () => process.exit(0))'
+step sh -c 'touch /var/lib/moat/written-by-sandbox && rm /var/lib/moat/written-by-sandbox'
 step node -e 'require("net").connect("/run/docker.sock").on("connect", () => process.exit(0)).on("error", () => process.exit(1))'
 step sh -c '! touch /etc/moat/written-by-sandbox'
 step sh -c '! echo 1 > /proc/sys/net/ipv4/ip_forward'
@@ -60,7 +65,7 @@ describe.skipIf(!ready)('units under a real systemd', { timeout: 300_000 }, () =
     netns = await createNetns(`moat-sd-${id}`);
     engine = await startEngine({ netns, dir: `/tmp/msd-${id}`, name: `moatsd${id}` });
     await execa(join(repo, 'scripts/make-base-image.sh'), ['moat-systemd:test'], {
-      env: { DOCKER_HOST: engine.dockerHost, MOAT_BASE_INCLUDE: 'systemd,systemd-sysv,dbus,procps' },
+      env: { DOCKER_HOST: engine.dockerHost, MOAT_BASE_INCLUDE: 'systemd,systemd-sysv,dbus,procps,ipset' },
     });
     await docker([
       // Machines of this kind lack CAP_SYS_RESOURCE in their bounding set. Docker 20.10 grants
@@ -116,7 +121,7 @@ describe.skipIf(!ready)('units under a real systemd', { timeout: 300_000 }, () =
     }
   });
 
-  it('the sandbox lets iptables (both backends), the IPv6 sysctl, conntrack and Docker through, and nothing else', async () => {
+  it('the sandbox lets iptables (both backends), the IPv6 sysctl, conntrack, ipset, port 53, the state directory and Docker through, and nothing else', async () => {
     await docker(['exec', '-i', ctr, 'sh', '-c', 'cat > /usr/local/bin/moat-probe && chmod 755 /usr/local/bin/moat-probe'], { input: PROBE });
     // moatd.service's own sandbox, as a oneshot running the probe; start without the lock file.
     const out = await sh(`rm -f /run/xtables.lock
@@ -125,7 +130,7 @@ systemctl daemon-reload && systemctl start moat-probe.service
 journalctl -u moat-probe.service -o cat --no-pager | grep -E '^(ok|FAIL) '`);
     const lines = out.split('\n');
     expect(lines.filter((l) => l.startsWith('FAIL'))).toEqual([]);
-    expect(lines).toHaveLength(9);
+    expect(lines).toHaveLength(13);
   });
 
   it('reload sends SIGHUP; a crash is restarted; stop leaves the rules in place', async () => {
