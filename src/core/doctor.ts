@@ -13,5 +13,12 @@ import { kernelChecks } from './doctor-kernel.js';
 import { moatChecks } from './doctor-moat.js';
 
 export function runChecks(f: DoctorFacts, config: Config): Check[] {
-  return [...dockerChecks(f), ...kernelChecks(f, config), ...containerChecks(f, config), ...moatChecks(f, config), startGateCheck(f.runtime, config), ...dnsChecks(f, config)];
+  return [
+    ...dockerChecks(f),
+    ...kernelChecks(f, config),
+    ...containerChecks(f, config),
+    ...moatChecks(f, config),
+    startGateCheck(f.runtime, config),
+    ...dnsChecks(f, config),
+  ];
 }
