@@ -12,13 +12,12 @@ import { rm } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { moatJson } from './cli-support.js';
-import { byName, configPath, dnsStatus, learnedOf, PORT, S1, S2, startDnsMoatd, verdicts, zoneOf } from './flows-dns-support.js';
+import { byName, caseTo, configPath, dnsStatus, learnedOf, PORT, S1, S2, startDnsMoatd, verdicts, zoneOf } from './flows-dns-support.js';
 import { createBed, type Bed } from './testbed/bed.js';
-import { check, type Case } from './testbed/check.js';
+import { check } from './testbed/check.js';
 import { execInContainer } from './testbed/container-exec.js';
 import { askOnce, dnsAsk, inContainer, type Enter } from './testbed/dns-client.js';
 import type { Moatd } from './testbed/moatd.js';
-import { containerSource } from './testbed/probe.js';
 import { terminate } from './testbed/processes.js';
 import type { ServerContainer } from './testbed/server-container.js';
 import { execaSpawn } from './testbed/spawn.js';
@@ -64,13 +63,7 @@ describe('flows by DNS name under faults: hostile input, the upstream down, a mo
   let moatd: Moatd;
   const c: Record<string, ServerContainer> = {};
   const enter: Record<string, Enter> = {};
-  const to = (name: string, address: string, port = PORT, state: Case['state'] = 'closed'): Case => ({
-    name: `${name} -> ${address}:${port}`,
-    from: containerSource(bed.engine.docker, c[name]!.id, name),
-    to: address,
-    port,
-    state,
-  });
+  const to = caseTo(() => bed, c);
   const listen = () => bed.dns!.listen;
 
   beforeAll(async () => {

@@ -3,9 +3,11 @@
 // it is a dns: grant's doing), probes by name (one lookup and one connection
 // in one busybox wget, no retry) and the dns part of moatd's status document.
 import { expect } from 'vitest';
+import type { DnsStatus } from '../../src/runtime/dns-status.js';
 import { moatJson } from './cli-support.js';
 import { startFlowsMoatd } from './flows-cases.js';
 import type { Bed } from './testbed/bed.js';
+import type { Case } from './testbed/check.js';
 import { WORLD_SERVERS } from './testbed/dns-bed.js';
 import type { DnsZone } from './testbed/dns-zone.js';
 import type { Moatd } from './testbed/moatd.js';
@@ -25,27 +27,22 @@ export const zoneOf = (
   ...extra,
 });
 
-/** The dns part of moatd's status document (docs: the issue 13 contract). */
-export interface DnsStatus {
-  readonly enabled: boolean;
-  readonly listen: string | null;
-  readonly upstream: readonly string[];
-  readonly grants: readonly {
-    readonly pattern: string;
-    readonly sets: { readonly '4': string; readonly '6'?: string };
-    readonly learned: readonly {
-      readonly address: string;
-      readonly family: 4 | 6;
-      readonly name: string;
-      readonly expiresAt: string;
-      readonly askedBy: string | null;
-    }[];
-  }[];
-  readonly queries: number;
-  readonly answersLearned: number;
-  readonly upstreamFailures: number;
-  readonly dropped: number;
-}
+/** The dns part of moatd's status document (docs/cli.md), as moatd itself types it. */
+export type { DnsStatus } from '../../src/runtime/dns-status.js';
+
+/**
+ * A probe case from the container `name` of `containers` to ADDRESS:PORT (closed unless said);
+ * `bed` is read when the case is built, after the suite's beforeAll made it.
+ */
+export const caseTo =
+  (bed: () => Bed, containers: Readonly<Record<string, ServerContainer>>) =>
+  (name: string, address: string, port = PORT, state: Case['state'] = 'closed'): Case => ({
+    name: `${name} -> ${address}:${port}`,
+    from: containerSource(bed().engine.docker, containers[name]!.id, name),
+    to: address,
+    port,
+    state,
+  });
 
 export const configPath = (bed: Bed) => `${bed.dir}/config.yaml`;
 

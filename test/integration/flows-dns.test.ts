@@ -19,14 +19,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlGet } from '../../src/adapters/control-client.js';
 import { moat, moatJson } from './cli-support.js';
-import { byName, dnsStatus, configPath, learnedOf, PORT, S1, S2, startDnsMoatd, verdicts, zoneOf } from './flows-dns-support.js';
+import { byName, caseTo, dnsStatus, configPath, learnedOf, PORT, S1, S2, startDnsMoatd, verdicts, zoneOf } from './flows-dns-support.js';
 import { createBed, type Bed } from './testbed/bed.js';
 import { check, type Case } from './testbed/check.js';
 import { execInContainer } from './testbed/container-exec.js';
 import { startFirstConnection } from './testbed/first-connection.js';
 import type { Moatd } from './testbed/moatd.js';
 import { askOnce, inContainer } from './testbed/dns-client.js';
-import { containerSource } from './testbed/probe.js';
 import type { ServerContainer } from './testbed/server-container.js';
 import type { TestDns } from './testbed/test-dns.js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -71,13 +70,7 @@ describe('flows by DNS name: dns: grants open what the answers name, from the fi
   let dns: TestDns;
   let moatd: Moatd;
   const c: Record<string, ServerContainer> = {};
-  const to = (name: string, address: string, port = PORT, state: Case['state'] = 'closed'): Case => ({
-    name: `${name} -> ${address}:${port}`,
-    from: containerSource(bed.engine.docker, c[name]!.id, name),
-    to: address,
-    port,
-    state,
-  });
+  const to = caseTo(() => bed, c);
   /** The lookup reached the world server through moat's forwarder (from the host's world address), after `since`. */
   const askedUpstream = (name: string, since: number, type = 'A') =>
     dns.waitForQuery((q) => q.name === name && q.type === type && q.from.startsWith(`${bed.topology.world.hostIpv4}:`), { since, timeoutMs: 2_000 });
