@@ -9,7 +9,8 @@
 // an address, not a name). A pattern `*.SUFFIX` has `*` as its whole first
 // label and a SUFFIX of at least two labels; it matches names of one or more
 // labels before SUFFIX, never SUFFIX itself.
-import { sha256Hex } from './sha256.js';
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 
 export interface DnsSet {
   readonly pattern: string;
@@ -70,7 +71,7 @@ export function matchesDnsPattern(pattern: string, qname: string): boolean {
 
 /** The kernel set (ipset, hash:ip) of a pattern's learned addresses of one family: 26 characters, ipset allows 31. */
 export function dnsSetName(pattern: string, family: 4 | 6): string {
-  return `moat-dns${family}-${sha256Hex(pattern).slice(0, 16)}`;
+  return `moat-dns${family}-${bytesToHex(sha256(utf8ToBytes(pattern))).slice(0, 16)}`;
 }
 
 /** The set of one pattern and family, named. */
