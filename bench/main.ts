@@ -14,7 +14,7 @@
 //   dns    — egress by DNS name (issue 13): answer-to-connection beside Docker's
 //            own firewall, forwarder latency beside the upstream, memory with
 //            10,000 learned addresses (dns.ts).
-// Writes bench/results/<stamp>.json, latest.json and latest.md; prints the
+// Writes bench/results/<stamp>.json, and latest.json and latest.md (with --only: <stamp>.md); prints the
 // summary. Options: --quick (few runs, small sizes, for trying it out),
 // --only scale,native,floor,moat,gate,gate-cost,gate-scale,dns, --runs N.
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -33,15 +33,18 @@ import { runScaleSection } from './scale-section.js';
 import type { SizeResult } from './scale.js';
 import type { FootprintResult } from './synthetic-footprint.js';
 
+const SECTIONS = 'scale,native,floor,moat,gate,gate-cost,gate-scale,dns';
 const { values } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
-    only: { type: 'string', default: 'scale,native,floor,moat,gate,gate-cost,gate-scale,dns' },
+    only: { type: 'string', default: SECTIONS },
     runs: { type: 'string' },
   },
 });
 const quick = values.quick;
 const only = new Set(values.only.split(','));
+// Only a run of every section replaces latest.json/latest.md (the whole report); --only writes its own files.
+const whole = SECTIONS.split(',').every((s) => only.has(s));
 const runs = Number(values.runs ?? (quick ? 5 : 30));
 const REPO = fileURLToPath(new URL('../../../../', import.meta.url));
 const moatdBin = `${REPO}bin/moatd`;
@@ -174,11 +177,12 @@ await mkdir(resultsDir, { recursive: true });
 const stamp = result.startedAt.replace(/[:.]/g, '-');
 const json = JSON.stringify(result, null, 1);
 await writeFile(`${resultsDir}/${stamp}.json`, json);
-await writeFile(`${resultsDir}/latest.json`, json);
 const md = renderReport(result);
-await writeFile(`${resultsDir}/latest.md`, md);
+const report = whole ? 'latest.md' : `${stamp}.md`;
+if (whole) await writeFile(`${resultsDir}/latest.json`, json);
+await writeFile(`${resultsDir}/${report}`, md);
 process.stdout.write(md);
-log(`wrote ${resultsDir}/latest.md and ${stamp}.json in ${result.wallS} s`);
+log(`wrote ${resultsDir}/${report} and ${stamp}.json in ${result.wallS} s`);
 if (errors.length > 0) {
   log(`${errors.length} section(s) failed:\n${errors.join('\n')}`);
   process.exitCode = 1;
