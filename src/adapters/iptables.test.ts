@@ -110,6 +110,14 @@ describe('Iptables.restore', () => {
     );
   });
 
+  it('says when the line named is a COMMIT (nf_tables checks a table when it commits it)', async () => {
+    const err = await restoreError(new Iptables(answering({ exitCode: 1, stderr: 'iptables-restore: line 9 failed\n' }), 4), BAD);
+    expect(err.line).toBe(9);
+    expect(err.message).toBe(
+      "iptables-restore failed (exit 1): iptables-restore: line 9 failed (the kernel refused the table this COMMIT ends: the bad rule is one of that table's)",
+    );
+  });
+
   it('shows the start of the input, nothing marked, when the tool names no line', async () => {
     const stderr = 'Another app is currently holding the xtables lock. Stopped waiting after 5s.';
     const err = await restoreError(new Iptables(answering({ exitCode: 4, stderr: `${stderr}\n` }), 4), BAD);

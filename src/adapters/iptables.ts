@@ -78,13 +78,11 @@ export class Iptables {
     if (res.exitCode === 0) return;
     const stderr = res.stderr.trim();
     const m = /line:? (\d+)/i.exec(stderr);
-    throw new RestoreError(
-      `${this.tool('restore')} failed (exit ${res.exitCode}): ${stderr.split('\n')[0] ?? ''}`,
-      this.family,
-      text,
-      stderr,
-      m ? Number(m[1]) : null,
-    );
+    const line = m ? Number(m[1]) : null;
+    // nf_tables checks a table's rules when it commits them: it then names the table's COMMIT line, not the rule.
+    const atCommit = line !== null && text.split('\n')[line - 1]?.trim() === 'COMMIT';
+    const hint = atCommit ? " (the kernel refused the table this COMMIT ends: the bad rule is one of that table's)" : '';
+    throw new RestoreError(`${this.tool('restore')} failed (exit ${res.exitCode}): ${stderr.split('\n')[0] ?? ''}${hint}`, this.family, text, stderr, line);
   }
 
   /** True when this family's tools run and the kernel answers. */
