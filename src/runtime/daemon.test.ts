@@ -44,6 +44,16 @@ describe('Daemon', () => {
     expect(kernel.chain(4, 'filter', 'MOAT-FORWARD')).toBeDefined();
   });
 
+  it('stops only after the connection cuts of the last commit have run', async () => {
+    const { d } = await daemon({ 'net.bridge.bridge-nf-call-iptables': '1\n', 'net.bridge.bridge-nf-call-ip6tables': '1\n' });
+    await d.start();
+    // A revocation still cutting connections (conntrack -D) when SIGTERM arrives.
+    let cut = false;
+    d.reconciler!.revocations = () => new Promise<void>((r) => setTimeout(() => r(void (cut = true)), 30));
+    await d.stop();
+    expect(cut).toBe(true);
+  });
+
   it('says loudly when bridged traffic bypasses iptables', async () => {
     const { d, cap } = await daemon({ 'net.bridge.bridge-nf-call-iptables': '0\n', 'net.bridge.bridge-nf-call-ip6tables': null });
     await d.start();

@@ -221,7 +221,7 @@ export class Daemon {
     void this.scheduler?.request('config');
   }
 
-  /** Stops following Docker and waits for a running reconcile; the rules stay in place. */
+  /** Stops following Docker and waits for a running reconcile and the connection cuts it started; the rules stay in place. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.watcher?.stop();
@@ -232,6 +232,8 @@ export class Daemon {
     for (const t of this.timers) clearTimeout(t);
     this.scheduler?.stop();
     await this.scheduler?.idle();
+    // A revoked grant's live connections are cut after its commit: exiting before would leave them open.
+    await this.reconciler?.revocations();
     await this.dns?.stop();
   }
 }

@@ -192,7 +192,7 @@ export class Reconciler {
     return false;
   }
 
-  /** Resolves when every revocation started so far has run (tests, shutdown). */
+  /** Resolves when every revocation started so far has run (moatd's stop waits for it). */
   revocations(): Promise<void> {
     return this.revoker.idle();
   }
