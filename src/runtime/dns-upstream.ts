@@ -6,6 +6,7 @@ import { createSocket } from 'node:dgram';
 import { createConnection } from 'node:net';
 import type { DecodedPacket } from 'dns-packet';
 import { parseAddress } from '../core/addr.js';
+import { parseDnsUpstream } from '../core/config.js';
 import { matchAnswer, type Question } from './dns-wire.js';
 
 export interface Upstream {
@@ -18,13 +19,11 @@ export class UpstreamConfigError extends Error {
   override name = 'UpstreamConfigError';
 }
 
-/** `IP`, `IP:PORT` or `[IPv6]:PORT` (a bare IPv6 address too); throws a clear error otherwise. */
+/** `IP`, `IP:PORT` or `[IPv6]:PORT` (a bare IPv6 address too), read as the config schema reads it; throws a clear error otherwise. */
 export function parseUpstream(text: string): Upstream {
-  const m = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(text) ?? /^([0-9.]+)(?::(\d{1,5}))?$/.exec(text) ?? /^([0-9a-fA-F:]+)()$/.exec(text);
-  const addr = m ? parseAddress(m[1]!) : null;
-  const port = m?.[2] ? Number(m[2]) : 53;
-  if (!addr || port < 1 || port > 65535) throw new UpstreamConfigError(`dns.upstream ${JSON.stringify(text)} is not IP, IP:PORT or [IPv6]:PORT`);
-  return { host: addr.text, port, family: addr.family };
+  const up = parseDnsUpstream(text);
+  if (!up) throw new UpstreamConfigError(`dns.upstream ${JSON.stringify(text)} is not IP, IP:PORT or [IPv6]:PORT`);
+  return { host: up.address, port: up.port, family: up.family };
 }
 
 /** The nameservers of a resolv.conf text, minus `listen` itself (port 53): moat must not ask itself. Invalid lines are skipped. */
