@@ -104,7 +104,7 @@ export class DnsRuntime implements DnsSource {
     try {
       await this.loadUpstreams(dns.listen, dns.upstream);
     } catch (err) {
-      // CORE's config schema checks dns.upstream; until it does, a bad entry is said here.
+      // The config schema refuses a bad dns.upstream; a config that did not pass through it is said here.
       log.error({ event: 'dns_listen_failed', listen: dns.listen, err: String(err) }, 'DNS forwarder not started: bad dns.upstream');
       return;
     }
@@ -148,7 +148,7 @@ export class DnsRuntime implements DnsSource {
    * failure) creates them all again (-exist). Throws: the commit must not run without them.
    */
   async beforeCommit(desired: Desired, full: boolean): Promise<void> {
-    const sets = desired?.dnsSets ?? [];
+    const sets = desired.dnsSets;
     const missing = full ? sets : sets.filter((s) => !this.ensured.has(s.name));
     if (full) this.ensured.clear();
     if (missing.length === 0) return;
@@ -158,7 +158,7 @@ export class DnsRuntime implements DnsSource {
 
   /** After a commit: the forwarder learns for its patterns; sets nothing references are destroyed. Never throws. */
   async afterCommit(desired: Desired, full: boolean): Promise<void> {
-    const sets = desired?.dnsSets ?? [];
+    const sets = desired.dnsSets;
     const key = sets.map((s) => s.name).join(',');
     this.sets = sets;
     this.forwarder.setSets(sets);
