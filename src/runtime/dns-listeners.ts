@@ -5,6 +5,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { DnsForwarder } from './dns-forwarder.js';
+import { tcpFrame, tcpFrames } from './dns-wire.js';
 
 export interface DnsListeners {
   /** The port bound (53 in production; tests bind 0). */
@@ -16,23 +17,17 @@ const MAX_TCP_CONNECTIONS = 256;
 const TCP_IDLE_MS = 10_000;
 
 function serveTcp(forwarder: DnsForwarder, conn: Socket): void {
-  let buf = Buffer.alloc(0);
   const client = conn.remoteAddress ?? '';
   conn.setTimeout(TCP_IDLE_MS, () => conn.destroy());
   conn.on('error', () => conn.destroy());
-  conn.on('data', (chunk) => {
-    buf = Buffer.concat([buf, chunk]);
-    while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-      const msg = Buffer.from(buf.subarray(2, 2 + buf.readUInt16BE(0)));
-      buf = buf.subarray(2 + msg.length);
+  conn.on(
+    'data',
+    tcpFrames((msg) => {
       void forwarder.handle(msg, client, 'tcp').then((reply) => {
-        if (!reply || conn.destroyed) return;
-        const len = Buffer.alloc(2);
-        len.writeUInt16BE(reply.length);
-        conn.write(Buffer.concat([len, reply]));
+        if (reply && !conn.destroyed) conn.write(tcpFrame(reply));
       });
-    }
-  });
+    }),
+  );
 }
 
 function bindUdp(socket: UdpSocket, host: string, port: number): Promise<number> {

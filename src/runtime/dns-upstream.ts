@@ -7,7 +7,7 @@ import { createConnection } from 'node:net';
 import type { DecodedPacket } from 'dns-packet';
 import { parseAddress } from '../core/addr.js';
 import { parseDnsUpstream } from '../core/config.js';
-import { matchAnswer, type Question } from './dns-wire.js';
+import { matchAnswer, type Question, tcpFrame, tcpFrames } from './dns-wire.js';
 
 export interface Upstream {
   readonly host: string;
@@ -48,6 +48,20 @@ export interface Asked {
   readonly decoded: DecodedPacket;
 }
 
+/** An exchange's end, once: the first answer (or null, at the timeout or an error) resolves it and closes the socket. */
+function settleOnce(resolve: (v: Asked | null) => void, timeoutMs: number, close: () => void): (v: Asked | null) => void {
+  let done = false;
+  const finish = (v: Asked | null) => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    close();
+    resolve(v);
+  };
+  const timer = setTimeout(() => finish(null), timeoutMs);
+  return finish;
+}
+
 function withId(query: Buffer, id: number): Buffer {
   const out = Buffer.from(query);
   out.writeUInt16BE(id, 0);
@@ -59,15 +73,7 @@ export function askUdp(up: Upstream, query: Buffer, question: Question, timeoutM
   return new Promise((resolve) => {
     const id = randomInt(0, 65536);
     const socket = createSocket(up.family === 4 ? 'udp4' : 'udp6');
-    let done = false;
-    const finish = (v: Asked | null) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      socket.close();
-      resolve(v);
-    };
-    const timer = setTimeout(() => finish(null), timeoutMs);
+    const finish = settleOnce(resolve, timeoutMs, () => socket.close());
     socket.on('error', () => finish(null));
     socket.on('message', (msg, rinfo) => {
       if (rinfo.port !== up.port || parseAddress(rinfo.address)?.text !== up.host) return;
@@ -83,31 +89,16 @@ export function askTcp(up: Upstream, query: Buffer, question: Question, timeoutM
   return new Promise((resolve) => {
     const id = randomInt(0, 65536);
     const socket = createConnection({ host: up.host, port: up.port });
-    let buf = Buffer.alloc(0);
-    let done = false;
-    const finish = (v: Asked | null) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      socket.destroy();
-      resolve(v);
-    };
-    const timer = setTimeout(() => finish(null), timeoutMs);
+    const finish = settleOnce(resolve, timeoutMs, () => socket.destroy());
     socket.on('error', () => finish(null));
     socket.on('close', () => finish(null));
-    socket.on('connect', () => {
-      const len = Buffer.alloc(2);
-      len.writeUInt16BE(query.length);
-      socket.write(Buffer.concat([len, withId(query, id)]));
-    });
-    socket.on('data', (chunk) => {
-      buf = Buffer.concat([buf, chunk]);
-      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-        const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
-        buf = buf.subarray(2 + msg.length);
+    socket.on('connect', () => socket.write(tcpFrame(withId(query, id))));
+    socket.on(
+      'data',
+      tcpFrames((msg) => {
         const decoded = matchAnswer(msg, id, question);
-        if (decoded) return finish({ raw: Buffer.from(msg), decoded });
-      }
-    });
+        if (decoded) finish({ raw: msg, decoded });
+      }),
+    );
   });
 }

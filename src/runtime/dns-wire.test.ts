@@ -3,7 +3,7 @@ import dnsPacket from 'dns-packet';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { decodeReply, query, reply } from '../../test/fakes/fake-dns-upstream.js';
-import { chainAddresses, errorReply, matchAnswer, parseQuery } from './dns-wire.js';
+import { chainAddresses, errorReply, matchAnswer, parseQuery, tcpFrame, tcpFrames } from './dns-wire.js';
 
 const question = { name: 'api.example.com', type: 'A', class: 'IN' };
 const answerTo = (id: number) =>
@@ -95,5 +95,19 @@ describe('arbitrary bytes', () => {
       }),
       { numRuns: 3000 },
     );
+  });
+});
+
+describe('tcpFrame / tcpFrames', () => {
+  it('reads back what it framed, whole messages only, across chunk boundaries and several to a chunk', () => {
+    const got: string[] = [];
+    const feed = tcpFrames((m) => got.push(m.toString()));
+    const stream = Buffer.concat([tcpFrame(Buffer.from('first')), tcpFrame(Buffer.from('second')), tcpFrame(Buffer.from(''))]);
+    feed(stream.subarray(0, 3));
+    expect(got).toEqual([]);
+    feed(stream.subarray(3, 10));
+    expect(got).toEqual(['first']);
+    feed(stream.subarray(10));
+    expect(got).toEqual(['first', 'second', '']);
   });
 });

@@ -136,3 +136,23 @@ export function chainAddresses(answer: DecodedPacket, qname: string): LearnedRec
   }
   return out;
 }
+
+/** DNS over TCP (RFC 1035 4.2.2): each message preceded by its length, two bytes. */
+export function tcpFrame(msg: Buffer): Buffer {
+  const len = Buffer.alloc(2);
+  len.writeUInt16BE(msg.length);
+  return Buffer.concat([len, msg]);
+}
+
+/** Reads length-prefixed messages from a TCP stream: feed it each chunk; `onMessage` hears each whole message, in order. */
+export function tcpFrames(onMessage: (msg: Buffer) => void): (chunk: Buffer) => void {
+  let buf = Buffer.alloc(0);
+  return (chunk) => {
+    buf = Buffer.concat([buf, chunk]);
+    while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+      const msg = Buffer.from(buf.subarray(2, 2 + buf.readUInt16BE(0)));
+      buf = buf.subarray(2 + msg.length);
+      onMessage(msg);
+    }
+  };
+}
