@@ -3,10 +3,8 @@
 // Only names of moat's own shape and canonical addresses ever reach ipset:
 // everything else is refused before a command runs.
 import { parseAddress } from '../core/addr.js';
-import type { DnsSet } from '../core/dns-name.js';
+import { DNS_SET_NAME, type DnsSet } from '../core/dns-name.js';
 import type { CommandRunner } from './iptables.js';
-
-const SET_NAME = /^moat-dns[46]-[0-9a-f]{16}$/;
 
 export class IpsetError extends Error {
   override name = 'IpsetError';
@@ -26,7 +24,7 @@ export interface ListedSet {
 }
 
 function checkName(name: string): string {
-  if (!SET_NAME.test(name)) throw new IpsetError(`refusing ipset name ${JSON.stringify(name)}: not moat-dns4-/moat-dns6- and 16 hex digits`);
+  if (!DNS_SET_NAME.test(name)) throw new IpsetError(`refusing ipset name ${JSON.stringify(name)}: not moat-dns4-/moat-dns6- and 16 hex digits`);
   return name;
 }
 
@@ -84,7 +82,7 @@ export class Ipset {
     const sets = new Map<string, { address: string; timeoutS: number }[]>();
     for (const line of out.split('\n')) {
       const create = /^create (\S+) /.exec(line);
-      if (create && SET_NAME.test(create[1]!) && create[1]!.startsWith(prefix)) sets.set(create[1]!, []);
+      if (create && DNS_SET_NAME.test(create[1]!) && create[1]!.startsWith(prefix)) sets.set(create[1]!, []);
       const add = /^add (\S+) (\S+)(?: timeout (\d+))?/.exec(line);
       const members = add ? sets.get(add[1]!) : undefined;
       const addr = add ? parseAddress(add[2]!) : null;

@@ -69,6 +69,9 @@ export function matchesDnsPattern(pattern: string, qname: string): boolean {
   return qname.length > suffix.length && qname.endsWith(suffix);
 }
 
+/** What dnsSetName makes, and nothing else: the only ipset names moat ever hands to ipset. */
+export const DNS_SET_NAME = /^moat-dns[46]-[0-9a-f]{16}$/;
+
 /** The kernel set (ipset, hash:ip) of a pattern's learned addresses of one family: 26 characters, ipset allows 31. */
 export function dnsSetName(pattern: string, family: 4 | 6): string {
   return `moat-dns${family}-${bytesToHex(sha256(utf8ToBytes(pattern))).slice(0, 16)}`;

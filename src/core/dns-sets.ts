@@ -4,7 +4,7 @@
 // listed exactly when some rule matches on it (a v6 set only when IPv6 is
 // rendered and a container with an IPv6 address holds the grant).
 import type { Chain, Ruleset } from './chain.js';
-import { type DnsSet, dnsSetName } from './dns-name.js';
+import { type DnsSet, dnsSet } from './dns-name.js';
 import type { Flow } from './flow.js';
 
 /** Each chain's set names, kept while the chain is the same object (the ruleset's memo hands back unchanged chains as they were). */
@@ -30,8 +30,8 @@ export function dnsSetsOf(flows: readonly Flow[], rulesets: readonly Ruleset[], 
   for (const f of flows) {
     if (f.to.kind !== 'dns') continue;
     for (const family of [4, 6] as const) {
-      const name = dnsSetName(f.to.pattern, family);
-      if (names.has(name) && !sets.has(name)) sets.set(name, { pattern: f.to.pattern, family, name });
+      const set = dnsSet(f.to.pattern, family);
+      if (names.has(set.name) && !sets.has(set.name)) sets.set(set.name, set);
     }
   }
   return [...sets.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

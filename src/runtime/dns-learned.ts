@@ -9,7 +9,7 @@ import { readFile, rename, writeFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { parseAddress } from '../core/addr.js';
-import { type DnsSet, parseDnsName } from '../core/dns-name.js';
+import { DNS_SET_NAME, type DnsSet, parseDnsName } from '../core/dns-name.js';
 import type { Ipset } from '../adapters/ipset.js';
 import type { LearnRequest } from './dns-forwarder.js';
 
@@ -34,8 +34,6 @@ export interface DnsLearnedDeps {
   readonly persistDelayMs?: number;
 }
 
-const SET_NAME = /^moat-dns[46]-[0-9a-f]{16}$/;
-
 /** One state-file entry checked field by field; null when anything is off. */
 function readEntry(raw: unknown): LearnedEntry | null {
   if (typeof raw !== 'object' || raw === null) return null;
@@ -43,7 +41,7 @@ function readEntry(raw: unknown): LearnedEntry | null {
   const pattern = typeof r.pattern === 'string' ? parseDnsName(r.pattern) : null;
   const address = typeof r.address === 'string' ? parseAddress(r.address) : null;
   const expiresAt = typeof r.expiresAt === 'string' ? Date.parse(r.expiresAt) : NaN;
-  if (!pattern || !('pattern' in pattern) || pattern.pattern !== r.pattern || !address || typeof r.set !== 'string' || !SET_NAME.test(r.set)) return null;
+  if (!pattern || !('pattern' in pattern) || pattern.pattern !== r.pattern || !address || typeof r.set !== 'string' || !DNS_SET_NAME.test(r.set)) return null;
   if (r.set[8] !== String(address.family) || typeof r.name !== 'string' || r.name.length > 253 || !Number.isFinite(expiresAt)) return null;
   const askedBy = typeof r.askedBy === 'string' ? r.askedBy.slice(0, 256) : null;
   return { pattern: pattern.pattern, set: r.set, address: address.text, family: address.family, name: r.name, expiresAt, askedBy };

@@ -9,7 +9,7 @@ import { FakeDocker } from '../../test/fakes/fake-docker.js';
 import { FakeXtables } from '../../test/fakes/fake-xtables.js';
 import type { Ipset, SetEntry } from '../adapters/ipset.js';
 import { type Config, ConfigSchema } from '../core/config.js';
-import { dnsSetName, type DnsSet } from '../core/dns-name.js';
+import { dnsSet, dnsSetName, type DnsSet } from '../core/dns-name.js';
 import type { Desired } from '../core/desired.js';
 import { Daemon } from './daemon.js';
 import { DnsRuntime } from './dns-runtime.js';
@@ -42,7 +42,7 @@ const withDns = (dns: Partial<Config['dns']>): Config => {
   return { ...base, dns: { ...base.dns, stateFile: null, ...dns } } as unknown as Config;
 };
 const desiredWith = (sets: DnsSet[]) => ({ dnsSets: sets, snapshot: { networks: [], containers: [] } }) as unknown as Desired;
-const setsOf = (pattern: string): DnsSet[] => ([4, 6] as const).map((family) => ({ pattern, family, name: dnsSetName(pattern, family) }));
+const setsOf = (pattern: string): DnsSet[] => ([4, 6] as const).map((family) => dnsSet(pattern, family));
 
 const open: { close(): Promise<void> }[] = [];
 afterEach(async () => {

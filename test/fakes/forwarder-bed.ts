@@ -3,14 +3,13 @@
 // when relative to the answers). Every bed is closed after each test.
 import pino from 'pino';
 import { afterEach } from 'vitest';
-import { dnsSetName, type DnsSet } from '../../src/core/dns-name.js';
+import { dnsSet, type DnsSet } from '../../src/core/dns-name.js';
 import { DnsForwarder, type LearnRequest } from '../../src/runtime/dns-forwarder.js';
 import { type DnsListeners, startDnsListeners } from '../../src/runtime/dns-listeners.js';
 import { type Answerer, type FakeUpstream, startFakeUpstream } from './fake-dns-upstream.js';
 
 export const log = pino({ level: 'silent' });
-export const sets = (...patterns: string[]): DnsSet[] =>
-  patterns.flatMap((pattern) => ([4, 6] as const).map((family) => ({ pattern, family, name: dnsSetName(pattern, family) })));
+export const sets = (...patterns: string[]): DnsSet[] => patterns.flatMap((pattern) => ([4, 6] as const).map((family) => dnsSet(pattern, family)));
 
 export interface Bed {
   readonly port: number;
