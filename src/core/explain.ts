@@ -20,6 +20,7 @@ import { ruleReason, type Decision } from './explain-reasons.js';
 import { queryFamily, type Resolved, Resolver } from './explain-resolve.js';
 import { type Decide, LegWalker } from './explain-leg.js';
 import { walkPath } from './explain-path.js';
+import { parseRuleComment } from './rule-ids.js';
 import { Router, type Side } from './explain-route.js';
 import type { ExplainException, ExplainOptions, ExplainResult, Explanation, Leg, Place } from './explain-types.js';
 import type { RuleRef, WalkContext } from './explain-walk.js';
@@ -163,7 +164,8 @@ export class Explainer {
   }
 
   private flowOf(comment: string) {
-    return this.policy.flows.find((f) => `moat:${f.id}` === comment);
+    const id = parseRuleComment(comment);
+    return id?.kind === 'flow' ? this.policy.flows.find((f) => f.id === id.flow) : undefined;
   }
 
   private hostToContainers(): Decision {
