@@ -110,14 +110,14 @@ export class Metrics {
 
   /** The DNS forwarder's counters and set sizes, read at each scrape (zero until the daemon hands them over). */
   private dnsMetrics(registers: Registry[]): void {
-    const read = () => this.dns?.counters();
+    const dns = () => this.dns;
     const counter = (name: string, help: string, pick: (s: Readonly<DnsCounters>) => number) =>
       new Counter({
         name,
         help,
         registers,
         collect() {
-          const s = read();
+          const s = dns()?.counters();
           this.reset();
           if (s) this.inc(pick(s));
         },
@@ -126,7 +126,6 @@ export class Metrics {
     counter('moat_dns_answers_learned_total', 'Addresses added to dns: sets from answers (one per address and set).', (s) => s.answersLearned);
     counter('moat_dns_upstream_failures_total', 'Queries no upstream answered in time: the client got SERVFAIL.', (s) => s.upstreamFailures);
     counter('moat_dns_dropped_total', 'DNS queries dropped or refused: malformed, oversized, over the in-flight or per-client bound.', (s) => s.dropped);
-    const dns = () => this.dns;
     new Gauge({
       name: 'moat_dns_set_entries',
       help: 'Learned, unexpired addresses per dns: set.',
