@@ -1,6 +1,7 @@
 // What `moat install` will do, decided before anything is touched.
 import { readFile, readlink } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import type { Config } from '../core/config.js';
 import { DEFAULT_GATE_SOCKET } from '../core/daemon-json-gate.js';
 import { loadConfig } from './config-file.js';
 import { planDockerDisable } from './install-docker.js';
@@ -28,21 +29,10 @@ export interface InstallOptions {
 
 export const MIN_NODE_MAJOR = 22;
 
-/** control.socket from the config the install keeps (or the default): where the start gate asks. */
-async function controlSocket(configFile: string): Promise<string> {
+/** The config the install keeps (or the defaults when there is none); null when it cannot be read or is not valid. */
+async function keptConfig(configFile: string): Promise<Config | null> {
   try {
-    const config = await loadConfig(configFile, false);
-    return config.control.socket;
-  } catch {
-    return DEFAULT_GATE_SOCKET;
-  }
-}
-
-/** dns.listen from the config (read through a local type until the config schema has the key); null when unset or unreadable. */
-async function dnsListen(configFile: string): Promise<string | null> {
-  try {
-    const config = (await loadConfig(configFile, false)) as { dns?: { listen?: string | null } };
-    return config.dns?.listen ?? null;
+    return await loadConfig(configFile, false);
   } catch {
     return null;
   }
@@ -94,8 +84,11 @@ export async function planInstall(o: InstallOptions): Promise<{ plan: Plan; layo
 
   let docker = previous?.docker ?? null;
   if (o.configureDocker) {
-    const gateTarget = o.startGate === false ? null : { wrapper: join(l.prefix, 'lib/moat/bin/moat-runc'), socket: await controlSocket(l.configFile) };
-    const { step, previous: before, gate, dns } = await planDockerDisable(l.daemonJson, gateTarget, await dnsListen(l.configFile));
+    // Where the start gate asks (control.socket) and the DNS forwarder's address (dns.listen), from the config the install keeps.
+    const config = await keptConfig(l.configFile);
+    const socket = config?.control.socket ?? DEFAULT_GATE_SOCKET;
+    const gateTarget = o.startGate === false ? null : { wrapper: join(l.prefix, 'lib/moat/bin/moat-runc'), socket };
+    const { step, previous: before, gate, dns } = await planDockerDisable(l.daemonJson, gateTarget, config?.dns.listen ?? null);
     steps.push(step);
     // The values from before moat's first change are the ones to restore.
     docker ??= { path: hostPath(l, l.daemonJson), previous: before };

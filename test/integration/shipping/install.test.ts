@@ -113,15 +113,19 @@ describe('moat install / uninstall into a scratch root', () => {
   });
 
   it('a second install (upgrade) keeps an edited config and the first record of daemon.json', async () => {
-    await writeFile(join(root, 'etc/moat/config.yaml'), 'denyAction: drop\n');
+    // The edit turns dns: grants on: daemon.json's "dns" then points Docker at the forwarder (uninstall below takes it out).
+    const edited = 'denyAction: drop\ndns: { listen: 10.255.53.53 }\n';
+    await writeFile(join(root, 'etc/moat/config.yaml'), edited);
     const res = await run('install', '--prefix', PREFIX, '--configure-docker');
     expect(res.exitCode, res.stderr).toBe(0);
     expect(res.stdout).toMatch(/replace +\/opt\/moat\/lib\/moat/);
     expect(res.stdout).toMatch(/keep +\/etc\/moat\/config.yaml/);
     expect(res.stdout).toContain('systemctl restart moatd.service');
-    expect(await readFile(join(root, 'etc/moat/config.yaml'), 'utf8')).toBe('denyAction: drop\n');
+    expect(await readFile(join(root, 'etc/moat/config.yaml'), 'utf8')).toBe(edited);
     const record = JSON.parse(await readFile(join(root, 'var/lib/moat/install.json'), 'utf8'));
     expect(record.docker.previous.iptables).toEqual({ present: true, value: true });
+    expect(JSON.parse(await readFile(join(root, 'etc/docker/daemon.json'), 'utf8')).dns).toEqual(['10.255.53.53']);
+    expect(record.docker.previous.dns).toEqual({ previous: { present: false }, wrote: ['10.255.53.53'] });
   });
 
   it('refuses to replace a file it did not write, before changing anything', async () => {
